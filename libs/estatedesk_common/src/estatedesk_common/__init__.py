@@ -1,0 +1,1 @@
+"""EstateDesk shared plumbing (no domain models)."""

@@ -1,0 +1,128 @@
+"""nameko dependency providers: the service's database (with its outbox relay)."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.extensions import DependencyProvider
+from nameko.standalone.events import get_event_exchange
+
+from . import outbox
+from .config import db_target
+from .db import SystemClock, make_engine
+from .observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from .unit_of_work import ReliabilityTables, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def event_publisher(amqp_uri: str, service_name: str, config: dict):
+    """A function that publishes one envelope dict to ``<service>.events`` with confirms and mandatory."""
+    exchange = get_event_exchange(service_name, config)
+    publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, serializer="json",
+                          exchange=exchange, declare=[exchange])
+
+    def publish(body: dict) -> None:
+        headers = {"nameko.tenant_id": body.get("tenant_id")}
+        if body.get("request_id"):
+            headers["nameko.request_id"] = body["request_id"]
+        publisher.publish(body, routing_key=body["event_type"], headers=headers,
+                          retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2})
+
+    return publish
+
+
+class OutboxRelay:
+    """Background loop: publish due outbox rows; woken at once after a commit that wrote events."""
+
+    def __init__(self, engine, table, publish, service_name, poll_interval=1.0, batch=200):
+        self.engine, self.table, self.publish = engine, table, publish
+        self.service_name, self.poll_interval, self.batch = service_name, poll_interval, batch
+        self._wake = threading.Event()
+        self._running = False
+        self._last_backlog = 0.0
+
+    def wake(self):
+        self._wake.set()
+
+    def stop(self):
+        self._running = False
+        self._wake.set()
+
+    def run(self):
+        self._running = True
+        while self._running:
+            self._wake.clear()
+            try:
+                sent, failed = outbox.relay_once(self.engine, self.table, self.publish, self.batch)
+            except Exception:  # database away: log, keep looping; rows stay unsent
+                log.exception("outbox relay pass failed")
+                sent, failed = 0, 0
+            if sent:
+                EVENTS_PUBLISHED.labels(self.service_name, "ok").inc(sent)
+            if failed:
+                EVENTS_PUBLISHED.labels(self.service_name, "retry").inc(failed)
+            self._report_backlog()
+            if sent < self.batch or failed:
+                self._wake.wait(self.poll_interval)
+
+    def _report_backlog(self):
+        now = time.monotonic()
+        if now - self._last_backlog < 5:
+            return
+        self._last_backlog = now
+        try:
+            OUTBOX_BACKLOG.labels(self.service_name).set(outbox.backlog(self.engine, self.table))
+        except Exception:  # pragma: no cover - metrics must never break the relay
+            log.debug("backlog count failed", exc_info=True)
+
+
+class DbHandle:
+    """What a worker gets: ``uow()`` opens a unit of work; ``engine`` for read-only queries."""
+
+    def __init__(self, engine, tables, clock, request_id, on_events):
+        self.engine, self.tables, self.clock = engine, tables, clock
+        self._request_id, self._on_events = request_id, on_events
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.tables, self.clock, self._request_id, self._on_events)
+
+
+class Database(DependencyProvider):
+    """The package's own database; runs the outbox relay for the service's events."""
+
+    def __init__(self, package: str, tables: ReliabilityTables, relay: bool = True):
+        self.package, self.tables, self.with_relay = package, tables, relay
+        self.relay = None
+
+    def setup(self):
+        cfg = self.container.config
+        env = dict(os.environ)
+        for key in ("DATABASE_URL", "DATABASE_SCHEMA"):  # config (tests) wins over the environment
+            if cfg.get(key):
+                env[f"{self.package.upper()}_{key}"] = cfg[key]
+        self.engine = make_engine(db_target(self.package, env))
+        self.clock = SystemClock()
+        if self.with_relay:
+            publish = event_publisher(cfg[AMQP_URI_CONFIG_KEY], self.container.service_name, cfg)
+            self.relay = OutboxRelay(self.engine, self.tables.outbox, publish, self.container.service_name,
+                                     float(cfg.get("OUTBOX_POLL_SECONDS", 1.0)))
+
+    def start(self):
+        if self.relay:
+            self.container.spawn_managed_thread(self.relay.run)
+
+    def stop(self):
+        if self.relay:
+            self.relay.stop()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        wake = self.relay.wake if self.relay else None
+        return DbHandle(self.engine, self.tables, self.clock, worker_ctx.data.get("request_id"), wake)

@@ -1,0 +1,136 @@
+"""Event consumption that never silently drops a message.
+
+``reliable_event_handler(source, event_type)`` is nameko's ``event_handler`` with:
+- the body checked as an ``Envelope`` (wrong shape or unknown schema version -> dead letter with the reason);
+- the envelope's ``tenant_id`` and ``request_id`` put into the worker's context data, so the ``Tenant``
+  dependency works for events exactly as for RPC;
+- on a handler error: database unavailable -> requeued after a pause (it is not the message's fault);
+  anything else -> copied to ``<service>.dlq`` with the reason and original routing, then acked;
+- a body that cannot even be decoded is rejected, and the queue's dead-letter exchange routes it to the DLQ.
+
+The handler method receives the ``Envelope``; it records ``event_id`` in its inbox (``uow.claim``).
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from functools import partial
+
+import eventlet
+from kombu import Exchange, Queue
+from nameko.amqp.publish import Publisher, get_connection
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.events import EventHandler
+from nameko.messaging import QueueConsumer
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from .envelope import Envelope, EnvelopeError
+from .observability import DEAD_LETTERED, EVENTS_CONSUMED
+
+log = logging.getLogger(__name__)
+
+DLX = Exchange("estatedesk.dlx", type="direct", durable=True)
+RETRY_PAUSE_SECONDS = 1.0
+
+
+def dead_letter_queue(service_name: str) -> Queue:
+    return Queue(f"{service_name}.dlq", exchange=DLX, routing_key=service_name, durable=True)
+
+
+def declare_dead_letter_queue(amqp_uri: str, service_name: str) -> None:
+    with get_connection(amqp_uri) as conn:
+        dead_letter_queue(service_name)(conn.default_channel).declare()
+
+
+class ReliableQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, but an undecodable body is rejected (to the DLX) instead of crashing it."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for consumer in consumers:
+            consumer.on_decode_error = self._reject_undecodable
+        return consumers
+
+    def _reject_undecodable(self, message, exc):
+        log.error("undecodable message dead-lettered: %s", exc)
+        message.reject(requeue=False)
+
+
+def _transient(exc: BaseException, redelivered: bool) -> bool:
+    if isinstance(exc, IntegrityError):
+        return not redelivered  # a concurrent twin committed first; on redelivery the inbox says so
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class ReliableEventHandler(EventHandler):
+    queue_consumer = ReliableQueueConsumer()
+
+    def __init__(self, source_service, event_type, versions=(1,), **kwargs):
+        kwargs.setdefault("reliable_delivery", True)
+        super().__init__(source_service, event_type, **kwargs)
+        self.versions = tuple(versions)
+
+    def setup(self):
+        super().setup()
+        service = self.container.service_name
+        self.queue.queue_arguments = {"x-dead-letter-exchange": DLX.name, "x-dead-letter-routing-key": service}
+        amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
+        self.dlq = dead_letter_queue(service)
+        declare_dead_letter_queue(amqp_uri, service)
+        self.dlq_publisher = Publisher(amqp_uri, use_confirms=True, exchange=DLX, declare=[DLX, self.dlq])
+
+    def handle_message(self, body, message):
+        try:
+            envelope = Envelope.from_dict(body, self.event_type, self.versions)
+        except EnvelopeError as exc:
+            self._dead_letter(body, message, f"EnvelopeError: {exc}")
+            return
+        context_data = self.unpack_message_headers(message)
+        context_data["tenant_id"] = envelope.tenant_id
+        if envelope.request_id:
+            context_data["request_id"] = envelope.request_id
+        handle_result = partial(self.handle_result, message)
+        self.container.spawn_worker(self, (envelope,), {}, context_data=context_data,
+                                    handle_result=handle_result)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        service = self.container.service_name
+        if exc_info is None:
+            EVENTS_CONSUMED.labels(service, self.event_type, "ok").inc()
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        exc = exc_info[1]
+        if _transient(exc, bool(message.delivery_info.get("redelivered"))):
+            EVENTS_CONSUMED.labels(service, self.event_type, "retry").inc()
+            log.warning("transient failure handling %s, requeue: %s", self.event_type, exc)
+            eventlet.sleep(RETRY_PAUSE_SECONDS)
+            self.queue_consumer.requeue_message(message)
+            return result, exc_info
+        reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        self._dead_letter(message.payload, message, reason)
+        return result, exc_info
+
+    def _dead_letter(self, body, message, reason: str) -> None:
+        service = self.container.service_name
+        headers = dict(message.headers or {})
+        headers.update({
+            "x-estatedesk-reason": reason[:4000],
+            "x-estatedesk-consumer": f"{service}.{self.method_name}",
+            "x-original-exchange": message.delivery_info.get("exchange"),
+            "x-original-routing-key": message.delivery_info.get("routing_key"),
+        })
+        try:
+            self.dlq_publisher.publish(body, routing_key=service, headers=headers, serializer="json")
+        except Exception:
+            log.exception("could not dead-letter; requeueing instead")
+            self.queue_consumer.requeue_message(message)
+            return
+        DEAD_LETTERED.labels(service, self.event_type).inc()
+        EVENTS_CONSUMED.labels(service, self.event_type, "dead_lettered").inc()
+        log.error("dead-lettered %s to %s: %s", self.event_type, self.dlq.name, reason)
+        self.queue_consumer.ack_message(message)
+
+
+reliable_event_handler = ReliableEventHandler.decorator

@@ -1,0 +1,48 @@
+"""Test helpers shared by every package's test suite (not used at run time).
+
+``new_test_db(name)``: a temp SQLite file, or, when ``TEST_DATABASE_URL`` is set, a fresh Postgres schema
+(dropped by ``drop_test_db``), so the same integration tests run on both databases.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+
+from sqlalchemy import create_engine, text
+
+from .config import DbTarget, db_target
+
+
+def new_test_db(name: str) -> DbTarget:
+    url = os.environ.get("TEST_DATABASE_URL")
+    suffix = uuid.uuid4().hex[:8]
+    if url:
+        return DbTarget(db_target(name, {"DATABASE_URL": url}).url, f"t_{name}_{suffix}")
+    folder = tempfile.mkdtemp(prefix=f"estatedesk-{name}-")
+    return DbTarget(f"sqlite:///{folder}/{name}.sqlite3", None)
+
+
+def drop_test_db(target: DbTarget) -> None:
+    if target.schema:
+        engine = create_engine(target.url)
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{target.schema}" CASCADE'))
+        engine.dispose()
+
+
+def env_for(package: str, target: DbTarget) -> dict:
+    """Environment/config overrides pointing ``package`` at ``target``."""
+    env = {f"{package.upper()}_DATABASE_URL": target.url}
+    if target.schema:
+        env[f"{package.upper()}_DATABASE_SCHEMA"] = target.schema
+    return env
+
+
+def service_config(rabbit_config: dict, target: DbTarget, **extra) -> dict:
+    """nameko container config for a service under test on ``target``."""
+    config = dict(rabbit_config, DATABASE_URL=target.url, OUTBOX_POLL_SECONDS=0.2, METRICS_PORT=0)
+    if target.schema:
+        config["DATABASE_SCHEMA"] = target.schema
+    config.update(extra)
+    return config
