@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# EstateDesk local environment. Source this file (scripts do it for you):
+#   . scripts/env.sh
+# Every variable from docs/contracts.md gets a default here; values already
+# present in the environment always win.
+
+ESTATEDESK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ESTATEDESK_ROOT
+
+# --- data / logs / pids ------------------------------------------------------
+: "${ESTATEDESK_VAR:=$ESTATEDESK_ROOT/var}"
+case "$ESTATEDESK_VAR" in
+  /*) ;;
+  *) ESTATEDESK_VAR="$ESTATEDESK_ROOT/$ESTATEDESK_VAR" ;;
+esac
+export ESTATEDESK_VAR
+mkdir -p "$ESTATEDESK_VAR"/{db,log,run,mail}
+
+# --- RabbitMQ ----------------------------------------------------------------
+: "${RABBIT_PORT:=5672}"
+: "${RABBIT_MGMT_PORT:=15672}"
+# Private epmd port per broker, so a system epmd (4369) or a second broker
+# (make run + make test at the same time) never shares our node registry.
+: "${RABBIT_EPMD_PORT:=$((RABBIT_PORT + 8697))}"   # 5672 -> 14369, 5673 -> 14370
+: "${AMQP_URI:=amqp://guest:guest@127.0.0.1:${RABBIT_PORT}/}"
+export RABBIT_PORT RABBIT_MGMT_PORT RABBIT_EPMD_PORT AMQP_URI
+
+# --- databases ---------------------------------------------------------------
+# DATABASE_URL stays unset by default (-> per-package SQLite, chosen by the
+# packages themselves). The special value "postgres-local" is resolved by
+# scripts/run.sh (starts scripts/postgres.sh). <PKG>_DATABASE_URL are
+# derived by the packages unless set explicitly.
+: "${PG_PORT:=54329}"
+: "${PG_DATA:=$ESTATEDESK_VAR/pg/data}"
+export PG_PORT PG_DATA
+
+# --- mail --------------------------------------------------------------------
+: "${SMTP_HOST:=127.0.0.1}"
+: "${SMTP_PORT:=1025}"
+: "${SMTP_FROM:=EstateDesk <noreply@estatedesk.local>}"
+export SMTP_HOST SMTP_PORT SMTP_FROM
+
+# --- metrics -----------------------------------------------------------------
+: "${INTAKE_METRICS_PORT:=9101}"
+: "${WORKFLOW_METRICS_PORT:=9102}"
+: "${NOTIFY_METRICS_PORT:=9103}"
+: "${REPORTING_METRICS_PORT:=9104}"
+export INTAKE_METRICS_PORT WORKFLOW_METRICS_PORT NOTIFY_METRICS_PORT REPORTING_METRICS_PORT
+
+# --- gateway -----------------------------------------------------------------
+: "${GATEWAY_HOST:=127.0.0.1}"
+: "${GATEWAY_PORT:=8000}"
+export GATEWAY_HOST GATEWAY_PORT
+
+if [ -z "${GATEWAY_SECRET_KEY:-}" ]; then
+  _ed_key_file="$ESTATEDESK_VAR/secret_key"
+  if [ ! -s "$_ed_key_file" ]; then
+    (
+      umask 077
+      od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$_ed_key_file.tmp"
+      mv "$_ed_key_file.tmp" "$_ed_key_file"
+    )
+  fi
+  chmod 600 "$_ed_key_file"
+  GATEWAY_SECRET_KEY="$(cat "$_ed_key_file")"
+  unset _ed_key_file
+fi
+export GATEWAY_SECRET_KEY
+
+# --- misc --------------------------------------------------------------------
+export PYTHONUNBUFFERED=1
+ESTATEDESK_VENV="$ESTATEDESK_ROOT/.venv"
+export ESTATEDESK_VENV
+
+# Packages in migrate/seed order and the four nameko services.
+ESTATEDESK_PACKAGES=(intake workflow notify reporting gateway)
+ESTATEDESK_SERVICES=(intake workflow notify reporting)
+
+# Directory of an importable package (empty if unknown).
+estatedesk_pkg_dir() {
+  case "$1" in
+    gateway) echo "$ESTATEDESK_ROOT/gateway" ;;
+    estatedesk_common) echo "$ESTATEDESK_ROOT/libs/estatedesk_common" ;;
+    *) echo "$ESTATEDESK_ROOT/services/$1" ;;
+  esac
+}
+
+ed_log() { printf '[estatedesk] %s\n' "$*" >&2; }
+ed_warn() { printf '[estatedesk] WARNING: %s\n' "$*" >&2; }
+ed_die() { printf '[estatedesk] ERROR: %s\n' "$*" >&2; exit 1; }
