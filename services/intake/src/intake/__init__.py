@@ -1,0 +1,1 @@
+"""EstateDesk intake service."""

@@ -1,0 +1,136 @@
+"""The canonical complaint every channel is normalised into (schema version 1). No framework imports."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+SCHEMA_VERSION = 1
+
+CHANNELS = ("web", "wechat", "hotline", "walk_in", "email", "letter", "complaint_box", "committee",
+            "head_office", "open311")
+
+_MOBILE = re.compile(r"^1\d{10}$")
+_LANDLINE = re.compile(r"^[0-9][0-9-]{6,19}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class InvalidComplaint(ValueError):
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class Complainant:
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Estate:
+    code: str
+    name: str
+    kind: str
+    timezone: str
+    region: str | None = None
+
+
+@dataclass
+class Complaint:
+    tenant_id: str
+    estate: Estate
+    channel: str
+    description: str
+    complainant: Complainant
+    received_at: dt.datetime
+    received_by: str | None
+    category: str | None = None
+    severity: str | None = None
+    urgent: bool = False
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    reference: str = ""
+    status: str = "received"
+    schema_version: int = SCHEMA_VERSION
+
+
+def _text(data: dict, key: str, limit: int, required: bool = False, prefix: str = "") -> str:
+    value = data.get(key)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidComplaint(prefix + key, f"{prefix + key} must be text")
+    value = value.strip()
+    if required and not value:
+        raise InvalidComplaint(prefix + key, f"{prefix + key} is required")
+    if len(value) > limit:
+        raise InvalidComplaint(prefix + key, f"{prefix + key} is longer than {limit} characters")
+    return value
+
+
+def parse_complainant(data) -> Complainant:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidComplaint("complainant", "complainant must be an object")
+    who = Complainant(
+        name=_text(data, "name", 50, prefix="complainant."),
+        phone=_text(data, "phone", 20, prefix="complainant."),
+        email=_text(data, "email", 254, prefix="complainant."),
+        unit=_text(data, "unit", 50, prefix="complainant."),
+    )
+    if who.phone and not (_MOBILE.match(who.phone) or _LANDLINE.match(who.phone)):
+        raise InvalidComplaint("complainant.phone", "not a phone number")
+    if who.email and not _EMAIL.match(who.email):
+        raise InvalidComplaint("complainant.email", "not an e-mail address")
+    if not (who.phone or who.email):
+        raise InvalidComplaint("complainant.phone", "a phone number or an e-mail address is required")
+    return who
+
+
+def new_complaint(data: dict, tenant_id: str, estate: Estate, received_at: dt.datetime,
+                  received_by: str | None) -> Complaint:
+    """Validate a channel's normalised dict into a ``Complaint``. Raises ``InvalidComplaint``."""
+    channel = data.get("channel") or "web"
+    if channel not in CHANNELS:
+        raise InvalidComplaint("channel", f"unknown channel {channel!r}")
+    urgent = data.get("urgent", False)
+    if not isinstance(urgent, bool):
+        raise InvalidComplaint("urgent", "urgent must be true or false")
+    complaint = Complaint(
+        tenant_id=tenant_id, estate=estate, channel=channel,
+        description=_text(data, "description", 5000, required=True),
+        complainant=parse_complainant(data.get("complainant")),
+        received_at=received_at, received_by=received_by,
+        category=_text(data, "category", 40) or None, severity=_text(data, "severity", 40) or None,
+        urgent=urgent,
+    )
+    complaint.reference = make_reference(received_at, estate.timezone)
+    return complaint
+
+
+def make_reference(received_at: dt.datetime, timezone: str, token: str | None = None) -> str:
+    """``TS`` + the site's local date + 6 Crockford base32 characters, e.g. ``TS20261124-7KQ2MX``."""
+    local = received_at.astimezone(ZoneInfo(timezone))
+    token = token or "".join(secrets.choice(_CROCKFORD) for _ in range(6))
+    return f"TS{local:%Y%m%d}-{token}"
+
+
+def to_event_payload(c: Complaint) -> dict:
+    return {
+        "complaint_id": c.id, "reference": c.reference,
+        "estate": {"code": c.estate.code, "name": c.estate.name, "kind": c.estate.kind,
+                   "timezone": c.estate.timezone, "region": c.estate.region},
+        "channel": c.channel, "description": c.description,
+        "complainant": {"name": c.complainant.name, "phone": c.complainant.phone,
+                        "email": c.complainant.email, "unit": c.complainant.unit},
+        "category": c.category, "severity": c.severity, "urgent": c.urgent,
+        "received_at": c.received_at.isoformat(), "received_by": c.received_by,
+        "schema_version": c.schema_version,
+    }

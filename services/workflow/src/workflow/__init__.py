@@ -1,0 +1,1 @@
+"""EstateDesk workflow service."""
