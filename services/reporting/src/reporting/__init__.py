@@ -1,0 +1,1 @@
+"""EstateDesk reporting: per-tenant read models built from other services' events."""

@@ -1,0 +1,1 @@
+"""Plain Python: no nameko, SQLAlchemy or kombu here."""

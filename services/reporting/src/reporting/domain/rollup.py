@@ -1,0 +1,124 @@
+"""What reporting takes from a ``complaint_received`` event, and the date ranges its queries accept.
+
+Days are the estate's local calendar days: a complaint received at 23:30 in Shanghai counts for that Shanghai
+date, although it is 15:30 UTC. The estate's time zone comes with the event (intake's estate snapshot), so
+reporting never needs intake's tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MAX_RANGE_DAYS = 366  # inclusive; a leap year fits
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class InvalidEvent(ValueError):
+    """The event's payload lacks what reporting needs: a poison message (it is dead-lettered, not retried)."""
+
+
+class InvalidRange(ValueError):
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class EstateSnapshot:
+    code: str
+    name: str
+    kind: str
+    timezone: str
+    region: str | None
+
+
+@dataclass(frozen=True)
+class ComplaintFact:
+    tenant_id: str
+    complaint_id: str
+    estate: EstateSnapshot
+    channel: str
+    category: str | None
+    severity: str | None
+    received_at: dt.datetime  # UTC
+    day: dt.date  # the estate-local date of received_at
+
+    @property
+    def rollup_key(self) -> dict:
+        """The ``complaint_daily`` key this complaint counts towards ('' for no category / severity)."""
+        return {"tenant_id": self.tenant_id, "day": self.day, "estate_code": self.estate.code,
+                "channel": self.channel, "category": self.category or "", "severity": self.severity or ""}
+
+
+def local_day(received_at: dt.datetime, timezone: str) -> dt.date:
+    """The calendar date at the estate when the complaint arrived."""
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must be timezone-aware")
+    return received_at.astimezone(ZoneInfo(timezone)).date()
+
+
+def _required_text(data: dict, key: str, prefix: str = "") -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEvent(f"{prefix}{key} is missing or not text")
+    return value.strip()
+
+
+def _optional_text(data: dict, key: str) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidEvent(f"{key} is not text")
+    return value
+
+
+def fact_from_complaint_received(tenant_id: str, payload: dict) -> ComplaintFact:
+    """Read a ``complaint_received`` payload (schema 1). Raises ``InvalidEvent`` when it is unusable."""
+    estate = payload.get("estate")
+    if not isinstance(estate, dict):
+        raise InvalidEvent("estate is missing or not an object")
+    snapshot = EstateSnapshot(
+        code=_required_text(estate, "code", "estate."), name=_required_text(estate, "name", "estate."),
+        kind=_optional_text(estate, "kind") or "", timezone=_required_text(estate, "timezone", "estate."),
+        region=_optional_text(estate, "region"),
+    )
+    try:
+        received_at = dt.datetime.fromisoformat(_required_text(payload, "received_at"))
+        if received_at.tzinfo is None:
+            raise InvalidEvent("received_at has no UTC offset")
+        day = local_day(received_at, snapshot.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        if isinstance(exc, InvalidEvent):
+            raise
+        raise InvalidEvent(f"bad received_at or estate.timezone: {exc}") from exc
+    return ComplaintFact(
+        tenant_id=tenant_id, complaint_id=_required_text(payload, "complaint_id"), estate=snapshot,
+        channel=_required_text(payload, "channel"), category=_optional_text(payload, "category"),
+        severity=_optional_text(payload, "severity"), received_at=received_at.astimezone(dt.timezone.utc),
+        day=day,
+    )
+
+
+def _parse_date(value, field_name: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise InvalidRange(field_name, f"{field_name} must be a date like 2026-11-24")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRange(field_name, f"{field_name} is not a calendar date") from None
+
+
+def parse_range(date_from, date_to) -> tuple[dt.date | None, dt.date | None]:
+    """Inclusive ``(from, to)``; either side may be open (None). A closed range spans at most 366 days."""
+    start, end = _parse_date(date_from, "from"), _parse_date(date_to, "to")
+    if start and end:
+        if end < start:
+            raise InvalidRange("from", "from is after to")
+        if (end - start).days + 1 > MAX_RANGE_DAYS:
+            raise InvalidRange("to", f"the range is longer than {MAX_RANGE_DAYS} days")
+    return start, end
