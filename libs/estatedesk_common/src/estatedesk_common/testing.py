@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -46,3 +47,16 @@ def service_config(rabbit_config: dict, target: DbTarget, **extra) -> dict:
         config["DATABASE_SCHEMA"] = target.schema
     config.update(extra)
     return config
+
+
+@contextlib.contextmanager
+def migrated_test_db(package: str, migrations_dir: str):
+    """A fresh database for ``package`` (temp SQLite or a Postgres schema), migrated to head; dropped after."""
+    from .migrate import upgrade
+
+    target = new_test_db(package)
+    upgrade(package, migrations_dir, target)
+    try:
+        yield target
+    finally:
+        drop_test_db(target)

@@ -1,0 +1,125 @@
+"""Tenants, users and roles: the repository the login and ``/me`` read, and the demo seed.
+
+Passwords are argon2id hashes (argon2-cffi defaults). A login for an unknown user still runs one
+verification against a dummy hash, so response time does not reveal which usernames exist.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from estatedesk_common.db import utcnow
+from estatedesk_common.demo import DEMO_PASSWORD, DEMO_TENANT, DEMO_USERS, demo_id
+
+from .tables import tenants, user_roles, users
+
+log = logging.getLogger(__name__)
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash(uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: decided by the gateway (login or token), never by the request body."""
+
+    tenant_id: str
+    user_id: str
+    roles: tuple[tuple[str, str | None], ...]
+
+    def has_role(self, *names: str) -> bool:
+        return any(role in names for role, _ in self.roles)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def roles_of(conn, tenant_id: str, user_id: str) -> tuple[tuple[str, str | None], ...]:
+    rows = conn.execute(
+        select(user_roles.c.role, user_roles.c.estate_code)
+        .where(user_roles.c.tenant_id == tenant_id, user_roles.c.user_id == user_id)
+        .order_by(user_roles.c.role, user_roles.c.estate_code)
+    ).all()
+    return tuple((row.role, row.estate_code) for row in rows)
+
+
+def authenticate(conn, username: str, password: str) -> Principal | None:
+    """The principal for valid, active credentials; None otherwise (one answer for every failure)."""
+    row = conn.execute(
+        select(users.c.tenant_id, users.c.id, users.c.password_hash, users.c.active)
+        .where(users.c.username == username)
+    ).first()
+    if row is None:
+        _verify(_DUMMY_HASH, password)
+        return None
+    if not _verify(row.password_hash, password) or not row.active:
+        return None
+    return Principal(row.tenant_id, row.id, roles_of(conn, row.tenant_id, row.id))
+
+
+def profile(conn, tenant_id: str, user_id: str) -> dict | None:
+    """Username, display name, tenant and roles of an active user of ``tenant_id``."""
+    row = conn.execute(
+        select(users.c.username, users.c.display_name, tenants.c.id.label("tenant_id"), tenants.c.slug,
+               tenants.c.name)
+        .join(tenants, tenants.c.id == users.c.tenant_id)
+        .where(users.c.tenant_id == tenant_id, users.c.id == user_id, users.c.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    return {
+        "id": user_id,
+        "username": row.username,
+        "display_name": row.display_name,
+        "tenant": {"id": row.tenant_id, "slug": row.slug, "name": row.name},
+        "roles": [{"role": role, "estate": estate} for role, estate in roles_of(conn, tenant_id, user_id)],
+    }
+
+
+def ensure_tenant(conn, tenant_id: str, slug: str, name: str) -> bool:
+    if conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id)).first():
+        return False
+    conn.execute(tenants.insert().values(id=tenant_id, slug=slug, name=name, created_at=utcnow()))
+    return True
+
+
+def ensure_user(conn, tenant_id: str, user_id: str, username: str, display_name: str, password: str,
+                roles) -> bool:
+    """Create the user with its roles unless it exists (an existing user's password is left alone)."""
+    exists = conn.execute(
+        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id == user_id)
+    ).first()
+    if exists:
+        return False
+    conn.execute(users.insert().values(
+        tenant_id=tenant_id, id=user_id, username=username, display_name=display_name,
+        password_hash=hash_password(password), active=True, created_at=utcnow()))
+    for role, estate in roles:
+        conn.execute(user_roles.insert().values(
+            tenant_id=tenant_id, id=str(uuid.uuid4()), user_id=user_id, role=role, estate_code=estate))
+    return True
+
+
+def seed_demo(engine) -> str:
+    """The demo tenant and its users (password DEMO_PASSWORD). Safe to run again."""
+    tid = DEMO_TENANT["id"]
+    with engine.begin() as conn:
+        ensure_tenant(conn, tid, DEMO_TENANT["slug"], DEMO_TENANT["name_zh"])
+        created = sum(
+            ensure_user(conn, tid, demo_id("user", username), username, display_name, DEMO_PASSWORD, roles)
+            for username, (display_name, roles) in DEMO_USERS.items()
+        )
+    return f"(tenant {DEMO_TENANT['slug']}, {created} new of {len(DEMO_USERS)} users)"

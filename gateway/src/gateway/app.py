@@ -1,0 +1,115 @@
+"""``create_app(config=None)``: the only place the gateway reads its environment.
+
+Settings (env var -> config key): GATEWAY_SECRET_KEY -> SECRET_KEY (required), AMQP_URI, RPC_TIMEOUT (5 s),
+HEALTH_RPC_TIMEOUT (2 s), TOKEN_TTL (3600 s), LOG_LEVEL (INFO); the database is
+``estatedesk_common.config.db_target("gateway")`` unless ``config`` gives ``DB_ENGINE`` or ``DATABASE_URL``.
+``config["RPC"]`` replaces the service client (unit tests pass a fake).
+"""
+from __future__ import annotations
+
+import logging.config
+import os
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+from prometheus_client import Counter, Histogram
+
+from estatedesk_common.config import DbTarget, db_target
+from estatedesk_common.db import make_engine
+from estatedesk_common.observability import logging_config, request_id_var
+
+from . import auth, errors, messages
+from .blueprints import auth as auth_bp
+from .blueprints import complaints, health, reports
+from .rpc import ServiceClient
+
+MAX_BODY = 1024 * 1024
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+
+REQUESTS = Counter("estatedesk_gateway_requests_total", "Gateway HTTP requests",
+                   ["endpoint", "method", "status"])
+LATENCY = Histogram("estatedesk_gateway_request_seconds", "Gateway HTTP request latency",
+                    ["endpoint", "method"])
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+def _settings(config: dict | None) -> dict:
+    env = os.environ
+    settings = {
+        "SECRET_KEY": env.get("GATEWAY_SECRET_KEY"),
+        "AMQP_URI": env.get("AMQP_URI") or DEFAULT_AMQP_URI,
+        "RPC_TIMEOUT": float(env.get("RPC_TIMEOUT") or 5),
+        "HEALTH_RPC_TIMEOUT": float(env.get("HEALTH_RPC_TIMEOUT") or 2),
+        "TOKEN_TTL": int(env.get("TOKEN_TTL") or 3600),
+        "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
+        "CONFIGURE_LOGGING": True,
+    }
+    settings.update(config or {})
+    if not settings["SECRET_KEY"]:
+        raise RuntimeError("GATEWAY_SECRET_KEY is not set (scripts/env.sh generates one)")
+    settings["MAX_CONTENT_LENGTH"] = MAX_BODY
+    return settings
+
+
+def _engine(settings: dict):
+    if settings.get("DB_ENGINE") is not None:
+        return settings["DB_ENGINE"]
+    if settings.get("DATABASE_URL"):
+        return make_engine(DbTarget(settings["DATABASE_URL"], None))
+    return make_engine(db_target("gateway"))
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = _settings(config)
+    if settings["CONFIGURE_LOGGING"]:
+        logging.config.dictConfig(logging_config(settings["LOG_LEVEL"]))
+    messages.register()
+
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["db"] = _engine(settings)
+    app.extensions["rpc"] = settings.get("RPC") or ServiceClient(settings["AMQP_URI"], settings["RPC_TIMEOUT"])
+
+    app.before_request(_start_request)
+    app.before_request(auth.authenticate_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_reset_request_id)
+    errors.register_error_handlers(app)
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth_bp.bp, url_prefix="/api/v1")
+    app.register_blueprint(complaints.bp, url_prefix="/api/v1")
+    app.register_blueprint(reports.bp, url_prefix="/api/v1")
+    return app
+
+
+def _start_request():
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if _SANE_REQUEST_ID.match(given) else str(uuid.uuid4())
+    g.request_id_token = request_id_var.set(g.request_id)
+    g.started = time.perf_counter()
+
+
+def _finish_request(response):
+    response.headers["X-Request-ID"] = g.get("request_id") or ""
+    endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    method = request.method if request.method in _METHODS else "other"
+    REQUESTS.labels(endpoint, method, f"{response.status_code // 100}xx").inc()
+    if g.get("started") is not None:
+        LATENCY.labels(endpoint, method).observe(time.perf_counter() - g.started)
+    return response
+
+
+def _reset_request_id(_exc=None):
+    token = g.pop("request_id_token", None)
+    if token is not None:
+        try:
+            request_id_var.reset(token)
+        except ValueError:  # set in another context (should not happen); leave it
+            pass

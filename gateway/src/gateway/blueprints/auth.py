@@ -1,0 +1,36 @@
+"""``POST /api/v1/auth/token`` (log in) and ``GET /api/v1/me`` (who am I)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from .. import accounts
+from ..auth import current_principal, issue_token, public
+from ..errors import ApiError
+from ..schemas import LoginSchema
+from . import load_json
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.post("/auth/token")
+@public
+def token():
+    body = load_json(LoginSchema())
+    with current_app.extensions["db"].connect() as conn:
+        principal = accounts.authenticate(conn, body["username"], body["password"])
+    if principal is None:
+        raise ApiError(401, "invalid_credentials")
+    ttl = current_app.config["TOKEN_TTL"]
+    access_token = issue_token(principal, current_app.config["SECRET_KEY"], ttl)
+    return {"access_token": access_token, "token_type": "bearer", "expires_in": ttl}, 200, {
+        "Cache-Control": "no-store"}
+
+
+@bp.get("/me")
+def me():
+    principal = current_principal()
+    with current_app.extensions["db"].connect() as conn:
+        found = accounts.profile(conn, principal.tenant_id, principal.user_id)
+    if found is None:  # user removed or deactivated since the token was issued
+        raise ApiError(401, "invalid_token")
+    return found

@@ -1,0 +1,97 @@
+"""Complaints (``/api/v1/complaints``) and the estate directory (``/api/v1/estates``), both owned by intake.
+
+Reading one complaint merges three services: intake's record, workflow's case (absent until the case is
+opened: ``case_not_found``) and notify's timeline (absent is an empty list).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from flask import Blueprint, url_for
+from nameko.exceptions import RemoteError
+
+from estatedesk_common.errors import parse_remote
+
+from .. import rpc
+from ..auth import current_principal
+from ..errors import ApiError
+from ..schemas import ComplaintSchema
+from . import load_json
+
+bp = Blueprint("complaints", __name__)
+
+_FIELDS = ("id", "reference", "status", "estate", "channel", "category", "severity", "urgent", "description",
+           "complainant", "received_at")
+
+
+@bp.post("/complaints")
+def create_complaint():
+    current_principal()
+    data = load_json(ComplaintSchema())
+    created = rpc.client().call("intake", "register_complaint", data)
+    location = url_for("complaints.get_complaint", complaint_id=created["id"])
+    return created, 201, {"Location": location}
+
+
+@bp.get("/complaints/<complaint_id>")
+def get_complaint(complaint_id: str):
+    current_principal()
+    try:
+        complaint_id = str(uuid.UUID(complaint_id))
+    except ValueError:
+        raise ApiError(404, "complaint_not_found", details={"field": "id"}) from None
+    client = rpc.client()
+    complaint = client.call("intake", "get_complaint", complaint_id)
+    case, notes = client.call_many([("workflow", "get_case", (complaint_id,)),
+                                    ("notify", "get_timeline", (complaint_id,))], return_exceptions=True)
+    case = _absent_if_not_found(case, None)
+    notes = _absent_if_not_found(notes, [])
+    return merge(complaint, case, notes)
+
+
+@bp.get("/estates")
+def list_estates():
+    current_principal()
+    return rpc.client().call("intake", "list_estates")
+
+
+def _absent_if_not_found(result, default):
+    """A service's 404 means "nothing yet"; any other failure is raised as is."""
+    if isinstance(result, RemoteError):
+        data = parse_remote(result.value)
+        if data is not None and int(data.get("status", 0)) == 404:
+            return default
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def merge(complaint: dict, case: dict | None, notes: list | None) -> dict:
+    """The complaint as the API shows it: the case's status and deadlines, and one timeline sorted by time."""
+    view = {key: complaint.get(key) for key in _FIELDS}
+    view["deadlines"] = [
+        {"stage": d.get("stage"), "due_at": d.get("due_at"), "met_at": d.get("met_at")}
+        for d in (case or {}).get("deadlines") or []
+    ]
+    if case and case.get("status"):
+        view["status"] = case["status"]
+    entries = list(complaint.get("timeline") or []) + list((case or {}).get("timeline") or []) + list(notes or [])
+    view["timeline"] = sorted(
+        ({"at": e.get("at"), "kind": e.get("kind"), "actor": e.get("actor"), "text": e.get("text")}
+         for e in entries),
+        key=lambda e: _instant(e["at"]),
+    )
+    return view
+
+
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+def _instant(value) -> dt.datetime:
+    """Sort key for ISO 8601 strings from different services (``Z`` or ``+00:00``, any precision)."""
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return _EPOCH
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)

@@ -1,0 +1,51 @@
+"""The gateway's user-facing strings (zh-CN default, English second), registered with estatedesk_common.i18n.
+
+Error messages are keyed ``error.<code>``; a service error whose code has a key here is shown in the
+caller's language, otherwise the service's own message is kept.
+"""
+from __future__ import annotations
+
+from estatedesk_common import i18n
+
+MESSAGES = {
+    # authentication
+    "error.invalid_credentials": {"zh_CN": "用户名或密码错误", "en": "Wrong username or password"},
+    "error.unauthenticated": {"zh_CN": "请先登录", "en": "Authentication required"},
+    "error.token_expired": {"zh_CN": "登录已过期，请重新登录", "en": "The access token has expired"},
+    "error.invalid_token": {"zh_CN": "访问令牌无效", "en": "The access token is invalid"},
+    "error.forbidden": {"zh_CN": "没有权限执行此操作", "en": "You are not allowed to do this"},
+    "error.tenant_required": {"zh_CN": "缺少租户信息，请求被拒绝", "en": "No tenant in the request"},
+    # request shape
+    "error.bad_request": {"zh_CN": "请求无效", "en": "Bad request"},
+    "error.malformed_json": {"zh_CN": "请求体不是有效的 JSON", "en": "The request body is not valid JSON"},
+    "error.unsupported_media_type": {"zh_CN": "请求体必须是 application/json",
+                                     "en": "The request body must be application/json"},
+    "error.payload_too_large": {"zh_CN": "请求体过大（上限 1 MiB）",
+                                "en": "The request body is too large (limit 1 MiB)"},
+    "error.validation_failed": {"zh_CN": "提交的数据有误：{field}", "en": "Invalid data: {field}"},
+    "error.not_found": {"zh_CN": "找不到请求的资源", "en": "Not found"},
+    "error.method_not_allowed": {"zh_CN": "不支持该请求方法", "en": "Method not allowed"},
+    "error.conflict": {"zh_CN": "与现有数据冲突", "en": "Conflicts with existing data"},
+    # services
+    "error.estate_not_found": {"zh_CN": "找不到该项目（小区）", "en": "Unknown estate"},
+    "error.complaint_not_found": {"zh_CN": "找不到该投诉", "en": "Complaint not found"},
+    "error.case_not_found": {"zh_CN": "找不到该工单", "en": "Case not found"},
+    "error.service_unavailable": {"zh_CN": "服务暂时不可用，请稍后重试",
+                                  "en": "The service is temporarily unavailable, please retry shortly"},
+    "error.internal_error": {"zh_CN": "系统内部错误（请求编号 {request_id}）",
+                             "en": "Internal error (request id {request_id})"},
+    # reports
+    "error.date_range_reversed": {"zh_CN": "开始日期不能晚于结束日期", "en": "'from' must not be after 'to'"},
+    "error.invalid_date": {"zh_CN": "日期格式应为 YYYY-MM-DD", "en": "Dates must be YYYY-MM-DD"},
+}
+
+
+def register() -> None:
+    i18n.register(MESSAGES)
+
+
+def has(key: str) -> bool:
+    return key in MESSAGES or i18n.t(key) != key
+
+
+register()

@@ -1,0 +1,75 @@
+"""Request bodies the gateway validates before anything reaches a service (marshmallow).
+
+Field messages in ``details.fields`` are marshmallow's (English); the top-level message is translated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+CHANNELS = ("web", "wechat", "hotline", "walk_in", "email", "letter", "complaint_box", "committee",
+            "head_office", "open311")
+PHONE = r"^(1\d{10}|[0-9][0-9-]{5,18}[0-9])$"  # mainland mobile, or landline digits/dashes (7-20)
+
+
+class Stripped(fields.String):
+    """A string with surrounding whitespace removed before length checks."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def _optional(max_len: int, **kwargs):
+    return Stripped(load_default=None, allow_none=True, validate=validate.Length(max=max_len), **kwargs)
+
+
+class ComplainantSchema(Schema):
+    name = _optional(50)
+    phone = Stripped(load_default=None, allow_none=True,
+                     validate=[validate.Length(min=7, max=20),
+                               validate.Regexp(PHONE, error="Not a valid phone number.")])
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    unit = _optional(50)
+
+    @validates_schema
+    def _contactable(self, data, **kwargs):
+        if not data.get("phone") and not data.get("email"):
+            raise ValidationError("A phone number or an e-mail address is required.", "phone")
+
+
+class ComplaintSchema(Schema):
+    estate = Stripped(required=True, validate=validate.Length(min=1, max=40))
+    channel = fields.String(load_default="web", validate=validate.OneOf(CHANNELS))
+    description = Stripped(required=True, validate=validate.Length(min=1, max=5000))
+    complainant = fields.Nested(ComplainantSchema, required=True)
+    category = _optional(40)
+    severity = _optional(40)
+    urgent = fields.Boolean(load_default=False)
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=150))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+def first_field(messages: dict, schema: Schema, prefix: str = "") -> str:
+    """The first failing field in declaration order, dotted (``complainant.phone``)."""
+    declared = list(schema.fields)
+    ordered = sorted(messages, key=lambda k: declared.index(k) if k in declared else len(declared))
+    for key in ordered:
+        nested = schema.fields.get(key)
+        value = messages[key]
+        if isinstance(value, dict) and isinstance(nested, fields.Nested):
+            return first_field(value, nested.schema, f"{prefix}{key}.")
+        return f"{prefix}{key}"
+    return prefix.rstrip(".")
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """``YYYY-MM-DD`` or None when absent; ``ValueError`` for anything else."""
+    if value in (None, ""):
+        return None
+    if len(value) != 10:
+        raise ValueError(value)
+    return dt.date.fromisoformat(value)
