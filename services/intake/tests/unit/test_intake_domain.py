@@ -1,0 +1,51 @@
+import datetime as dt
+
+import pytest
+
+from intake.domain.complaint import Estate, InvalidComplaint, make_reference, new_complaint, to_event_payload
+
+ESTATE = Estate("DEMO-RES", "锦绣花园", "residential", "Asia/Shanghai", "EAST")
+NOW = dt.datetime(2026, 11, 24, 16, 30, tzinfo=dt.timezone.utc)
+
+
+def complaint(**over):
+    data = {"estate": "DEMO-RES", "channel": "web", "description": " 电梯困人 ",
+            "complainant": {"name": "王先生", "phone": "13800138000", "unit": "1栋101"}}
+    data.update(over)
+    return new_complaint(data, "t1", ESTATE, NOW, "u1")
+
+
+def test_a_valid_complaint_is_normalised():
+    c = complaint()
+    assert c.description == "电梯困人" and c.channel == "web" and c.status == "received"
+    assert c.complainant.phone == "13800138000" and not c.urgent
+
+
+def test_reference_uses_the_site_local_date():
+    # 16:30 UTC on the 24th is 00:30 on the 25th in Shanghai
+    assert make_reference(NOW, "Asia/Shanghai", token="7KQ2MX") == "TS20261125-7KQ2MX"
+    assert complaint().reference.startswith("TS20261125-")
+
+
+@pytest.mark.parametrize("over, field", [
+    ({"description": "   "}, "description"),
+    ({"description": "x" * 5001}, "description"),
+    ({"channel": "pigeon"}, "channel"),
+    ({"complainant": {"name": "王"}}, "complainant.phone"),
+    ({"complainant": {"phone": "12ab"}}, "complainant.phone"),
+    ({"complainant": {"email": "not-mail"}}, "complainant.email"),
+    ({"complainant": "王先生"}, "complainant"),
+    ({"urgent": "yes"}, "urgent"),
+    ({"category": 5}, "category"),
+])
+def test_invalid_input_names_the_field(over, field):
+    with pytest.raises(InvalidComplaint) as err:
+        complaint(**over)
+    assert err.value.field == field
+
+
+def test_event_payload_carries_the_estate_snapshot_for_other_services():
+    payload = to_event_payload(complaint())
+    assert payload["estate"] == {"code": "DEMO-RES", "name": "锦绣花园", "kind": "residential",
+                                 "timezone": "Asia/Shanghai", "region": "EAST"}
+    assert payload["received_at"] == "2026-11-24T16:30:00+00:00"

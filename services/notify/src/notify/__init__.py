@@ -1,0 +1,1 @@
+"""EstateDesk notify service: tells complainants what happens to their complaint."""

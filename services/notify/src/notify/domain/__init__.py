@@ -1,0 +1,1 @@
+"""notify's domain: plain Python, no framework imports."""

@@ -1,0 +1,34 @@
+"""notify's own tables: outgoing messages (+ outbox/inbox)."""
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text
+
+from estatedesk_common.db import UTCDateTime
+from estatedesk_common.unit_of_work import ReliabilityTables
+
+metadata = MetaData()
+reliability = ReliabilityTables(metadata)
+
+messages = Table(
+    "messages", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("complaint_id", String(36), nullable=False),
+    Column("case_id", String(36), nullable=True),
+    Column("kind", String(40), nullable=False),  # acknowledgement | ...
+    Column("channel", String(20), nullable=False),  # email | sms (later)
+    Column("recipient", String(254), nullable=False, default=""),
+    Column("locale", String(10), nullable=False),
+    Column("reference", String(32), nullable=False, default=""),
+    Column("subject", Text, nullable=False, default=""),
+    Column("body_text", Text, nullable=False, default=""),
+    Column("body_html", Text, nullable=False, default=""),
+    Column("status", String(10), nullable=False),  # queued | sent | failed | skipped
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),  # last status change (timeline time of failed/skipped)
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("smtp_message_id", String(255), nullable=True),  # assigned when queued; retries reuse it
+    Index("ix_messages_due", "status", "next_attempt_at"),
+    Index("ix_messages_complaint", "tenant_id", "complaint_id", "created_at"),
+)
