@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from estatedesk_common.db import utcnow
-from estatedesk_common.demo import DEMO_PASSWORD, DEMO_TENANT, DEMO_USERS, demo_id
+from estatedesk_common.demo import DEMO_GROUPS, DEMO_PASSWORD, demo_id
 
 from .tables import tenants, user_roles, users
 
@@ -89,6 +89,16 @@ def profile(conn, tenant_id: str, user_id: str) -> dict | None:
     }
 
 
+def display_names(conn, tenant_id: str, user_ids) -> dict[str, str]:
+    """``{user id: display name}`` for those of ``user_ids`` that are users of ``tenant_id``."""
+    wanted = {u for u in user_ids if u}
+    if not wanted:
+        return {}
+    rows = conn.execute(select(users.c.id, users.c.display_name).where(
+        users.c.tenant_id == tenant_id, users.c.id.in_(sorted(wanted))))
+    return {row.id: row.display_name for row in rows}
+
+
 def ensure_tenant(conn, tenant_id: str, slug: str, name: str) -> bool:
     if conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id)).first():
         return False
@@ -114,12 +124,15 @@ def ensure_user(conn, tenant_id: str, user_id: str, username: str, display_name:
 
 
 def seed_demo(engine) -> str:
-    """The demo tenant and its users (password DEMO_PASSWORD). Safe to run again."""
-    tid = DEMO_TENANT["id"]
+    """The demo tenants and their users (password DEMO_PASSWORD). Safe to run again."""
+    created, total = 0, 0
     with engine.begin() as conn:
-        ensure_tenant(conn, tid, DEMO_TENANT["slug"], DEMO_TENANT["name_zh"])
-        created = sum(
-            ensure_user(conn, tid, demo_id("user", username), username, display_name, DEMO_PASSWORD, roles)
-            for username, (display_name, roles) in DEMO_USERS.items()
-        )
-    return f"(tenant {DEMO_TENANT['slug']}, {created} new of {len(DEMO_USERS)} users)"
+        for tenant, _regions, _estates, people in DEMO_GROUPS:
+            ensure_tenant(conn, tenant["id"], tenant["slug"], tenant["name_zh"])
+            created += sum(
+                ensure_user(conn, tenant["id"], demo_id("user", username), username, display_name, DEMO_PASSWORD,
+                            roles)
+                for username, (display_name, roles) in people.items()
+            )
+            total += len(people)
+    return f"({len(DEMO_GROUPS)} tenants, {created} new of {total} users)"

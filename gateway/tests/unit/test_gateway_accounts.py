@@ -1,6 +1,6 @@
 from estatedesk_common.db import make_engine
 from estatedesk_common.config import DbTarget
-from estatedesk_common.demo import DEMO_PASSWORD, DEMO_TENANT, DEMO_USERS, demo_id
+from estatedesk_common.demo import DEMO_GROUPS, DEMO_PASSWORD, DEMO_TENANT, DEMO_USERS, demo_id
 
 from gateway import accounts
 
@@ -26,7 +26,7 @@ def test_passwords_are_argon2_hashes(db_url):
             hashes = conn.execute(select(users.c.password_hash)).scalars().all()
     finally:
         engine.dispose()
-    assert len(hashes) == len(DEMO_USERS)
+    assert len(hashes) == sum(len(group[3]) for group in DEMO_GROUPS)
     assert all(h.startswith("$argon2id$") and DEMO_PASSWORD not in h for h in hashes)
 
 
@@ -35,12 +35,12 @@ def test_profile_of_another_tenant_is_invisible(db_url):
     other = "00000000-0000-4000-8000-000000000002"
     try:
         with engine.begin() as conn:
-            accounts.ensure_tenant(conn, other, "other", "Other Group")
+            accounts.ensure_tenant(conn, other, "other-test", "Other Group")
             accounts.ensure_user(conn, other, demo_id("user", "x@other"), "x@other", "X", "pw", [("agent", None)])
         with engine.connect() as conn:
             assert accounts.profile(conn, other, demo_id("user", "agent@demo")) is None
             assert accounts.profile(conn, DEMO_TENANT["id"], demo_id("user", "x@other")) is None
-            assert accounts.profile(conn, other, demo_id("user", "x@other"))["tenant"]["slug"] == "other"
+            assert accounts.profile(conn, other, demo_id("user", "x@other"))["tenant"]["slug"] == "other-test"
             assert accounts.roles_of(conn, DEMO_TENANT["id"], demo_id("user", "x@other")) == ()
     finally:
         engine.dispose()

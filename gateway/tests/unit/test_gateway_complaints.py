@@ -147,8 +147,10 @@ def test_get_merges_timelines_and_uses_case_status(client, auth_headers, fake_rp
     fake_rpc.reply("intake", "get_complaint", _complaint)
     fake_rpc.reply("workflow", "get_case", {
         "complaint_id": cid, "status": "in_progress", "severity": "high",
-        "deadlines": [{"stage": "acknowledge", "due_at": "2026-11-24T03:00:00Z", "met_at": "2026-11-24T02:00:00Z"}],
-        "timeline": [{"at": "2026-11-24T02:00:00Z", "kind": "assigned", "actor": "system", "text": "已派单"},
+        "deadlines": [{"stage": "acknowledge", "due_at": "2026-11-24T03:00:00Z", "met_at": "2026-11-24T02:00:00Z",
+                       "explanation": "集团默认时限：受理后 60 分钟内"}],
+        "timeline": [{"at": "2026-11-24T02:00:00Z", "kind": "assigned", "actor": demo_id("user", "supervisor@demo"),
+                      "text": "已派单"},
                      {"at": "2026-11-24T01:30:00.250+00:00", "kind": "opened", "actor": "system", "text": "立案"}]})
     fake_rpc.reply("notify", "get_timeline", [
         {"at": "2026-11-24T09:15:00+08:00", "kind": "sms_sent", "actor": "notify", "text": "短信已发送"}])
@@ -157,8 +159,9 @@ def test_get_merges_timelines_and_uses_case_status(client, auth_headers, fake_rp
     body = response.get_json()
     assert body["id"] == cid and body["status"] == "in_progress"
     assert body["deadlines"] == [{"stage": "acknowledge", "due_at": "2026-11-24T03:00:00Z",
-                                  "met_at": "2026-11-24T02:00:00Z"}]
+                                  "met_at": "2026-11-24T02:00:00Z", "explanation": "集团默认时限：受理后 60 分钟内"}]
     assert [e["kind"] for e in body["timeline"]] == ["received", "sms_sent", "opened", "assigned"]
+    assert body["timeline"][-1]["actor"] == "客服主管 李"  # a user of this tenant is shown by name
     assert [c["method"] for c in fake_rpc.calls] == ["get_complaint", "get_case", "get_timeline"]
     assert all(c["context"]["tenant_id"] == DEMO_TENANT["id"] for c in fake_rpc.calls)
 

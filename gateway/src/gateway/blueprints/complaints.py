@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from flask import Blueprint, url_for
+from flask import Blueprint, current_app, url_for
 from nameko.exceptions import RemoteError
 
 from estatedesk_common.errors import parse_remote
 
-from .. import rpc
+from .. import accounts, rpc
 from ..auth import current_principal
 from ..errors import ApiError
 from ..schemas import ComplaintSchema
@@ -36,7 +36,7 @@ def create_complaint():
 
 @bp.get("/complaints/<complaint_id>")
 def get_complaint(complaint_id: str):
-    current_principal()
+    principal = current_principal()
     try:
         complaint_id = str(uuid.UUID(complaint_id))
     except ValueError:
@@ -47,7 +47,8 @@ def get_complaint(complaint_id: str):
                                     ("notify", "get_timeline", (complaint_id,))], return_exceptions=True)
     case = _absent_if_not_found(case, None)
     notes = _absent_if_not_found(notes, [])
-    return merge(complaint, case, notes)
+    view = merge(complaint, case, notes)
+    return with_actor_names(view, principal.tenant_id)
 
 
 @bp.get("/estates")
@@ -71,7 +72,8 @@ def merge(complaint: dict, case: dict | None, notes: list | None) -> dict:
     """The complaint as the API shows it: the case's status and deadlines, and one timeline sorted by time."""
     view = {key: complaint.get(key) for key in _FIELDS}
     view["deadlines"] = [
-        {"stage": d.get("stage"), "due_at": d.get("due_at"), "met_at": d.get("met_at")}
+        {"stage": d.get("stage"), "due_at": d.get("due_at"), "met_at": d.get("met_at"),
+         "explanation": d.get("explanation")}
         for d in (case or {}).get("deadlines") or []
     ]
     if case and case.get("status"):
@@ -82,6 +84,15 @@ def merge(complaint: dict, case: dict | None, notes: list | None) -> dict:
          for e in entries),
         key=lambda e: _instant(e["at"]),
     )
+    return view
+
+
+def with_actor_names(view: dict, tenant_id: str) -> dict:
+    """Timeline actors that are users of this tenant are shown by display name (services only know ids)."""
+    with current_app.extensions["db"].connect() as conn:
+        names = accounts.display_names(conn, tenant_id, [e["actor"] for e in view["timeline"]])
+    for entry in view["timeline"]:
+        entry["actor"] = names.get(entry["actor"], entry["actor"])
     return view
 
 

@@ -33,3 +33,18 @@ DEMO_USERS = {
     "supervisor@demo": ("客服主管 李", [("cs_supervisor", "DEMO-RES")]),
     "agent@demo": ("客服专员 张", [("agent", "DEMO-RES"), ("agent", "DEMO-OFFICE")]),
 }
+
+# A second group on the same platform, so tenant isolation can be seen (and is tested end to end).
+OTHER_TENANT = {"id": demo_id("tenant", "other"), "slug": "other", "name": "Other Property Group",
+                "name_zh": "示范第二物业集团"}
+OTHER_ESTATES = [
+    {"code": "OTHER-RES", "name": "翠湖苑", "kind": "residential", "timezone": "Asia/Shanghai", "region": None,
+     "buildings": {"5栋": ["501", "502"]}},
+]
+OTHER_USERS = {"hq@other": ("第二集团总部", [("head_office", None)])}
+
+# (tenant, regions, estates, users) for every demo group
+DEMO_GROUPS = [
+    (DEMO_TENANT, DEMO_REGIONS, DEMO_ESTATES, DEMO_USERS),
+    (OTHER_TENANT, [], OTHER_ESTATES, OTHER_USERS),
+]
