@@ -1,11 +1,14 @@
 """intake use cases: take a unit of work and a clock, return plain dicts."""
 from __future__ import annotations
 
+import logging
 import uuid
 
 from .domain.complaint import CHANNELS, InvalidComplaint, make_reference, new_complaint, to_event_payload
 from .exceptions import ComplaintNotFound, EstateNotFound, ValidationFailed
 from . import repository
+
+log = logging.getLogger(__name__)
 
 CHANNEL_NAMES_ZH = {"web": "网页", "wechat": "微信公众号", "hotline": "客服热线", "walk_in": "现场接待",
                     "email": "电子邮件", "letter": "信函", "complaint_box": "投诉箱", "committee": "居委会/业委会转达",
@@ -33,6 +36,7 @@ def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow) -> 
         repository.add_complaint(uow.conn, complaint, raw=data)
         uow.publish("complaint_received", tenant_id, to_event_payload(complaint))
         uow.commit()
+    log.info("complaint %s received via %s for estate %s", complaint.reference, complaint.channel, estate.code)
     return complaint_view(to_event_payload(complaint) | {"id": complaint.id, "status": complaint.status})
 
 

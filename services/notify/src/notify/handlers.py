@@ -1,6 +1,8 @@
 """notify use cases: take a unit of work (or an engine for reads), return plain values."""
 from __future__ import annotations
 
+import logging
+
 from estatedesk_common.i18n import DEFAULT_LOCALE
 
 from . import repository, templates
@@ -9,6 +11,8 @@ from .domain.timeline import delivery_view, timeline_entry
 from .exceptions import ValidationFailed
 
 ON_CASE_OPENED = "notify.on_case_opened"
+
+log = logging.getLogger(__name__)
 
 
 def on_case_opened(envelope, uow, render=templates.render) -> bool:
@@ -19,6 +23,7 @@ def on_case_opened(envelope, uow, render=templates.render) -> bool:
         message = new_acknowledgement(envelope.tenant_id, envelope.payload, uow.clock.now(), render)
         repository.add_message(uow.conn, message)
         uow.commit()
+    log.info("acknowledgement for %s %s", envelope.payload.get("reference"), message.status)
     return message.status == "queued"
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,8 @@ from .domain.limits import first_contact_deadline, resolve_limit
 from .exceptions import CaseNotFound
 
 CONSUMER_OPEN_CASE = "workflow.open_case"
+
+log = logging.getLogger(__name__)
 
 
 def open_case(envelope, uow) -> bool:
@@ -47,6 +50,7 @@ def open_case(envelope, uow) -> bool:
             "deadlines": [{"stage": deadline.stage, "due_at": deadline.due_at.isoformat()}],
         })
         uow.commit()
+    log.info("case %s opened, first contact due %s", p["reference"], deadline.due_at.isoformat())
     return True
 
 
