@@ -14,6 +14,8 @@ def test_config_loads_like_nameko_run(service, monkeypatch):
     from nameko.cli.main import setup_yaml_parser
 
     setup_yaml_parser()
+    for name in [f"{svc.upper()}_METRICS_PORT" for svc in SERVICES] + ["METRICS_ADDR"]:
+        monkeypatch.delenv(name, raising=False)  # make test exports its own ports
     monkeypatch.setenv("AMQP_URI", "amqp://u:p@broker:5672/")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     with open(os.path.join(ROOT, "services", service, "config.yml")) as f:
