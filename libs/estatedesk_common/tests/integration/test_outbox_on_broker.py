@@ -41,6 +41,7 @@ def sink(container_factory, rabbit_config):
     applied = Table("applied", metadata, Column("tenant_id", String(36), primary_key=True),
                     Column("event_id", String(36), primary_key=True))
     deliveries = []
+    broken = {"on": False}  # a "bug" the test can fix
 
     class SinkService:
         name = "sink"
@@ -49,7 +50,7 @@ def sink(container_factory, rabbit_config):
         @reliable_event_handler(SOURCE, "thing_happened")
         def on_thing(self, envelope):
             deliveries.append(envelope.event_id)
-            if envelope.payload.get("explode"):
+            if envelope.payload.get("explode") or broken["on"]:
                 raise RuntimeError("handler bug")
             with self.db.uow() as uow:
                 if uow.claim(envelope, "sink.on_thing"):
@@ -60,7 +61,8 @@ def sink(container_factory, rabbit_config):
     metadata.create_all(engine)
     container = container_factory(SinkService, service_config(rabbit_config, target))
     container.start()
-    yield {"engine": engine, "applied": applied, "deliveries": deliveries, "config": rabbit_config}
+    yield {"engine": engine, "applied": applied, "deliveries": deliveries, "config": rabbit_config,
+           "broken": broken}
     container.stop()
     engine.dispose()
     drop_test_db(target)
@@ -137,3 +139,26 @@ def test_poison_messages_go_to_the_dead_letter_queue_with_a_reason_and_nothing_s
     assert any("undecodable" in r for r in reasons)
     assert all(json.loads(line)["routing_key"] == "thing_happened" for line in out.getvalue().splitlines())
     assert dead_letters() == 4  # listing does not consume
+
+
+def test_dead_letters_are_replayed_to_their_original_route_after_a_fix(sink):
+    from estatedesk_common.deadletter import replay
+
+    sink["broken"]["on"] = True
+    exchange = Exchange(f"{SOURCE}.events", type="topic", durable=True)
+    envelope = {"event_id": str(uuid.uuid4()), "event_type": "thing_happened", "tenant_id": TENANT,
+                "occurred_at": "2026-11-24T08:00:00+00:00", "schema_version": 1, "payload": {}}
+    with Connection(sink["config"]["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
+        conn.Producer().publish(envelope, exchange=exchange, routing_key="thing_happened", declare=[exchange],
+                                serializer="json")
+
+    def dead_letters():
+        with Connection(sink["config"]["AMQP_URI"]) as conn:
+            return conn.SimpleQueue("sink.dlq").qsize()
+    assert wait_for(lambda: dead_letters() == 1)
+    assert count(sink["engine"], sink["applied"]) == 0
+
+    sink["broken"]["on"] = False  # the fix is deployed
+    assert replay(sink["config"]["AMQP_URI"], "sink") == 1
+    assert wait_for(lambda: count(sink["engine"], sink["applied"]) == 1)
+    assert dead_letters() == 0
