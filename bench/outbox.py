@@ -5,8 +5,9 @@
 1. raw: kombu persistent publishes with publisher confirms (one confirm per message), to a throwaway
    exchange and queue;
 2. outbox: N UnitOfWork transactions (one ``publish`` + commit each) into a temp SQLite file (and a throwaway
-   schema in BENCH_DATABASE_URL, if set), then drained by ``estatedesk_common.outbox.relay_once`` with the
-   publisher from ``estatedesk_common.dependencies.event_publisher`` (confirms + mandatory), to a throwaway
+   schema in BENCH_DATABASE_URL, if set), then drained by ``estatedesk_common.outbox.relay_once``, once with a
+   confirm per message (``dependencies.event_publisher``) and once with streaming confirms
+   (``publishing.ConfirmedPublisher``, what the services run; both with ``mandatory``), to a throwaway
    ``<service>.events`` exchange with a bound queue.
 
 Prints msgs/s for each phase and the ratios outbox/raw. Absolute numbers depend on the machine; the ratio is
@@ -28,6 +29,7 @@ from estatedesk_common.config import DbTarget
 from estatedesk_common.db import SystemClock, make_engine
 from estatedesk_common.dependencies import event_publisher
 from estatedesk_common.outbox import relay_once
+from estatedesk_common.publishing import ConfirmedPublisher
 from estatedesk_common.unit_of_work import ReliabilityTables, UnitOfWork
 
 PAYLOAD = {"complaint_id": str(uuid.uuid4()), "reference": "TS20261124-7KQ2MX", "channel": "hotline",
@@ -57,7 +59,14 @@ def bench_raw(amqp_uri: str, n: int, tag: str) -> float:
     return n / elapsed
 
 
-def bench_outbox(amqp_uri: str, target: DbTarget, n: int, tag: str) -> tuple[float, float, float]:
+PUBLISHERS = {
+    "per-message confirms": lambda amqp_uri, service: event_publisher(amqp_uri, service, {}),
+    "streaming confirms": lambda amqp_uri, service: ConfirmedPublisher(amqp_uri, service),  # what services run
+}
+
+
+def bench_outbox(amqp_uri: str, target: DbTarget, n: int, tag: str,
+                 publisher: str = "streaming confirms") -> tuple[float, float, float]:
     """(write msgs/s, drain msgs/s, end-to-end msgs/s) for one database."""
     service = f"bench-{tag}"
     exchange = Exchange(f"{service}.events", type="topic", durable=True)
@@ -76,7 +85,7 @@ def bench_outbox(amqp_uri: str, target: DbTarget, n: int, tag: str) -> tuple[flo
                 uow.publish("complaint_received", TENANT, PAYLOAD)
                 uow.commit()
         written = time.perf_counter()
-        publish = event_publisher(amqp_uri, service, {})
+        publish = PUBLISHERS[publisher](amqp_uri, service)
         sent = failed = 0
         while True:
             batch_sent, batch_failed = relay_once(engine, tables.outbox, publish)
@@ -125,10 +134,14 @@ def main(argv=None) -> int:
         targets.append(("postgres", DbTarget(psycopg2_url(os.environ["BENCH_DATABASE_URL"]), f"bench_{tag}")))
     try:
         for name, target in targets:
-            write, drain, total = bench_outbox(amqp_uri, target, args.n, f"{tag}-{name}")
-            print(f"outbox {name:8s} write (1 uow/commit each): {write:10.0f} msgs/s")
-            print(f"outbox {name:8s} relay drain:               {drain:10.0f} msgs/s   ratio drain/raw = {drain / raw:.2f}")
-            print(f"outbox {name:8s} write+drain end to end:    {total:10.0f} msgs/s   ratio outbox/raw = {total / raw:.2f}")
+            for publisher in PUBLISHERS:
+                write, drain, total = bench_outbox(amqp_uri, target, args.n, f"{tag}-{name}-{len(publisher)}",
+                                                   publisher)
+                print(f"outbox {name:8s} relay drain, {publisher:20s} {drain:10.0f} msgs/s   "
+                      f"ratio drain/raw = {drain / raw:.2f}")
+            print(f"outbox {name:8s} write (1 uow/commit each):         {write:10.0f} msgs/s")
+            print(f"outbox {name:8s} write+drain end to end (streaming): {total:10.0f} msgs/s   "
+                  f"ratio outbox/raw = {total / raw:.2f}")
     finally:
         tmp.cleanup()
     return 0

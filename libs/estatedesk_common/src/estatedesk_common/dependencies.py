@@ -15,6 +15,7 @@ from . import outbox
 from .config import db_target
 from .db import SystemClock, make_engine
 from .observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from .publishing import ConfirmedPublisher
 from .unit_of_work import ReliabilityTables, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class OutboxRelay:
             self._report_backlog()
             if sent < self.batch or failed:
                 self._wake.wait(self.poll_interval)
+        getattr(self.publish, "close", lambda: None)()
 
     def _report_backlog(self):
         now = time.monotonic()
@@ -108,7 +110,7 @@ class Database(DependencyProvider):
         self.engine = make_engine(db_target(self.package, env))
         self.clock = SystemClock()
         if self.with_relay:
-            publish = event_publisher(cfg[AMQP_URI_CONFIG_KEY], self.container.service_name, cfg)
+            publish = ConfirmedPublisher(cfg[AMQP_URI_CONFIG_KEY], self.container.service_name, cfg)
             self.relay = OutboxRelay(self.engine, self.tables.outbox, publish, self.container.service_name,
                                      float(cfg.get("OUTBOX_POLL_SECONDS", 1.0)))
 

@@ -63,22 +63,39 @@ def _due_rows(conn, table, batch, now):
 
 
 def relay_once(engine, table: Table, publish, batch: int = 200, now=utcnow) -> tuple[int, int]:
-    """Publish one batch of due rows. ``publish(envelope_dict)`` raises on failure. Returns (sent, failed)."""
+    """Publish one batch of due rows. Returns (sent, failed).
+
+    ``publish`` is either a function of one envelope dict that raises on failure, or has
+    ``publish_batch(bodies) -> [error or None]`` (``publishing.ConfirmedPublisher``: one confirm wait a batch).
+    """
     fault = os.environ.get(FAULT_ENV)
     if is_postgres(engine):
         with engine.begin() as conn:
-            results = [(row, _publish_row(publish, row, fault)) for row in _due_rows(conn, table, batch, now())]
+            results = _publish_rows(publish, _due_rows(conn, table, batch, now()), fault)
             _mark_all(conn, table, results, now())
     else:
         with engine.connect() as conn:
             rows = _due_rows(conn, table, batch, now())
             conn.rollback()
-        results = [(row, _publish_row(publish, row, fault)) for row in rows]
+        results = _publish_rows(publish, rows, fault)
         if results:
             with engine.begin() as conn:
                 _mark_all(conn, table, results, now())
     failed = sum(1 for _, err in results if err)
     return len(results) - failed, failed
+
+
+def _publish_rows(publish, rows, fault) -> list:
+    if not hasattr(publish, "publish_batch"):
+        return [(row, _publish_row(publish, row, fault)) for row in rows]
+    errors = publish.publish_batch([row["body"] for row in rows])
+    for row, error in zip(rows, errors):
+        if error:
+            log.warning("outbox publish failed for %s %s: %s", row["event_type"], row["event_id"], error)
+    if rows and fault == "exit_after_publish":
+        log.error("fault injection: exiting between publish and mark-sent")
+        os._exit(99)
+    return list(zip(rows, errors))
 
 
 def _publish_row(publish, row, fault) -> str | None:

@@ -14,7 +14,7 @@ from sqlalchemy import MetaData
 from . import outbox
 from .config import DbTarget
 from .db import make_engine
-from .dependencies import event_publisher
+from .publishing import ConfirmedPublisher
 
 
 def main(argv=None) -> int:
@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     engine = make_engine(DbTarget(args.db_url, args.schema))
     table = outbox.outbox_table(MetaData())
-    publish = event_publisher(args.amqp_uri, args.service, {})
+    publish = ConfirmedPublisher(args.amqp_uri, args.service)
     total = 0
     while True:
         sent, failed = outbox.relay_once(engine, table, publish)

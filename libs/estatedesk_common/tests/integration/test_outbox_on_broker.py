@@ -7,7 +7,7 @@ import time
 import uuid
 
 import pytest
-from kombu import Connection, Exchange
+from kombu import Connection, Exchange, Queue
 from sqlalchemy import Column, MetaData, String, Table, func, select
 
 from estatedesk_common import outbox
@@ -162,3 +162,26 @@ def test_dead_letters_are_replayed_to_their_original_route_after_a_fix(sink):
     assert replay(sink["config"]["AMQP_URI"], "sink") == 1
     assert wait_for(lambda: count(sink["engine"], sink["applied"]) == 1)
     assert dead_letters() == 0
+
+
+def test_confirmed_publisher_streams_a_batch_and_reports_unroutable_events(rabbit_config):
+    from estatedesk_common.publishing import ConfirmedPublisher
+
+    exchange = Exchange(f"{SOURCE}.events", type="topic", durable=True)
+    with Connection(rabbit_config["AMQP_URI"]) as conn:
+        Queue("pub-test", exchange=exchange, routing_key="thing_happened", durable=True)(conn.default_channel).declare()
+    publisher = ConfirmedPublisher(rabbit_config["AMQP_URI"], SOURCE)
+    body = lambda event_type: {"event_id": str(uuid.uuid4()), "event_type": event_type, "tenant_id": TENANT,
+                               "occurred_at": "2026-11-24T08:00:00+00:00", "schema_version": 1, "payload": {}}
+    first = [body("thing_happened"), body("nobody_listens"), body("thing_happened")]
+    errors = publisher.publish_batch(first)
+    assert errors[0] is None and errors[2] is None and "unroutable" in errors[1]
+    assert publisher.publish_batch([body("thing_happened") for _ in range(50)]) == [None] * 50  # same channel
+    publisher.close()
+    with Connection(rabbit_config["AMQP_URI"]) as conn:
+        queue = conn.SimpleQueue("pub-test")
+        assert queue.qsize() == 52
+        message = queue.get(timeout=5)
+        assert message.headers["nameko.tenant_id"] == TENANT and message.properties["message_id"] == first[0]["event_id"]
+        assert message.properties["delivery_mode"] == 2
+        message.ack()

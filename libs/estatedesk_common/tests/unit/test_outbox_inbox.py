@@ -103,3 +103,27 @@ def test_inbox_claim_rolls_back_with_the_effect(store, clock):
         # handler fails before commit
     with UnitOfWork(engine, tables, clock) as uow:
         assert uow.claim(env, "svc.a") is True
+
+
+class FakeBatchPublisher:
+    """Like publishing.ConfirmedPublisher: one call per batch, an error (or None) per envelope."""
+
+    def __init__(self, fail_types=()):
+        self.batches, self.fail_types = [], set(fail_types)
+
+    def publish_batch(self, bodies):
+        self.batches.append([b["event_id"] for b in bodies])
+        return ["unroutable" if b["event_type"] in self.fail_types else None for b in bodies]
+
+
+def test_batch_publisher_gets_one_call_per_batch_and_failures_stay_queued(store, clock):
+    engine, tables = store
+    envs = write_events(engine, tables, clock, 3)
+    with UnitOfWork(engine, tables, clock) as uow:
+        uow.publish("nobody_listens", TENANT, {})
+        uow.commit()
+    publisher = FakeBatchPublisher(fail_types={"nobody_listens"})
+    assert outbox.relay_once(engine, tables.outbox, publisher, batch=10, now=clock.now) == (3, 1)
+    assert publisher.batches == [[e.event_id for e in envs] + [publisher.batches[0][-1]]]
+    assert outbox.backlog(engine, tables.outbox) == 1
+    assert outbox.relay_once(engine, tables.outbox, publisher, batch=10, now=clock.now) == (0, 0)  # backing off
