@@ -1,0 +1,74 @@
+"""Durable timers on a real SQLite file: order, isolation of a failing handler, cancellation, events."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import MetaData, select
+
+from estatedesk_common import outbox, timers
+from estatedesk_common.config import DbTarget
+from estatedesk_common.db import make_engine
+from estatedesk_common.unit_of_work import ReliabilityTables, UnitOfWork
+
+TENANT = "6f1c2b0e-8d7a-4a52-9a35-3f0e2c1d9b70"
+
+
+@pytest.fixture
+def env(tmp_path, clock):
+    metadata = MetaData()
+    tables = ReliabilityTables(metadata)
+    table = timers.timers_table(metadata)
+    engine = make_engine(DbTarget(f"sqlite:///{tmp_path}/t.sqlite3", None))
+    metadata.create_all(engine)
+    yield engine, tables, table, (lambda: UnitOfWork(engine, tables, clock))
+    engine.dispose()
+
+
+def add(env, clock, subject, minutes, kind="sla_breach", key=""):
+    engine, tables, table, uow = env
+    with uow() as u:
+        timers.schedule(u.conn, table, TENANT, kind, subject, clock.now() + dt.timedelta(minutes=minutes),
+                        clock.now(), key=key)
+        u.commit()
+
+
+def test_only_due_timers_fire_in_due_order_and_once(env, clock):
+    engine, tables, table, uow = env
+    for subject, minutes in (("c3", 3), ("c1", 1), ("c2", 2), ("later", 60)):
+        add(env, clock, subject, minutes)
+    seen = []
+    clock.advance(minutes=5)
+    assert timers.fire_due(uow, table, lambda u, row: seen.append(row["subject_id"])) == 3
+    assert seen == ["c1", "c2", "c3"]
+    assert timers.fire_due(uow, table, lambda u, row: seen.append(row["subject_id"])) == 0
+
+
+def test_a_failing_handler_does_not_block_the_others_and_backs_off(env, clock):
+    engine, tables, table, uow = env
+    add(env, clock, "bad", 1)
+    add(env, clock, "good", 2)
+    clock.advance(minutes=5)
+
+    def handler(u, row):
+        u.publish("sla_breached", TENANT, {"case": row["subject_id"]})
+        if row["subject_id"] == "bad":
+            raise RuntimeError("boom")
+
+    assert timers.fire_due(uow, table, handler) == 1
+    with engine.connect() as conn:
+        bad = conn.execute(select(table).where(table.c.subject_id == "bad")).mappings().one()
+    assert bad["fired_at"] is None and bad["attempts"] == 1 and "boom" in bad["last_error"]
+    assert bad["due_at"] > clock.now()  # pushed back
+    assert outbox.backlog(engine, tables.outbox) == 1  # only the good timer's event; the bad one rolled back
+
+
+def test_cancelled_timers_never_fire(env, clock):
+    engine, tables, table, uow = env
+    add(env, clock, "c1", 1, key="first_contact")
+    add(env, clock, "c1", 1, key="resolution")
+    with uow() as u:
+        assert timers.cancel(u.conn, table, TENANT, "c1", clock.now(), key="first_contact") == 1
+        u.commit()
+    clock.advance(minutes=5)
+    fired = []
+    assert timers.fire_due(uow, table, lambda u, row: fired.append(row["key"])) == 1
+    assert fired == ["resolution"]
