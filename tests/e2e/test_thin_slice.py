@@ -40,9 +40,11 @@ def test_a_web_complaint_is_recorded_opened_acknowledged_and_counted(system, com
 
     view = wait_for(acknowledged, what="acknowledgement on the timeline")
     assert view["status"] == "open" and view["estate"]["code"] == "DEMO-RES" and view["channel"] == "web"
-    [deadline] = view["deadlines"]
-    assert deadline["stage"] == "first_contact" and deadline["met_at"] is None
-    assert "60 分钟" in deadline["explanation"]  # the group default for DEMO-RES
+    deadline = next(d for d in view["deadlines"] if d["stage"] == "first_contact")  # one per policy stage
+    assert deadline["met_at"] is None
+    # the group default for DEMO-RES (seed 002 preset): first contact by severity, moderate when none was given
+    expected = {"minor": "24 小时", "moderate": "60 分钟", "major": "15 分钟"}[view["severity"] or "moderate"]
+    assert "集团默认时限" in deadline["explanation"] and expected in deadline["explanation"]
     assert [e["kind"] for e in view["timeline"]] == ["complaint_received", "case_opened", "notification_sent"]
     assert view["timeline"][0]["actor"] == "客服专员 张"  # first-question responsibility: who received it
 
@@ -60,8 +62,9 @@ def test_a_web_complaint_is_recorded_opened_acknowledged_and_counted(system, com
 
 def test_site_limit_overrides_the_group_default(system, complaint_body):
     headers = system.headers()
-    r = requests.post(f"{system.api}/complaints", json=complaint_body(estate="DEMO-OFFICE"), headers=headers,
-                      timeout=15)
+    # DEMO-OFFICE's own limit: first contact on moderate complaints within 30 minutes (the group's is 60)
+    r = requests.post(f"{system.api}/complaints", json=complaint_body(estate="DEMO-OFFICE", severity="moderate"),
+                      headers=headers, timeout=15)
     assert r.status_code == 201, r.text
 
     def opened():
@@ -69,7 +72,8 @@ def test_site_limit_overrides_the_group_default(system, complaint_body):
         return view if view["deadlines"] else None
 
     view = wait_for(opened, what="case opened")
-    assert "项目自定时限" in view["deadlines"][0]["explanation"] and "30 分钟" in view["deadlines"][0]["explanation"]
+    first = next(d for d in view["deadlines"] if d["stage"] == "first_contact")
+    assert "项目自定时限" in first["explanation"] and "30 分钟" in first["explanation"]
 
 
 def test_metrics_are_exposed_in_prometheus_text_format(system):

@@ -2,9 +2,14 @@ import datetime as dt
 import os
 
 import pytest
+from hypothesis import settings
 
 from estatedesk_common.db import make_engine
 from estatedesk_common.testing import migrated_test_db
+
+# no .hypothesis/ example database in the working tree: every run draws fresh examples
+settings.register_profile("estatedesk", database=None)
+settings.load_profile("estatedesk")
 
 MIGRATIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "migrations"))
 

@@ -6,8 +6,8 @@ import logging
 import uuid
 from zoneinfo import ZoneInfo
 
-from . import repository
-from .domain.limits import first_contact_deadline, resolve_limit
+from . import escalation, policies, repository
+from .domain import sla
 from .exceptions import CaseNotFound
 
 CONSUMER_OPEN_CASE = "workflow.open_case"
@@ -16,7 +16,13 @@ log = logging.getLogger(__name__)
 
 
 def open_case(envelope, uow) -> bool:
-    """``complaint_received`` -> a case with its first-contact deadline, and ``case_opened``. Idempotent."""
+    """``complaint_received`` -> a case with a deadline for every stage of its severity, and ``case_opened``.
+
+    The policy is the one in force for the estate at receipt; the case keeps its version. A complaint without a
+    severity (or with one the policy lacks) gets the policy's default severity, noted on the timeline. A stage the
+    calendar cannot count (a year it has no data for) is left without a deadline and reported loudly on the
+    timeline and in the log rather than guessed. Idempotent.
+    """
     p = envelope.payload
     tenant_id = envelope.tenant_id
     with uow:
@@ -29,29 +35,60 @@ def open_case(envelope, uow) -> bool:
         estate = p["estate"]
         received_at = dt.datetime.fromisoformat(p["received_at"])
         now = uow.clock.now()
-        limit = resolve_limit(repository.limit_rows(uow.conn, tenant_id, estate["code"]), estate["code"],
-                              p["channel"], "first_contact")
-        deadline = first_contact_deadline(received_at, limit)
+        policy = policies.effective_policy(uow.conn, tenant_id, estate, received_at)
+        severity, notes = _severity(policy, p.get("severity"))
+        failures: list = []
+        deadlines = sla.compute(policy, received_at, severity, p.get("category"), p["channel"], failures)
         repository.add_case(uow.conn, {
             "tenant_id": tenant_id, "id": case_id, "reference": p["reference"], "estate_code": estate["code"],
             "estate_name": estate["name"], "timezone": estate["timezone"], "channel": p["channel"],
-            "category": p.get("category"), "severity": p.get("severity"), "status": "open",
+            "category": p.get("category"), "severity": severity, "status": "open",
             "received_at": received_at, "opened_at": now, "owner_user_id": p.get("received_by"),
+            "policy_version": policy.version_label,
+            "policy_levels": [{"scope": s, "version": v} for s, v in policy.levels],
         })
-        repository.add_deadline(uow.conn, tenant_id, case_id, deadline)
-        local_due = deadline.due_at.astimezone(ZoneInfo(estate["timezone"]))
+        rows = policies.deadline_rows(deadlines, received_at, policy.version_label)
+        for row in rows:
+            repository.add_deadline(uow.conn, tenant_id, case_id, row)
+        escalation.schedule_case_timers(uow, tenant_id, case_id, received_at, rows)
         repository.add_timeline(uow.conn, tenant_id, case_id, now, "case_opened", "workflow",
-                                f"立案；首次联系业主时限 {local_due:%Y-%m-%d %H:%M}（{deadline.explanation()}）")
+                                _opened_text(rows, estate["timezone"], policy, severity, notes, failures))
         uow.publish("case_opened", tenant_id, {
             "case_id": case_id, "complaint_id": case_id, "reference": p["reference"], "estate": estate,
             "channel": p["channel"], "description": p["description"], "complainant": p["complainant"],
-            "category": p.get("category"), "severity": p.get("severity"), "received_at": p["received_at"],
-            "opened_at": now.isoformat(),
-            "deadlines": [{"stage": deadline.stage, "due_at": deadline.due_at.isoformat()}],
+            "category": p.get("category"), "severity": severity, "received_at": p["received_at"],
+            "opened_at": now.isoformat(), "policy_version": policy.version_label,
+            "deadlines": [{"stage": r["stage"], "due_at": r["due_at"].isoformat(), "limit": r["limit_spec"]}
+                          for r in rows],
         })
         uow.commit()
-    log.info("case %s opened, first contact due %s", p["reference"], deadline.due_at.isoformat())
+    for failure in failures:
+        log.error("case %s: no deadline for stage %s: %s", p["reference"], failure["stage"], failure["error"])
+    log.info("case %s opened under %s with %d deadlines", p["reference"], policy.version_label, len(rows))
     return True
+
+
+def _severity(policy, given: str | None) -> tuple[str, list[str]]:
+    if given and given in policy.severities:
+        return given, []
+    if given:
+        return policy.default_severity, [f"严重程度「{given}」不在策略中，按默认「{policy.default_severity}」计时"]
+    return policy.default_severity, []
+
+
+def _opened_text(rows, timezone: str, policy, severity: str, notes: list, failures: list) -> str:
+    zone = ZoneInfo(timezone)
+    first = next((r for r in rows if r["stage"] == "first_contact"), rows[0] if rows else None)
+    text = f"立案（{severity}，策略 {policy.version_label}）"
+    if first is not None:
+        text += f"；{_stage_zh(first['stage'])}时限 {first['due_at'].astimezone(zone):%Y-%m-%d %H:%M}（{first['explanation']}）"
+    text += "".join(f"；{note}" for note in notes)
+    text += "".join(f"；⚠ 阶段「{f['stage']}」无法计算时限：{f['error']}" for f in failures)
+    return text
+
+
+def _stage_zh(stage: str) -> str:
+    return "首次联系业主" if stage == "first_contact" else f"「{stage}」"
 
 
 def get_case(case_id: str, tenant_id: str, engine) -> dict:
@@ -68,9 +105,23 @@ def get_case(case_id: str, tenant_id: str, engine) -> dict:
     return {
         "complaint_id": case["id"], "reference": case["reference"], "status": case["status"],
         "estate": case["estate_code"], "severity": case["severity"], "category": case["category"],
+        "policy_version": case["policy_version"], "escalation_level": case["escalation_level"],
         "deadlines": [{"stage": d["stage"], "due_at": d["due_at"].isoformat(),
-                       "met_at": d["met_at"].isoformat() if d["met_at"] else None,
-                       "explanation": d["explanation"]} for d in deadlines],
+                       "met_at": d["met_at"].isoformat() if d["met_at"] else None, "limit": d["limit_spec"],
+                       "explanation": d["explanation"], "explanation_en": d["explanation_en"],
+                       "policy_version": d["policy_version"]} for d in deadlines],
         "timeline": [{"at": t["at"].isoformat(), "kind": t["kind"], "actor": t["actor"], "text": t["text"]}
                      for t in timeline],
     }
+
+
+def preview_sla(tenant_id: str, engine, document, received_at, severity: str, category=None, estate=None,
+                channel=None) -> dict:
+    with engine.connect() as conn:
+        return policies.preview(conn, tenant_id, document, received_at, severity, category, estate, channel)
+
+
+def get_sla_policy(tenant_id: str, engine, estate=None, at=None, clock=None) -> dict:
+    instant = policies.parse_instant(at, "at") if at else clock.now()
+    with engine.connect() as conn:
+        return policies.policy_in_force(conn, tenant_id, estate, instant)

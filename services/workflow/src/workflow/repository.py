@@ -3,13 +3,31 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .tables import case_deadlines, case_timeline, cases, sla_limits
+from .tables import case_deadlines, case_timeline, cases, sla_policies
 
 
-def limit_rows(conn, tenant_id: str, estate_code: str) -> list[tuple[str, str, str, int]]:
-    q = select(sla_limits.c.estate_code, sla_limits.c.channel, sla_limits.c.stage, sla_limits.c.minutes).where(
-        sla_limits.c.tenant_id == tenant_id, sla_limits.c.estate_code.in_([estate_code, "*"]))
-    return [tuple(r) for r in conn.execute(q)]
+def effective_policies(conn, tenant_id: str, scopes: list[str], at) -> dict:
+    """{scope: row} for each scope that has a version in force at ``at``: the latest ``effective_from`` not
+    after ``at`` (the higher version wins a tie)."""
+    q = select(sla_policies).where(sla_policies.c.tenant_id == tenant_id, sla_policies.c.scope.in_(scopes),
+                                   sla_policies.c.effective_from <= at)
+    q = q.order_by(sla_policies.c.scope, sla_policies.c.effective_from.desc(), sla_policies.c.version.desc())
+    found: dict = {}
+    for row in conn.execute(q).mappings():
+        found.setdefault(row["scope"], row)
+    return found
+
+
+def add_policy(conn, tenant_id: str, scope: str, document: dict, effective_from, created_at,
+               created_by: str | None = None) -> int:
+    """Store ``document`` as the next version of ``scope``; returns the version."""
+    current = conn.execute(select(func.max(sla_policies.c.version)).where(
+        sla_policies.c.tenant_id == tenant_id, sla_policies.c.scope == scope)).scalar_one()
+    version = (current or 0) + 1
+    conn.execute(sla_policies.insert().values(tenant_id=tenant_id, scope=scope, version=version,
+                                              effective_from=effective_from, document=document,
+                                              created_at=created_at, created_by=created_by))
+    return version
 
 
 def case_exists(conn, tenant_id: str, case_id: str) -> bool:
@@ -20,10 +38,8 @@ def add_case(conn, row: dict) -> None:
     conn.execute(cases.insert().values(**row))
 
 
-def add_deadline(conn, tenant_id: str, case_id: str, deadline) -> None:
-    conn.execute(case_deadlines.insert().values(
-        tenant_id=tenant_id, case_id=case_id, stage=deadline.stage, due_at=deadline.due_at, met_at=None,
-        limit_minutes=deadline.limit.minutes, explanation=deadline.explanation()))
+def add_deadline(conn, tenant_id: str, case_id: str, row: dict) -> None:
+    conn.execute(case_deadlines.insert().values(tenant_id=tenant_id, case_id=case_id, met_at=None, **row))
 
 
 def add_timeline(conn, tenant_id: str, case_id: str, at, kind: str, actor: str, text: str) -> None:

@@ -1,24 +1,35 @@
-"""Demo time limits (DEMO ONLY). Idempotent. Group default plus one site that sets its own, tighter limit."""
+"""Demo SLA policies (DEMO ONLY). Idempotent.
+
+The group uses the seed 002 preset; the office tower DEMO-OFFICE promises first contact on moderate complaints
+within 30 minutes; the handover estate DEMO-NEW adds the seed 004 handover stages.
+"""
+import datetime as dt
+
 from sqlalchemy import select
 
 from estatedesk_common.demo import DEMO_TENANT
 
-from .tables import sla_limits
+from . import presets
+from .tables import sla_policies
 
-DEMO_LIMITS = [
-    ("*", "*", "first_contact", 60),  # seed 002 §4.1: web complaints answered within 1 hour
-    ("*", "committee", "first_contact", 120),  # seed 002 §4.1: committee forwards within 2 hours
-    ("DEMO-OFFICE", "*", "first_contact", 30),  # the office tower promises its tenants 30 minutes
-]
+EFFECTIVE_FROM = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+OFFICE_OVERRIDE = {"name": "DEMO-OFFICE: 30 分钟首次联系",
+                   "severities": {"moderate": {"stages": [{"name": "first_contact", "limit": "30m"}]}}}
+
+
+def demo_policies() -> list[tuple[str, dict]]:
+    return [("group", presets.load("seed002")), ("estate:DEMO-OFFICE", OFFICE_OVERRIDE),
+            ("estate:DEMO-NEW", presets.load("seed004_handover"))]
 
 
 def seed_demo(engine) -> str:
     tid = DEMO_TENANT["id"]
+    policies = demo_policies()
     with engine.begin() as conn:
-        for estate, channel, stage, minutes in DEMO_LIMITS:
-            key = (sla_limits.c.tenant_id == tid, sla_limits.c.estate_code == estate,
-                   sla_limits.c.channel == channel, sla_limits.c.stage == stage)
-            if conn.execute(select(sla_limits).where(*key)).first() is None:
-                conn.execute(sla_limits.insert().values(tenant_id=tid, estate_code=estate, channel=channel,
-                                                        stage=stage, minutes=minutes))
-    return f"({len(DEMO_LIMITS)} time limits)"
+        for scope, document in policies:
+            key = (sla_policies.c.tenant_id == tid, sla_policies.c.scope == scope, sla_policies.c.version == 1)
+            if conn.execute(select(sla_policies.c.version).where(*key)).first() is None:
+                conn.execute(sla_policies.insert().values(
+                    tenant_id=tid, scope=scope, version=1, effective_from=EFFECTIVE_FROM, document=document,
+                    created_at=EFFECTIVE_FROM, created_by="seed-demo"))
+    return f"({len(policies)} SLA policies)"

@@ -6,6 +6,7 @@ from estatedesk_common.dependencies import Database
 from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
+from estatedesk_common.timers import Timers
 
 from . import handlers
 from .exceptions import EXPECTED_EXCEPTIONS
@@ -18,6 +19,7 @@ class WorkflowService:
     db = Database("workflow", reliability)
     tenant = Tenant()
     obs = Observability()
+    timers = Timers("workflow.tables.timers", "workflow.escalation.on_timer")  # warnings, breaches, escalation
 
     @reliable_event_handler("intake", "complaint_received")
     def on_complaint_received(self, envelope):
@@ -26,6 +28,16 @@ class WorkflowService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def get_case(self, complaint_id):
         return handlers.get_case(complaint_id, self.tenant.id, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def preview_sla(self, policy, received_at, severity, category=None, estate=None, channel=None):
+        """Deadlines under ``policy`` (a document, YAML/JSON text, or None for the tenant's policy in force)."""
+        return handlers.preview_sla(self.tenant.id, self.db.engine, policy, received_at, severity, category,
+                                    estate, channel)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_sla_policy(self, estate=None, at=None):
+        return handlers.get_sla_policy(self.tenant.id, self.db.engine, estate, at, self.db.clock)
 
     @rpc
     def health(self):

@@ -1,19 +1,26 @@
-"""workflow's own tables: cases, their deadlines and timeline, and the sites' time limits (+ outbox/inbox)."""
-from sqlalchemy import Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
+"""workflow's own tables: cases, their deadlines and timeline, and the tenants' SLA policies (+ outbox/inbox)."""
+from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
 
 from estatedesk_common.db import UTCDateTime
+from estatedesk_common.timers import timers_table
 from estatedesk_common.unit_of_work import ReliabilityTables
 
 metadata = MetaData()
 reliability = ReliabilityTables(metadata)
 
-sla_limits = Table(
-    "sla_limits", metadata,
+# A policy document per scope and version: "group", "region:<code>" or "estate:<code>". The group's document is
+# complete; region/estate documents override parts of it (domain/sla/policy.py). Rows are never updated: a
+# change is a new version with its own effective_from, so a case can always be re-explained.
+sla_policies = Table(
+    "sla_policies", metadata,
     Column("tenant_id", String(36), primary_key=True),
-    Column("estate_code", String(40), primary_key=True),  # "*" = the group's default
-    Column("channel", String(20), primary_key=True),  # "*" = any channel
-    Column("stage", String(40), primary_key=True),
-    Column("minutes", Integer, nullable=False),
+    Column("scope", String(60), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("effective_from", UTCDateTime, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(100), nullable=True),
+    Index("ix_sla_policies_effective", "tenant_id", "scope", "effective_from"),
 )
 
 cases = Table(
@@ -28,9 +35,12 @@ cases = Table(
     Column("category", String(40), nullable=True),
     Column("severity", String(40), nullable=True),
     Column("status", String(20), nullable=False),
+    Column("escalation_level", Integer, nullable=False, default=0, server_default="0"),  # 0 = not escalated
     Column("received_at", UTCDateTime, nullable=False),
     Column("opened_at", UTCDateTime, nullable=False),
     Column("owner_user_id", String(36), nullable=True),  # first-question responsibility: who received it
+    Column("policy_version", String(200), nullable=True),  # e.g. "group@v2 + estate:DEMO-OFFICE@v1"
+    Column("policy_levels", JSON, nullable=True),  # [{"scope", "version"}]: the policy the case was opened under
     Index("ix_cases_estate_status", "tenant_id", "estate_code", "status"),
 )
 
@@ -41,8 +51,12 @@ case_deadlines = Table(
     Column("stage", String(40), primary_key=True),
     Column("due_at", UTCDateTime, nullable=False),
     Column("met_at", UTCDateTime, nullable=True),
-    Column("limit_minutes", Integer, nullable=False),
-    Column("explanation", Text, nullable=False),
+    Column("limit_minutes", Integer, nullable=False),  # wall-clock minutes from receipt to due_at
+    Column("explanation", Text, nullable=False),  # rendered zh-CN
+    Column("limit_spec", String(16), nullable=True),  # "1h", "4bh", "5wd"...
+    Column("policy_version", String(200), nullable=True),
+    Column("explanation_data", JSON, nullable=True),  # structured (domain/sla/engine.py)
+    Column("explanation_en", Text, nullable=True),
     ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
     Index("ix_case_deadlines_due", "met_at", "due_at"),
 )
@@ -58,3 +72,5 @@ case_timeline = Table(
     Column("text", Text, nullable=False),
     ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
 )
+
+timers = timers_table(metadata)  # warnings, breaches and escalations (estatedesk_common.timers)

@@ -49,7 +49,11 @@ def test_open_case_sets_the_sites_deadline_and_emits_case_opened(engine, clock):
     with engine.connect() as conn:
         body = conn.execute(select(reliability.outbox.c.body)).scalar_one()
     assert body["event_type"] == "case_opened"
-    assert body["payload"]["deadlines"] == [{"stage": "first_contact", "due_at": "2026-11-24T02:30:00+00:00"}]
+    assert body["payload"]["severity"] == "moderate"  # the policy's default: complaints carry none yet
+    assert body["payload"]["deadlines"][0] == {"stage": "first_contact", "due_at": "2026-11-24T02:30:00+00:00",
+                                               "limit": "30m"}
+    assert {d["stage"] for d in body["payload"]["deadlines"]} == {
+        "first_contact", "assignment", "department_plan", "progress_check", "plan", "resolution"}
 
 
 def test_redelivered_or_resent_event_opens_one_case(engine, clock):

@@ -1,0 +1,42 @@
+"""preview_sla and get_sla_policy over RPC on a real broker: results, caller errors as JSON, tenant fails closed."""
+import json
+
+import pytest
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from estatedesk_common.db import make_engine
+from estatedesk_common.demo import DEMO_TENANT
+from estatedesk_common.testing import service_config
+
+import workflow.seed
+from workflow.service import WorkflowService
+
+pytestmark = pytest.mark.integration
+CONTEXT = {"tenant_id": DEMO_TENANT["id"], "user_id": "admin-1", "request_id": "req-sla"}
+
+
+@pytest.fixture
+def running(container_factory, rabbit_config, workflow_db):
+    engine = make_engine(workflow_db)
+    workflow.seed.seed_demo(engine)
+    engine.dispose()
+    container_factory(WorkflowService, service_config(rabbit_config, workflow_db)).start()
+    return rabbit_config
+
+
+def test_preview_and_policy_over_rpc(running):
+    with ServiceRpcProxy("workflow", running, context_data=CONTEXT, timeout=10) as rpc:
+        result = rpc.preview_sla(None, "2026-09-30T10:00:00+08:00", "moderate", None,
+                                 {"code": "DEMO-RES", "region": "EAST"})
+        resolution = next(s for s in result["stages"] if s["name"] == "resolution")
+        assert resolution["due_at"] == "2026-10-13T17:30:00+08:00" and "国庆节" in resolution["explanation"]
+        assert rpc.get_sla_policy("DEMO-OFFICE")["policy_version"] == "group@v1 + estate:DEMO-OFFICE@v1"
+        with pytest.raises(RemoteError) as info:
+            rpc.preview_sla("timezone: Asia/Shanghai\nbusiness_hours: 9-5\n", "2026-09-30T10:00:00+08:00", "x")
+        error = json.loads(info.value.value)
+        assert error["error"] == "policy_invalid" and error["status"] == 422
+        assert any(p["line"] == 2 for p in error["details"]["problems"])
+    with ServiceRpcProxy("workflow", running, timeout=10) as anonymous:
+        with pytest.raises(RemoteError, match="tenant_required"):
+            anonymous.preview_sla(None, "2026-09-30T10:00:00+08:00", "moderate")
