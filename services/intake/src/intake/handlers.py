@@ -1,12 +1,13 @@
 """intake use cases: take a unit of work and a clock, return plain dicts."""
 from __future__ import annotations
 
+import hmac
 import logging
 import uuid
 
 from .domain.complaint import CHANNELS, InvalidComplaint, make_reference, new_complaint, to_event_payload
 from .exceptions import ComplaintNotFound, EstateNotFound, ValidationFailed
-from . import repository
+from . import classification, repository
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +17,10 @@ CHANNEL_NAMES_ZH = {"web": "网页", "wechat": "微信公众号", "hotline": "�
 assert set(CHANNEL_NAMES_ZH) == set(CHANNELS)
 
 
-def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow) -> dict:
-    """Validate, store the canonical complaint and its ``complaint_received`` event in one transaction."""
+def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifiers=None) -> dict:
+    """Validate, classify where the caller gave no category/severity (``classifiers``: a
+    ``classification.ClassifierCache``), store the canonical complaint and its ``complaint_received`` event in
+    one transaction."""
     if not isinstance(data, dict):
         raise ValidationFailed("complaint must be an object", field="body")
     estate_code = data.get("estate")
@@ -31,13 +34,15 @@ def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow) -> 
             complaint = new_complaint(data, tenant_id, estate, uow.clock.now(), user_id)
         except InvalidComplaint as exc:
             raise ValidationFailed(str(exc), field=exc.field) from exc
+        classification.classify_new(complaint, uow.conn, classifiers or classification.default_cache())
         while repository.reference_taken(uow.conn, tenant_id, complaint.reference):
             complaint.reference = make_reference(complaint.received_at, estate.timezone)
         repository.add_complaint(uow.conn, complaint, raw=data)
         uow.publish("complaint_received", tenant_id, to_event_payload(complaint))
         uow.commit()
     log.info("complaint %s received via %s for estate %s", complaint.reference, complaint.channel, estate.code)
-    return complaint_view(to_event_payload(complaint) | {"id": complaint.id, "status": complaint.status})
+    return complaint_view(to_event_payload(complaint) | {"id": complaint.id, "status": complaint.status,
+                                                          "classification": complaint.classification})
 
 
 def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
@@ -57,6 +62,8 @@ def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
         "complainant": {"name": row["complainant_name"], "phone": row["complainant_phone"],
                         "email": row["complainant_email"], "unit": row["complainant_unit"]},
         "category": row["category"], "severity": row["severity"], "urgent": row["urgent"],
+        "category_source": row["category_source"], "severity_source": row["severity_source"],
+        "classification": row["classification"],
         "received_at": row["received_at"].isoformat(), "received_by": row["received_by"],
     })
 
@@ -64,6 +71,7 @@ def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
 def complaint_view(c: dict) -> dict:
     view = {k: c[k] for k in ("id", "reference", "status", "estate", "channel", "category", "severity",
                               "urgent", "description", "complainant", "received_at", "received_by")}
+    view.update({k: c.get(k) for k in ("category_source", "severity_source", "classification")})
     view["timeline"] = [{
         "at": c["received_at"], "kind": "complaint_received", "actor": c["received_by"] or c["channel"],
         "text": f"经{CHANNEL_NAMES_ZH[c['channel']]}受理，编号 {c['reference']}",
@@ -75,3 +83,60 @@ def list_estates(tenant_id: str, engine) -> list[dict]:
     with engine.connect() as conn:
         return [{"code": e.code, "name": e.name, "kind": e.kind, "timezone": e.timezone, "region": e.region}
                 for e in repository.list_estates(conn, tenant_id)]
+
+
+LIST_LIMIT_MAX = 200
+
+
+def list_complaints(tenant_id: str, user_id: str | None, engine, estate=None, status=None, channel=None,
+                    limit=50, offset=0, mine=False) -> dict:
+    """The tenant's complaints, newest first, filtered by estate/status/channel (and, with ``mine``, by who
+    recorded them: the caller from the context, never a user id sent by the client)."""
+    filters = {"estate": _optional_text(estate, "estate", 40), "status": _optional_text(status, "status", 20),
+               "channel": _optional_text(channel, "channel", 20)}
+    if filters["channel"] is not None and filters["channel"] not in CHANNELS:
+        raise ValidationFailed(f"unknown channel {channel!r}", field="channel")
+    limit, offset = _bounded_int(limit, "limit", 1, LIST_LIMIT_MAX), _bounded_int(offset, "offset", 0, 10**9)
+    if mine and not user_id:
+        return {"total": 0, "items": []}
+    with engine.connect() as conn:
+        total, rows = repository.list_complaints(conn, tenant_id, received_by=user_id if mine else None,
+                                                 limit=limit, offset=offset, **filters)
+    items = [{"id": r["id"], "reference": r["reference"], "status": r["status"], "estate_code": r["estate_code"],
+              "estate_name": r["estate_name"], "channel": r["channel"], "category": r["category"],
+              "severity": r["severity"], "received_at": r["received_at"].isoformat(),
+              "complainant_name": r["complainant_name"]} for r in rows]
+    return {"total": total, "items": items}
+
+
+def find_by_reference(reference, phone, tenant_id: str, engine) -> dict:
+    """The complaint with this reference if ``phone`` is its complainant's phone (digits compared).
+
+    An unknown reference and a wrong phone raise the same ``ComplaintNotFound``, so the answer does not tell
+    which references exist."""
+    wanted = _digits(phone)
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 32 or not wanted:
+        raise ComplaintNotFound("no such complaint", field="reference")
+    with engine.connect() as conn:
+        found = repository.get_complaint_id_by_reference(conn, tenant_id, reference.strip().upper())
+    if found is None or not hmac.compare_digest(_digits(found[1]), wanted):
+        raise ComplaintNotFound("no such complaint", field="reference")
+    return get_complaint(found[0], tenant_id, engine)
+
+
+def _digits(value) -> str:
+    return "".join(ch for ch in value if ch.isdigit()) if isinstance(value, str) else ""
+
+
+def _optional_text(value, field: str, max_len: int) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > max_len:
+        raise ValidationFailed(f"{field} must be a string of at most {max_len} characters", field=field)
+    return value
+
+
+def _bounded_int(value, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationFailed(f"{field} must be an integer from {low} to {high}", field=field)
+    return value

@@ -1,7 +1,7 @@
 """Queries on intake's tables. Every query filters by tenant."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .domain.complaint import Complaint, Estate
 from .tables import complaints, estates
@@ -29,7 +29,8 @@ def add_complaint(conn, c: Complaint, raw: dict | None) -> None:
         tenant_id=c.tenant_id, id=c.id, reference=c.reference, estate_code=c.estate.code, channel=c.channel,
         description=c.description, complainant_name=c.complainant.name, complainant_phone=c.complainant.phone,
         complainant_email=c.complainant.email, complainant_unit=c.complainant.unit, category=c.category,
-        severity=c.severity, urgent=c.urgent, status=c.status, received_at=c.received_at,
+        severity=c.severity, category_source=c.category_source, severity_source=c.severity_source,
+        classification=c.classification, urgent=c.urgent, status=c.status, received_at=c.received_at,
         received_by=c.received_by, schema_version=c.schema_version, raw=raw,
     ))
 
@@ -40,3 +41,31 @@ def get_complaint_row(conn, tenant_id: str, complaint_id: str):
          .join(estates, (estates.c.tenant_id == complaints.c.tenant_id) & (estates.c.code == complaints.c.estate_code))
          .where(complaints.c.tenant_id == tenant_id, complaints.c.id == complaint_id))
     return conn.execute(q).mappings().first()
+
+
+def list_complaints(conn, tenant_id: str, *, estate: str | None = None, status: str | None = None,
+                    channel: str | None = None, received_by: str | None = None, limit: int = 50,
+                    offset: int = 0) -> tuple[int, list]:
+    """``(total, rows)``: the tenant's complaints matching every given filter, newest first."""
+    where = [complaints.c.tenant_id == tenant_id]
+    for column, value in ((complaints.c.estate_code, estate), (complaints.c.status, status),
+                          (complaints.c.channel, channel), (complaints.c.received_by, received_by)):
+        if value is not None:
+            where.append(column == value)
+    total = conn.execute(select(func.count()).select_from(complaints).where(*where)).scalar_one()
+    q = (select(complaints.c.id, complaints.c.reference, complaints.c.status, complaints.c.estate_code,
+                estates.c.name.label("estate_name"), complaints.c.channel, complaints.c.category,
+                complaints.c.severity, complaints.c.received_at, complaints.c.complainant_name)
+         .join(estates, (estates.c.tenant_id == complaints.c.tenant_id) & (estates.c.code == complaints.c.estate_code))
+         .where(*where)
+         .order_by(complaints.c.received_at.desc(), complaints.c.id)
+         .limit(limit).offset(offset))
+    return total, list(conn.execute(q).mappings())
+
+
+def get_complaint_id_by_reference(conn, tenant_id: str, reference: str) -> tuple[str, str] | None:
+    """``(id, complainant phone)`` of the tenant's complaint with this reference, or None."""
+    q = select(complaints.c.id, complaints.c.complainant_phone).where(
+        complaints.c.tenant_id == tenant_id, complaints.c.reference == reference)
+    row = conn.execute(q).first()
+    return None if row is None else (row.id, row.complainant_phone)

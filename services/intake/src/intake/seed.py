@@ -4,12 +4,15 @@ from sqlalchemy import select
 from estatedesk_common.db import utcnow
 from estatedesk_common.demo import DEMO_GROUPS
 
+from . import classification_repository
 from .tables import buildings, estates, regions, units
 
 
 def seed_demo(engine) -> str:
     for tenant, regions_, estates_, _users in DEMO_GROUPS:
         _seed_group(engine, tenant["id"], regions_, estates_)
+        with engine.begin() as conn:  # classification categories and keyword rules: the defaults
+            classification_repository.seed_defaults(conn, tenant["id"])
     return f"({sum(len(g[2]) for g in DEMO_GROUPS)} estates in {len(DEMO_GROUPS)} tenants)"
 
 

@@ -6,7 +6,8 @@ from estatedesk_common.dependencies import Database
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import handlers
+from . import classification, handlers
+from .dependencies import Classifiers
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
 
@@ -17,10 +18,21 @@ class IntakeService:
     db = Database("intake", reliability)
     tenant = Tenant()
     obs = Observability()
+    classifiers = Classifiers()
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def register_complaint(self, data):
-        return handlers.register_complaint(data, self.tenant.id, self.tenant.user_id, self.db.uow())
+        return handlers.register_complaint(data, self.tenant.id, self.tenant.user_id, self.db.uow(),
+                                           self.classifiers)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def suggest_classification(self, text):
+        return classification.suggest_classification(text, self.tenant.id, self.db.engine, self.classifiers)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def correct_classification(self, complaint_id, category, severity=None):
+        return classification.correct_classification(complaint_id, category, severity, self.tenant.id,
+                                                     self.tenant.user_id, self.db.uow(), self.classifiers)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def get_complaint(self, complaint_id):
@@ -29,6 +41,15 @@ class IntakeService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_estates(self):
         return handlers.list_estates(self.tenant.id, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_complaints(self, estate=None, status=None, channel=None, limit=50, offset=0, mine=False):
+        return handlers.list_complaints(self.tenant.id, self.tenant.user_id, self.db.engine, estate=estate,
+                                        status=status, channel=channel, limit=limit, offset=offset, mine=mine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def find_by_reference(self, reference, phone):
+        return handlers.find_by_reference(reference, phone, self.tenant.id, self.db.engine)
 
     @rpc
     def health(self):

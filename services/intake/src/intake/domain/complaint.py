@@ -54,6 +54,9 @@ class Complaint:
     category: str | None = None
     severity: str | None = None
     urgent: bool = False
+    category_source: str | None = None  # "agent" when a person chose it, "auto" when the classifier did
+    severity_source: str | None = None
+    classification: dict | None = None  # the automatic suggestion (top 3 categories with scores, ...)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     reference: str = ""
     status: str = "received"
@@ -111,6 +114,8 @@ def new_complaint(data: dict, tenant_id: str, estate: Estate, received_at: dt.da
         category=_text(data, "category", 40) or None, severity=_text(data, "severity", 40) or None,
         urgent=urgent,
     )
+    complaint.category_source = "agent" if complaint.category else None
+    complaint.severity_source = "agent" if complaint.severity else None
     complaint.reference = make_reference(received_at, estate.timezone)
     return complaint
 
@@ -131,6 +136,7 @@ def to_event_payload(c: Complaint) -> dict:
         "complainant": {"name": c.complainant.name, "phone": c.complainant.phone,
                         "email": c.complainant.email, "unit": c.complainant.unit},
         "category": c.category, "severity": c.severity, "urgent": c.urgent,
+        "category_source": c.category_source, "severity_source": c.severity_source,
         "received_at": c.received_at.isoformat(), "received_by": c.received_by,
         "schema_version": c.schema_version,
     }
