@@ -8,7 +8,7 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 from estatedesk_common.timers import Timers
 
-from . import handlers
+from . import actions, handlers
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
 
@@ -24,6 +24,12 @@ class WorkflowService:
     @reliable_event_handler("intake", "complaint_received")
     def on_complaint_received(self, envelope):
         handlers.open_case(envelope, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def act(self, complaint_id, action, data=None, expected_version=None):
+        """contact | assign | plan | progress | resolve | accept | cancel (see workflow.actions)."""
+        return actions.act(complaint_id, action, data, self.tenant.id, self.tenant.user_id, self.db.uow(),
+                           expected_version)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def get_case(self, complaint_id):

@@ -36,6 +36,13 @@ cases = Table(
     Column("severity", String(40), nullable=True),
     Column("status", String(20), nullable=False),
     Column("escalation_level", Integer, nullable=False, default=0, server_default="0"),  # 0 = not escalated
+    Column("version", Integer, nullable=False, default=1, server_default="1"),  # optimistic concurrency (ETag)
+    Column("assignee", String(100), nullable=True),
+    Column("cause", String(40), nullable=True),
+    Column("remedy", Text, nullable=True),
+    Column("loss_amount", Integer, nullable=True),  # yuan
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("cancel_reason", Text, nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
     Column("opened_at", UTCDateTime, nullable=False),
     Column("owner_user_id", String(36), nullable=True),  # first-question responsibility: who received it

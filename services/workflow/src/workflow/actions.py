@@ -1,0 +1,107 @@
+"""Handlers act on a case: ``act(complaint_id, action, data)``.
+
+One transaction: the case row (status, version + 1, resolution fields), the deadlines the action meets
+(``met_at``), the timers of those stages cancelled (all of them when the case is resolved or cancelled),
+a timeline entry by the acting user, and the event (``case_contacted``, ``case_assigned``,
+``case_plan_recorded``, ``case_progress_recorded``, ``case_resolved``, ``owner_accepted``, ``case_cancelled``).
+``expected_version`` (the gateway's If-Match) makes two agents unable to overwrite each other.
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import update
+
+from estatedesk_common import timers
+from estatedesk_common.errors import Conflict, ValidationFailed
+
+from . import repository
+from .domain.actions import DONE, LABELS_ZH, InvalidAction, decide
+from .exceptions import CaseNotFound
+from .tables import case_deadlines, cases
+from .tables import timers as timer_table
+
+EVENTS = {"contact": "case_contacted", "assign": "case_assigned", "plan": "case_plan_recorded",
+          "progress": "case_progress_recorded", "resolve": "case_resolved", "accept": "owner_accepted",
+          "cancel": "case_cancelled"}
+
+
+class VersionConflict(Conflict):
+    code = "version_conflict"
+
+
+def act(complaint_id, action: str, data: dict | None, tenant_id: str, user_id: str | None, uow,
+        expected_version: int | None = None) -> dict:
+    try:
+        case_id = str(uuid.UUID(str(complaint_id)))
+    except ValueError:
+        raise CaseNotFound("no such case", field="id") from None
+    with uow:
+        case = repository.get_case(uow.conn, tenant_id, case_id)
+        if case is None:
+            raise CaseNotFound("no such case", field="id")
+        if expected_version is not None and int(expected_version) != case["version"]:
+            raise VersionConflict("the case changed since you loaded it", field="version",
+                                  details={"current_version": case["version"]})
+        try:
+            decision = decide(action, case["status"], data or {})
+        except InvalidAction as exc:
+            raise ValidationFailed(str(exc), field=exc.field) from exc
+        now = uow.clock.now()
+        met = _meet(uow.conn, tenant_id, case_id, decision.stages, now)
+        for stage in met:
+            timers.cancel(uow.conn, timer_table, tenant_id, case_id, now, key=stage)
+        if decision.status in DONE:
+            timers.cancel(uow.conn, timer_table, tenant_id, case_id, now)
+        uow.conn.execute(update(cases).where(cases.c.tenant_id == tenant_id, cases.c.id == case_id)
+                         .values(status=decision.status, version=case["version"] + 1, **_fields(decision, now)))
+        repository.add_timeline(uow.conn, tenant_id, case_id, now, EVENTS[action], user_id or "workflow",
+                                _text(decision, met))
+        uow.publish(EVENTS[action], tenant_id, {
+            "case_id": case_id, "complaint_id": case_id, "reference": case["reference"],
+            "estate_code": case["estate_code"], "action": action, "status": decision.status, "by": user_id,
+            "stages_met": met, "note": decision.note, **decision.details, "at": now.isoformat()})
+        uow.commit()
+    return {"complaint_id": case_id, "status": decision.status, "version": case["version"] + 1, "stages_met": met}
+
+
+def _meet(conn, tenant_id, case_id, stages, now) -> list[str]:
+    if not stages:
+        return []
+    pending = [d["stage"] for d in repository.deadlines(conn, tenant_id, case_id)
+               if d["stage"] in stages and d["met_at"] is None]
+    if pending:
+        conn.execute(update(case_deadlines).where(
+            case_deadlines.c.tenant_id == tenant_id, case_deadlines.c.case_id == case_id,
+            case_deadlines.c.stage.in_(pending)).values(met_at=now))
+    return pending
+
+
+def _fields(decision, now) -> dict:
+    d = decision.details
+    if decision.action == "assign":
+        return {"assignee": d["assignee"]}
+    if decision.action == "resolve":
+        return {"cause": d["cause"], "remedy": d["remedy"], "loss_amount": int(round(d["loss_amount"])),
+                "resolved_at": now}
+    if decision.action == "cancel":
+        return {"cancel_reason": d["reason"]}
+    return {}
+
+
+def _text(decision, met) -> str:
+    d = decision.details
+    parts = [LABELS_ZH[decision.action]]
+    if decision.action == "assign":
+        parts.append(f"处理人：{d['assignee']}")
+    if decision.action == "resolve":
+        parts.append(f"原因：{d['cause']}；措施：{d['remedy']}")
+        if d["nonconformity_required"]:
+            parts.append(f"业主损失 {d['loss_amount']} 元，需填写《不合格品/服务记录处理单》并经管理者代表审批")
+    if decision.action == "cancel":
+        parts.append(f"原因：{d['reason']}")
+    if decision.note:
+        parts.append(decision.note)
+    if met:
+        parts.append("已完成时限：" + "、".join(met))
+    return "；".join(parts)
