@@ -19,10 +19,15 @@ done
 
 # --- 1. apt packages ---------------------------------------------------------
 APT_PACKAGES=(rabbitmq-server postgresql-15 curl)
+# SMS: Kannel bearerbox/smsbox, and fakesmsc (kannel-extras) as the fake SMSC (scripts/kannel.sh)
+APT_PACKAGES+=(kannel kannel-extras)
 # Extra packages only needed by `make test`.
-# Later: browser for console end-to-end tests / screenshots, e.g.
-#   TEST_APT_PACKAGES+=(chromium chromium-driver)
-TEST_APT_PACKAGES=()
+# chromium: the real browser Playwright drives in tests/e2e/test_console_browser.py (Debian's build, launched
+# by path; Playwright's own browser download is not used); a CJK font so its screenshots show Chinese.
+TEST_APT_PACKAGES=(chromium fonts-wqy-microhei)
+# kubectl renders deploy/k8s overlays offline (`kubectl kustomize`, tests/test_deploy_k8s.py). Debian's
+# kubernetes-client only when no kubectl is there: another package's kubectl owns the same path.
+command -v kubectl >/dev/null 2>&1 || TEST_APT_PACKAGES+=(kubernetes-client)
 
 find_python() {
   local c
@@ -81,6 +86,14 @@ if pgrep -u rabbitmq -f beam >/dev/null 2>&1; then
     timeout 60 service rabbitmq-server stop || true
     command -v update-rc.d >/dev/null 2>&1 && update-rc.d rabbitmq-server disable >/dev/null 2>&1 || true
   fi
+fi
+
+# Same for the Debian kannel service (bearerbox as user kannel, admin port
+# 13000): we run our own boxes (scripts/kannel.sh).
+if pgrep -u kannel -x bearerbox >/dev/null 2>&1; then
+  ed_warn "stopping the system kannel service (EstateDesk runs its own Kannel)"
+  timeout 60 service kannel stop || true
+  command -v update-rc.d >/dev/null 2>&1 && update-rc.d kannel disable >/dev/null 2>&1 || true
 fi
 
 # --- 2. virtualenv -----------------------------------------------------------

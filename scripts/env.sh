@@ -40,6 +40,21 @@ export PG_PORT PG_DATA
 : "${SMTP_FROM:=EstateDesk <noreply@estatedesk.local>}"
 export SMTP_HOST SMTP_PORT SMTP_FROM
 
+# --- SMS (Kannel: scripts/kannel.sh; dev credentials only) --------------------
+: "${SMS_ENABLED:=true}"
+: "${KANNEL_ADMIN_PORT:=13000}"
+: "${KANNEL_SENDSMS_PORT:=13013}"
+: "${KANNEL_SMSBOX_PORT:=13001}"
+: "${KANNEL_FAKESMSC_PORT:=10000}"
+: "${KANNEL_USER:=estatedesk}"
+: "${KANNEL_PASSWORD:=estatedesk-dev}"
+: "${KANNEL_ADMIN_PASSWORD:=estatedesk-dev-admin}"
+: "${KANNEL_HOST:=127.0.0.1}"   # where notify reaches sendsms (our boxes always listen on loopback)
+: "${NOTIFY_HTTP_PORT:=9203}"   # notify's HTTP entrypoints (Kannel's DLR callback)
+export SMS_ENABLED KANNEL_ADMIN_PORT KANNEL_SENDSMS_PORT KANNEL_SMSBOX_PORT KANNEL_FAKESMSC_PORT \
+       KANNEL_USER KANNEL_PASSWORD KANNEL_ADMIN_PASSWORD KANNEL_HOST NOTIFY_HTTP_PORT
+ed_sms_enabled() { case "${SMS_ENABLED,,}" in 1|true|yes|on) return 0 ;; *) return 1 ;; esac; }
+
 # --- metrics -----------------------------------------------------------------
 : "${INTAKE_METRICS_PORT:=9101}"
 : "${WORKFLOW_METRICS_PORT:=9102}"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What `make run` does: bootstrap, start RabbitMQ (+ optional PostgreSQL),
+# What `make run` does: bootstrap, start RabbitMQ, Kannel (SMS; unless
+# SMS_ENABLED=false) and optionally PostgreSQL,
 # migrate + seed demo data, start mail sink, the four nameko services and the
 # gateway, wait for health, print a banner, then wait for Ctrl-C.
 #
@@ -75,6 +76,12 @@ trap on_signal INT TERM HUP
 STARTED=1
 
 "$ESTATEDESK_ROOT/scripts/rabbitmq.sh" start
+if ed_sms_enabled; then
+  "$ESTATEDESK_ROOT/scripts/kannel.sh" start   # SMS gateway + fake SMSC (SMS_ENABLED=false: no SMS)
+  SMS_DESC="Kannel sendsms :$KANNEL_SENDSMS_PORT, fake SMSC log $ESTATEDESK_VAR/kannel/fakesmsc.log"
+else
+  SMS_DESC="off (SMS_ENABLED=$SMS_ENABLED)"
+fi
 
 if [ "${DATABASE_URL:-}" = postgres-local ]; then
   "$ESTATEDESK_ROOT/scripts/postgres.sh" start
@@ -113,7 +120,8 @@ start_proc() {   # name cmd...
   ed_log "started $name (pid $!, log $LOG/$name.log)"
 }
 
-for check in "$SMTP_HOST:$SMTP_PORT:mail sink (SMTP_PORT)" "$GATEWAY_HOST:$GATEWAY_PORT:gateway (GATEWAY_PORT)"; do
+for check in "$SMTP_HOST:$SMTP_PORT:mail sink (SMTP_PORT)" "$GATEWAY_HOST:$GATEWAY_PORT:gateway (GATEWAY_PORT)" \
+             "127.0.0.1:$NOTIFY_HTTP_PORT:notify DLR endpoint (NOTIFY_HTTP_PORT)"; do
   IFS=: read -r h p what <<<"$check"
   port_in_use "$h" "$p" && ed_die "$h:$p for $what is already in use"
 done
@@ -165,6 +173,7 @@ cat <<BANNER
   (DEMO ONLY)     password for all: demo-password
  Database         $DB_DESC
  Mail sink        $ESTATEDESK_VAR/mail/   (SMTP $SMTP_HOST:$SMTP_PORT)
+ SMS              $SMS_DESC
  RabbitMQ mgmt    http://127.0.0.1:$RABBIT_MGMT_PORT/   (guest/guest; AMQP $AMQP_URI)
  Metrics          intake :$INTAKE_METRICS_PORT  workflow :$WORKFLOW_METRICS_PORT  notify :$NOTIFY_METRICS_PORT  reporting :$REPORTING_METRICS_PORT
                   gateway http://$GATEWAY_HOST:$GATEWAY_PORT/metrics

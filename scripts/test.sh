@@ -19,6 +19,8 @@ export PG_PORT=54330 PG_DATA="$ESTATEDESK_VAR/pg/data"
 export GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=8010
 export SMTP_HOST=127.0.0.1 SMTP_PORT=1026
 export INTAKE_METRICS_PORT=9111 WORKFLOW_METRICS_PORT=9112 NOTIFY_METRICS_PORT=9113 REPORTING_METRICS_PORT=9114
+export KANNEL_ADMIN_PORT=13030 KANNEL_SENDSMS_PORT=13033 KANNEL_SMSBOX_PORT=13031 KANNEL_FAKESMSC_PORT=10030
+export NOTIFY_HTTP_PORT=9213 SMS_ENABLED=true KANNEL_HOST=127.0.0.1
 unset DATABASE_URL INTAKE_DATABASE_URL WORKFLOW_DATABASE_URL NOTIFY_DATABASE_URL \
       REPORTING_DATABASE_URL GATEWAY_DATABASE_URL TEST_DATABASE_URL
 . "$ROOT/scripts/env.sh"
@@ -39,6 +41,7 @@ trap 'exit 130' INT TERM HUP PIPE
 
 "$ROOT/scripts/rabbitmq.sh" start || ed_die "rabbitmq failed to start"
 "$ROOT/scripts/postgres.sh" start || ed_die "postgres failed to start"
+"$ROOT/scripts/kannel.sh" start || ed_die "kannel failed to start"   # notify's SMS integration tests
 
 PYTEST=("$ESTATEDESK_VENV/bin/python" -m pytest -q
         --amqp-uri "$AMQP_URI" --rabbit-ctl-uri "$RABBIT_API_URI" "$@")

@@ -1,19 +1,26 @@
-"""The ``Mailer`` dependency: SMTP settings from config, and the mail loop as a managed greenthread.
+"""Delivery dependencies: ``Mailer`` (SMTP) and ``Sms`` (Kannel), each running its channel's delivery loop
+(``delivery.DeliveryLoop``) as a managed greenthread. Config is read here, in ``setup()``, only.
 
-It reuses the service's ``Database`` provider (found by attribute name among the container's dependencies)
+Both reuse the service's ``Database`` provider (found by attribute name among the container's dependencies)
 for the engine, the outbox/inbox tables and the outbox relay's wake-up, so a sent/failed mark and its event
 commit together through an estatedesk_common ``UnitOfWork``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nameko.extensions import DependencyProvider
 
 from estatedesk_common.unit_of_work import UnitOfWork
 
-from .delivery import MAX_ATTEMPTS, MailLoop
+from .delivery import MAX_ATTEMPTS, DeliveryLoop
+from .domain.quiet_hours import QuietHours, parse_hhmm
+from .mail import EmailChannel
+from .sms import DLR_MASK_ALL, KannelProvider, SmsChannel, dlr_url
 from .smtp import SmtpTransport
 
 DEFAULT_FROM = "EstateDesk <noreply@estatedesk.local>"
+DEFAULT_SENDSMS_URL = "http://127.0.0.1:13013/cgi-bin/sendsms"
 
 
 def _bool(value) -> bool:
@@ -22,44 +29,39 @@ def _bool(value) -> bool:
     return bool(value)
 
 
-class MailerHandle:
+class DispatcherHandle:
     """What a worker gets: ``wake()`` after committing a queued message, so it goes out at once."""
 
-    def __init__(self, wake):
-        self.wake = wake
+    def __init__(self, wake, policy=None):
+        self.wake, self.policy = wake, policy
 
 
-class Mailer(DependencyProvider):
+class Dispatcher(DependencyProvider):
+    """Runs one channel's delivery loop; subclasses build the channel from config in ``setup()``."""
+
     def __init__(self, database: str = "db"):
         self.database = database
         self.loop = None
-
-    def setup(self):
-        cfg = self.container.config
-        self.transport = SmtpTransport(
-            host=str(cfg.get("SMTP_HOST") or "127.0.0.1"), port=int(cfg.get("SMTP_PORT") or 1025),
-            timeout=float(cfg.get("SMTP_TIMEOUT") or 10), user=cfg.get("SMTP_USER") or None,
-            password=cfg.get("SMTP_PASSWORD") or None, starttls=_bool(cfg.get("SMTP_STARTTLS", False)),
-        )
-        self.sender = str(cfg.get("SMTP_FROM") or DEFAULT_FROM)
-        self.poll_interval = float(cfg.get("MAILER_POLL_SECONDS") or 1.0)
-        self.max_attempts = int(cfg.get("SMTP_MAX_ATTEMPTS") or MAX_ATTEMPTS)
+        self.channel = None
+        self.poll_interval, self.max_attempts = 1.0, MAX_ATTEMPTS
 
     def _database(self):
         for dep in self.container.dependencies:
             if dep.attr_name == self.database:
                 return dep
-        raise RuntimeError(f"Mailer needs the service's Database provider as attribute {self.database!r}")
+        raise RuntimeError(f"{type(self).__name__} needs the service's Database provider as {self.database!r}")
 
     def start(self):
+        if self.channel is None:
+            return
         db = self._database()  # every provider's setup() has run before any start()
         on_events = db.relay.wake if db.relay else None
 
         def new_uow():
             return UnitOfWork(db.engine, db.tables, db.clock, None, on_events)
 
-        self.loop = MailLoop(db.engine, new_uow, self.transport, self.sender, db.clock, self.poll_interval,
-                             max_attempts=self.max_attempts)
+        self.loop = DeliveryLoop(db.engine, new_uow, self.channel, db.clock, self.poll_interval,
+                                 max_attempts=self.max_attempts)
         self.container.spawn_managed_thread(self.loop.run)
 
     def stop(self):
@@ -70,4 +72,52 @@ class Mailer(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx):
-        return MailerHandle(self.loop.wake if self.loop else (lambda: None))
+        return DispatcherHandle(self.loop.wake if self.loop else (lambda: None), getattr(self, "policy", None))
+
+
+class Mailer(Dispatcher):
+    def setup(self):
+        cfg = self.container.config
+        transport = SmtpTransport(
+            host=str(cfg.get("SMTP_HOST") or "127.0.0.1"), port=int(cfg.get("SMTP_PORT") or 1025),
+            timeout=float(cfg.get("SMTP_TIMEOUT") or 10), user=cfg.get("SMTP_USER") or None,
+            password=cfg.get("SMTP_PASSWORD") or None, starttls=_bool(cfg.get("SMTP_STARTTLS", False)),
+        )
+        self.channel = EmailChannel(transport, str(cfg.get("SMTP_FROM") or DEFAULT_FROM))
+        self.poll_interval = float(cfg.get("MAILER_POLL_SECONDS") or 1.0)
+        self.max_attempts = int(cfg.get("SMTP_MAX_ATTEMPTS") or MAX_ATTEMPTS)
+
+
+@dataclass(frozen=True)
+class SmsPolicy:
+    """What the ``case_opened`` handler needs to know about SMS."""
+    enabled: bool
+    quiet_hours: QuietHours
+
+
+def dlr_base_url(cfg) -> str:
+    """Where Kannel reaches our DLR endpoint: ``DLR_BASE_URL``, else nameko's ``WEB_SERVER_ADDRESS``."""
+    if cfg.get("DLR_BASE_URL"):
+        return str(cfg["DLR_BASE_URL"])
+    host, _, port = str(cfg.get("WEB_SERVER_ADDRESS") or "127.0.0.1:9203").rpartition(":")
+    return f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}"
+
+
+class Sms(Dispatcher):
+    def setup(self):
+        cfg = self.container.config
+        quiet = QuietHours(parse_hhmm(cfg.get("QUIET_HOURS_START") or "22:00"),
+                           parse_hhmm(cfg.get("QUIET_HOURS_END") or "07:00"))
+        self.policy = SmsPolicy(_bool(cfg.get("SMS_ENABLED", False)), quiet)
+        if not self.policy.enabled:
+            return
+        provider = KannelProvider(
+            url=str(cfg.get("KANNEL_SENDSMS_URL") or DEFAULT_SENDSMS_URL),
+            username=str(cfg.get("KANNEL_USER") or ""), password=str(cfg.get("KANNEL_PASSWORD") or ""),
+            sender=cfg.get("KANNEL_FROM") or None, timeout=float(cfg.get("KANNEL_TIMEOUT") or 10),
+            dlr_mask=int(cfg.get("KANNEL_DLR_MASK") or DLR_MASK_ALL),
+        )
+        base = dlr_base_url(cfg)
+        self.channel = SmsChannel(provider, quiet, lambda row: dlr_url(base, row))
+        self.poll_interval = float(cfg.get("SMS_POLL_SECONDS") or 1.0)
+        self.max_attempts = int(cfg.get("SMS_MAX_ATTEMPTS") or MAX_ATTEMPTS)

@@ -5,8 +5,9 @@ import logging
 
 from estatedesk_common.i18n import DEFAULT_LOCALE
 
-from . import repository, templates
-from .domain.messages import new_acknowledgement, pick_locale
+from . import dlr, repository, templates
+from .domain.messages import event_fields, new_acknowledgement, new_sms_acknowledgement, pick_locale
+from .domain.reports import MalformedReport, parse
 from .domain.timeline import delivery_view, timeline_entry
 from .exceptions import ValidationFailed
 
@@ -15,16 +16,56 @@ ON_CASE_OPENED = "notify.on_case_opened"
 log = logging.getLogger(__name__)
 
 
-def on_case_opened(envelope, uow, render=templates.render) -> bool:
-    """Queue the acknowledgement e-mail (or record why there is none) once per event. True if one was queued."""
+def on_case_opened(envelope, uow, render=templates.render, sms=None, render_sms=templates.render_sms) -> set:
+    """Queue the acknowledgement e-mail (or record why there is none) and, when ``sms`` (an ``SmsPolicy``) is
+    given and the complainant has a phone, the acknowledgement SMS, once per event and in one transaction.
+    Returns the channels that got a queued message (the caller wakes their delivery loops)."""
     with uow:
         if not uow.claim(envelope, ON_CASE_OPENED):
-            return False
-        message = new_acknowledgement(envelope.tenant_id, envelope.payload, uow.clock.now(), render)
-        repository.add_message(uow.conn, message)
+            return set()
+        now = uow.clock.now()
+        messages = [new_acknowledgement(envelope.tenant_id, envelope.payload, now, render)]
+        if sms is not None and sms.enabled:
+            text = new_sms_acknowledgement(envelope.tenant_id, envelope.payload, now, render_sms, sms.quiet_hours)
+            messages += [text] if text else []
+        for message in messages:
+            repository.add_message(uow.conn, message)
+            if message.status == "failed":  # an unusable phone number: nothing will be tried
+                uow.publish("notification_failed", message.tenant_id, _failed_now(message))
         uow.commit()
-    log.info("acknowledgement for %s %s", envelope.payload.get("reference"), message.status)
-    return message.status == "queued"
+    for message in messages:
+        log.info("acknowledgement %s for %s %s%s", message.channel, envelope.payload.get("reference"),
+                 message.status, f" until {message.deferred_until.isoformat()}" if message.deferred_until else "")
+    return {m.channel for m in messages if m.status == "queued"}
+
+
+def _failed_now(message) -> dict:
+    row = {"id": message.id, "complaint_id": message.complaint_id, "case_id": message.case_id,
+           "kind": message.kind, "channel": message.channel, "reference": message.reference,
+           "recipient": message.recipient}
+    return event_fields(row, 0) | {"failed_at": message.created_at.isoformat(), "reason": message.last_error,
+                                   "permanent": True}
+
+
+def on_kannel_dlr(args, uow) -> tuple[int, str]:
+    """Kannel's delivery report for one SMS -> (HTTP status, body). Malformed: 400; forged/unknown: 403.
+
+    Never raises for bad input: Kannel retries non-2xx answers a few times, then gives up.
+    """
+    try:
+        report = parse(args, uow.clock.now())
+    except MalformedReport as exc:
+        log.warning("malformed delivery report ignored: %s", exc)
+        return 400, f"malformed delivery report: {exc}\n"
+    with uow:
+        try:
+            outcome = dlr.apply_report(uow, report)
+        except dlr.ForgedReport as exc:
+            log.warning("delivery report refused: %s", exc)
+            return 403, "unknown message or token\n"
+        uow.commit()
+    log.info("delivery report type %d for SMS %s: %s", report.type, report.message_id, outcome)
+    return 200, f"{outcome}\n"
 
 
 def _rows(complaint_id, tenant_id: str, engine) -> list:

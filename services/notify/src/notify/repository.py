@@ -1,7 +1,7 @@
 """Queries on notify's ``messages`` table.
 
-Every query filters by tenant, except ``due_messages``: the mail loop is a system process that delivers every
-tenant's queue; it then updates each row by its full key (tenant_id, id).
+Every query filters by tenant, except ``due_messages``: the delivery loops are system processes that deliver
+every tenant's queue; they then update each row by its full key (tenant_id, id).
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import or_, select, update
 from estatedesk_common.db import is_postgres
 
 from .domain.messages import Message
+from .domain.reports import FINAL
 from .tables import messages
 
 
@@ -17,16 +18,17 @@ def add_message(conn, m: Message) -> None:
     conn.execute(messages.insert().values(
         tenant_id=m.tenant_id, id=m.id, complaint_id=m.complaint_id, case_id=m.case_id, kind=m.kind,
         channel=m.channel, recipient=m.recipient, locale=m.locale, reference=m.reference, subject=m.subject,
-        body_text=m.body_text, body_html=m.body_html, status=m.status, attempts=0, next_attempt_at=None,
+        body_text=m.body_text, body_html=m.body_html, status=m.status, attempts=0,
         created_at=m.created_at, updated_at=m.created_at, sent_at=None, last_error=m.last_error,
-        smtp_message_id=m.smtp_message_id,
+        smtp_message_id=m.smtp_message_id, timezone=m.timezone, next_attempt_at=m.next_attempt_at,
+        deferred_until=m.deferred_until, dlr_token=m.dlr_token,
     ))
 
 
-def due_messages(conn, now, batch: int) -> list:
-    """Queued rows whose time has come, oldest first; locked with SKIP LOCKED on Postgres (other replicas skip)."""
+def due_messages(conn, now, batch: int, channel: str = "email") -> list:
+    """Queued rows of ``channel`` whose time has come, oldest first; SKIP LOCKED on Postgres (replicas skip)."""
     q = (select(messages)
-         .where(messages.c.status == "queued")
+         .where(messages.c.status == "queued", messages.c.channel == channel)
          .where(or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now))
          .order_by(messages.c.created_at, messages.c.id)
          .limit(batch))
@@ -43,9 +45,14 @@ def _update(conn, row, **values) -> bool:
     return result.rowcount == 1
 
 
-def mark_sent(conn, row, now) -> bool:
+def mark_sent(conn, row, now, provider_message_id: str | None = None) -> bool:
     return _update(conn, row, status="sent", sent_at=now, updated_at=now, attempts=row["attempts"] + 1,
-                   next_attempt_at=None)
+                   next_attempt_at=None, provider_message_id=provider_message_id)
+
+
+def mark_deferred(conn, row, until, now) -> bool:
+    """Held back (quiet hours) without an attempt."""
+    return _update(conn, row, next_attempt_at=until, deferred_until=until, updated_at=now)
 
 
 def mark_retry(conn, row, attempts: int, next_attempt_at, error: str, now) -> bool:
@@ -62,3 +69,29 @@ def messages_for_complaint(conn, tenant_id: str, complaint_id: str) -> list:
          .where(messages.c.tenant_id == tenant_id, messages.c.complaint_id == complaint_id)
          .order_by(messages.c.created_at, messages.c.id))
     return conn.execute(q).mappings().all()
+
+
+def get_message(conn, tenant_id: str, message_id: str):
+    q = select(messages).where(messages.c.tenant_id == tenant_id, messages.c.id == message_id)
+    return conn.execute(q).mappings().first()
+
+
+def record_report(conn, tenant_id: str, message_id: str, token: str, dlr_type: int, reply: str, at) -> bool:
+    """The latest delivery report on the SMS with that token, whatever its status (a report may overtake the
+    "sent" mark); a progress report (4, 8) never overwrites a final one (1, 2, 16). False if nothing matched."""
+    q = update(messages).where(messages.c.tenant_id == tenant_id, messages.c.id == message_id,
+                               messages.c.channel == "sms", messages.c.dlr_token == token)
+    if dlr_type not in FINAL:
+        q = q.where(or_(messages.c.dlr_type.is_(None), messages.c.dlr_type.not_in(FINAL)))
+    return conn.execute(q.values(dlr_type=dlr_type, dlr_reply=reply, dlr_at=at)).rowcount == 1
+
+
+def settle(conn, row, status: str, at, error: str | None) -> bool:
+    """``sent`` -> ``delivered`` / ``failed`` from a final delivery report; False if already settled."""
+    values = {"status": status, "updated_at": at}
+    if error:
+        values["last_error"] = error
+    result = conn.execute(update(messages).where(
+        messages.c.tenant_id == row["tenant_id"], messages.c.id == row["id"], messages.c.status == "sent",
+    ).values(**values))
+    return result.rowcount == 1

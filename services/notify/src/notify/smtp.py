@@ -9,9 +9,10 @@ import datetime as dt
 import email.policy
 import smtplib
 import ssl
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
+
+from .outcomes import Failure
 
 POLICY = email.policy.SMTP.clone(cte_type="7bit")
 
@@ -29,12 +30,6 @@ def build_email(*, sender: str, recipient: str, subject: str, body_text: str, bo
     msg.set_content(body_text, subtype="plain", charset="utf-8")
     msg.add_alternative(body_html, subtype="html", charset="utf-8")
     return msg
-
-
-@dataclass(frozen=True)
-class Failure:
-    permanent: bool
-    reason: str
 
 
 def _reply(code, text) -> str:

@@ -14,14 +14,14 @@ messages = Table(
     Column("complaint_id", String(36), nullable=False),
     Column("case_id", String(36), nullable=True),
     Column("kind", String(40), nullable=False),  # acknowledgement | ...
-    Column("channel", String(20), nullable=False),  # email | sms (later)
+    Column("channel", String(20), nullable=False),  # email | sms
     Column("recipient", String(254), nullable=False, default=""),
     Column("locale", String(10), nullable=False),
     Column("reference", String(32), nullable=False, default=""),
     Column("subject", Text, nullable=False, default=""),
     Column("body_text", Text, nullable=False, default=""),
     Column("body_html", Text, nullable=False, default=""),
-    Column("status", String(10), nullable=False),  # queued | sent | failed | skipped
+    Column("status", String(10), nullable=False),  # queued | sent | delivered (sms) | failed | skipped
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
@@ -29,6 +29,13 @@ messages = Table(
     Column("sent_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("smtp_message_id", String(255), nullable=True),  # assigned when queued; retries reuse it
+    Column("timezone", String(64), nullable=True),  # the estate's zone: quiet hours at send time (sms)
+    Column("deferred_until", UTCDateTime, nullable=True),  # held back by quiet hours until then (sms)
+    Column("provider_message_id", String(255), nullable=True),  # the SMS provider's id, if it gives one
+    Column("dlr_token", String(64), nullable=True),  # secret in this SMS's delivery-report URL
+    Column("dlr_type", Integer, nullable=True),  # latest Kannel DLR type (1, 2, 4, 8, 16)
+    Column("dlr_reply", Text, nullable=True),
+    Column("dlr_at", UTCDateTime, nullable=True),
     Index("ix_messages_due", "status", "next_attempt_at"),
     Index("ix_messages_complaint", "tenant_id", "complaint_id", "created_at"),
 )

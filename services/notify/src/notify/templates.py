@@ -1,4 +1,4 @@
-"""Rendering of outgoing messages: ``templates/<locale>/<message>/{subject.txt, body.txt, body.html}``.
+"""Rendering of outgoing messages: ``templates/<locale>/<message>/{subject.txt, body.txt, body.html, sms.txt}``.
 
 Pure: a context in, three strings out. A sandboxed environment because tenant-specific overrides (a later
 issue) will be edited by tenants; HTML is autoescaped (complaint text is user input), text is not; undefined
@@ -42,3 +42,10 @@ def render(message: str, locale: str, context: dict, env: SandboxedEnvironment |
     part = lambda name: env.get_template(f"{locale}/{message}/{name}").render(context)  # noqa: E731
     subject = " ".join(part("subject.txt").split())  # one line: no header folding or injection via CR/LF
     return Rendered(subject=subject, text=part("body.txt"), html=part("body.html"))
+
+
+def render_sms(message: str, locale: str, context: dict, env: SandboxedEnvironment | None = None) -> str:
+    """The SMS text of ``message``: one line, runs of whitespace collapsed (an SMS part is 70 UCS-2 characters)."""
+    env = env or _default_env
+    locale = locale if locale in LOCALES else DEFAULT_LOCALE
+    return " ".join(env.get_template(f"{locale}/{message}/sms.txt").render(context).split())

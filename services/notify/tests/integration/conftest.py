@@ -1,5 +1,6 @@
 """A real nameko container on RabbitMQ (vhost per test, nameko's fixtures), a real SMTP server (aiosmtpd,
-in-process) and a migrated database: temp SQLite, or a fresh schema in ``TEST_DATABASE_URL`` (Postgres)."""
+in-process), a real Kannel (``kannel.py``) and a migrated database: temp SQLite, or a fresh schema in
+``TEST_DATABASE_URL`` (Postgres)."""
 import os
 import time
 
@@ -9,6 +10,8 @@ from nameko.testing.utils import find_free_port
 
 from estatedesk_common.db import make_engine
 from estatedesk_common.testing import migrated_test_db, service_config
+
+from notify_kannel import Kannel, kannel_installed
 
 MIGRATIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "migrations"))
 
@@ -83,4 +86,32 @@ def notify_config(rabbit_config, db_target, smtp_sink):
     return service_config(rabbit_config, db_target, **{
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_sink.port, "SMTP_FROM": "EstateDesk <noreply@estatedesk.local>",
         "SMTP_STARTTLS": False, "SMTP_TIMEOUT": 5, "MAILER_POLL_SECONDS": 0.2,
+        "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}",  # the DLR endpoint; never nameko's :8000
     })
+
+
+@pytest.fixture(scope="session")
+def kannel(tmp_path_factory):
+    """The Kannel of the test run (scripts/test.sh starts it; its ports come from the environment), else a
+    private one started here on free ports. Skipped only when the Kannel binaries are not installed."""
+    if not kannel_installed():
+        pytest.skip("Kannel is not installed (apt packages kannel, kannel-extras; `make test` installs them)")
+    shared = Kannel.from_env()
+    if shared and shared.running():
+        yield shared
+        return
+    private = Kannel.private(str(tmp_path_factory.mktemp("kannel")))
+    private.start()
+    yield private
+    private.stop()
+
+
+@pytest.fixture
+def spare_kannel(tmp_path):
+    """A second Kannel, not started: "Kannel down" until the test starts it."""
+    if not kannel_installed():
+        pytest.skip("Kannel is not installed (apt packages kannel, kannel-extras; `make test` installs them)")
+    instance = Kannel.private(str(tmp_path))
+    yield instance
+    instance.stop()
+

@@ -3,68 +3,41 @@ import email.policy
 import uuid
 
 import pytest
-from kombu import Queue
 from nameko.amqp.publish import get_connection
 from nameko.exceptions import RemoteError
-from nameko.standalone.events import event_dispatcher, get_event_exchange
+from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_waiter
-from sqlalchemy import select
 
 from estatedesk_common.envelope import Envelope
 from estatedesk_common.events import dead_letter_queue
 from notify.service import NotifyService
-from notify.tables import messages
+from notify_helpers import capture_events, dispatch, drain, rows
 
 pytestmark = pytest.mark.integration
 
 
 def _rows(engine):
-    with engine.connect() as conn:
-        return conn.execute(select(messages)).mappings().all()
+    return rows(engine, "email")
 
 
 def _parse(envelope):
     return email.message_from_bytes(envelope.original_content, policy=email.policy.default)
 
 
-def _capture_events(config, service="notify"):
-    """A queue bound to ``<service>.events`` that collects every event the service publishes."""
-    queue = Queue(f"test-{uuid.uuid4().hex[:8]}", exchange=get_event_exchange(service, config), routing_key="#",
-                  auto_delete=False, durable=False)
-    with get_connection(config["AMQP_URI"]) as conn:
-        queue(conn.default_channel).declare()
-    return queue
-
-
-def _drain(config, queue):
-    bodies = []
-    with get_connection(config["AMQP_URI"]) as conn:
-        bound = queue(conn.default_channel)
-        while (message := bound.get(no_ack=True, accept=["json"])) is not None:
-            bodies.append(message.decode())
-    return bodies
-
-
-def _dispatch(container, config, body):
-    with entrypoint_waiter(container, "on_case_opened", timeout=20):
-        event_dispatcher(config)("workflow", "case_opened", body)
-
-
 def test_case_opened_sends_one_acknowledgement_even_when_redelivered(
         container_factory, notify_config, smtp_sink, engine, make_case_opened, wait_until):
     smtp_sink.start()
-    events = _capture_events(notify_config)
+    events = capture_events(notify_config)
     container = container_factory(NotifyService, notify_config)
     container.start()
     tenant = str(uuid.uuid4())
     payload = make_case_opened()
     envelope = Envelope(event_type="case_opened", tenant_id=tenant, payload=payload)
 
-    _dispatch(container, notify_config, envelope.to_dict())
+    dispatch(container, notify_config, envelope.to_dict())
     [received] = smtp_sink.wait_for(1)
-    _dispatch(container, notify_config, envelope.to_dict())  # redelivery: the inbox says "done"
-    wait_until(lambda: [b for b in _drain(notify_config, events) if b["event_type"] == "notification_sent"])
+    dispatch(container, notify_config, envelope.to_dict())  # redelivery: the inbox says "done"
+    wait_until(lambda: [b for b in drain(notify_config, events) if b["event_type"] == "notification_sent"])
 
     assert len(smtp_sink.received) == 1
     assert received.mail_from == "noreply@estatedesk.local"
@@ -96,7 +69,7 @@ def test_mail_waits_while_smtp_is_down_then_goes_out(container_factory, notify_c
     container = container_factory(NotifyService, notify_config)  # nothing listens on the SMTP port yet
     container.start()
     payload = make_case_opened()
-    _dispatch(container, notify_config, Envelope(event_type="case_opened", tenant_id=str(uuid.uuid4()),
+    dispatch(container, notify_config, Envelope(event_type="case_opened", tenant_id=str(uuid.uuid4()),
                                                  payload=payload).to_dict())
     [row] = wait_until(lambda: [r for r in _rows(engine) if r.attempts >= 1])
     assert row.status == "queued" and "Connection" in row.last_error

@@ -1,34 +1,14 @@
 """Handlers and the mail loop against a throwaway SQLite database and a fake SMTP transport (no network)."""
-import os
 import smtplib
 import uuid
 
 import pytest
 from sqlalchemy import select
 
-from estatedesk_common.config import DbTarget
-from estatedesk_common.db import make_engine
 from estatedesk_common.envelope import Envelope
-from estatedesk_common.migrate import upgrade
-from estatedesk_common.unit_of_work import UnitOfWork
 from notify import delivery, handlers
+from notify.mail import EmailChannel
 from notify.tables import messages, reliability
-
-MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "migrations")
-
-
-@pytest.fixture
-def engine(tmp_path):
-    target = DbTarget(f"sqlite:///{tmp_path}/notify.sqlite3", None)
-    upgrade("notify", MIGRATIONS, target)
-    engine = make_engine(target)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def new_uow(engine, fake_clock):
-    return lambda: UnitOfWork(engine, reliability, fake_clock)
 
 
 class FakeTransport:
@@ -67,13 +47,14 @@ def _events(engine):
 
 
 def _deliver(engine, new_uow, transport, clock, **kw):
-    return delivery.deliver_once(engine, new_uow, transport, "EstateDesk <noreply@estatedesk.local>", clock, **kw)
+    channel = EmailChannel(transport, "EstateDesk <noreply@estatedesk.local>")
+    return delivery.deliver_once(engine, new_uow, channel, clock, **kw)
 
 
 def test_case_opened_queues_one_acknowledgement_even_when_redelivered(engine, new_uow, make_case_opened):
     env = _envelope(make_case_opened())
-    assert handlers.on_case_opened(env, new_uow()) is True
-    assert handlers.on_case_opened(env, new_uow()) is False
+    assert handlers.on_case_opened(env, new_uow()) == {"email"}
+    assert handlers.on_case_opened(env, new_uow()) == set()
     [row] = _rows(engine)
     assert (row.status, row.tenant_id, row.recipient, row.attempts) == ("queued", env.tenant_id,
                                                                        "zhang@example.com", 0)
@@ -81,7 +62,7 @@ def test_case_opened_queues_one_acknowledgement_even_when_redelivered(engine, ne
 
 def test_no_email_address_is_recorded_as_skipped(engine, new_uow, make_case_opened):
     env = _envelope(make_case_opened(complainant={"email": ""}))
-    assert handlers.on_case_opened(env, new_uow()) is False
+    assert handlers.on_case_opened(env, new_uow()) == set()
     [row] = _rows(engine)
     assert (row.status, row.last_error) == ("skipped", "no e-mail address")
     timeline = handlers.get_timeline(row.complaint_id, env.tenant_id, engine)

@@ -1,20 +1,40 @@
-"""How notify's messages appear on a complaint's timeline and delivery list (zh-CN default, English second)."""
+"""How notify's messages appear on a complaint's timeline and delivery list (zh-CN default, English second).
+
+One entry per message, showing its latest state (queued / deferred / retrying / sent / delivered / failed).
+"""
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from estatedesk_common import i18n
 
-from .messages import NO_EMAIL, mask_email, mask_emails_in
+from .messages import NO_EMAIL, mask_emails_in, mask_recipient
+from .phones import mask_phones_in
 
 i18n.register({
-    "notify.acknowledgement.queued": {"zh_CN": "受理回执邮件排队中", "en": "Acknowledgement e-mail queued"},
-    "notify.acknowledgement.retrying": {
+    "notify.acknowledgement.email.queued": {"zh_CN": "受理回执邮件排队中", "en": "Acknowledgement e-mail queued"},
+    "notify.acknowledgement.email.retrying": {
         "zh_CN": "受理回执邮件排队中（已尝试 {attempts} 次，稍后重试：{reason}）",
         "en": "Acknowledgement e-mail queued (tried {attempts} times, will retry: {reason})"},
-    "notify.acknowledgement.sent": {"zh_CN": "受理回执邮件已发送至 {recipient}",
-                                    "en": "Acknowledgement e-mail sent to {recipient}"},
-    "notify.acknowledgement.failed": {"zh_CN": "受理回执邮件发送失败：{reason}",
-                                      "en": "Acknowledgement e-mail failed: {reason}"},
-    "notify.acknowledgement.skipped": {"zh_CN": "受理回执未发送：{reason}", "en": "Acknowledgement not sent: {reason}"},
+    "notify.acknowledgement.email.sent": {"zh_CN": "受理回执邮件已发送至 {recipient}",
+                                          "en": "Acknowledgement e-mail sent to {recipient}"},
+    "notify.acknowledgement.email.failed": {"zh_CN": "受理回执邮件发送失败：{reason}",
+                                            "en": "Acknowledgement e-mail failed: {reason}"},
+    "notify.acknowledgement.email.skipped": {"zh_CN": "受理回执未发送：{reason}",
+                                             "en": "Acknowledgement not sent: {reason}"},
+    "notify.acknowledgement.sms.queued": {"zh_CN": "受理短信排队中", "en": "Acknowledgement SMS queued"},
+    "notify.acknowledgement.sms.deferred": {
+        "zh_CN": "受理短信因免打扰时段暂缓，将于 {until} 发送",
+        "en": "Acknowledgement SMS held back for quiet hours until {until}"},
+    "notify.acknowledgement.sms.retrying": {
+        "zh_CN": "受理短信排队中（已尝试 {attempts} 次，稍后重试：{reason}）",
+        "en": "Acknowledgement SMS queued (tried {attempts} times, will retry: {reason})"},
+    "notify.acknowledgement.sms.sent": {"zh_CN": "受理短信已发送至 {recipient}",
+                                        "en": "Acknowledgement SMS sent to {recipient}"},
+    "notify.acknowledgement.sms.delivered": {"zh_CN": "受理短信已送达 {recipient}",
+                                             "en": "Acknowledgement SMS delivered to {recipient}"},
+    "notify.acknowledgement.sms.failed": {"zh_CN": "受理短信发送失败（{recipient}）：{reason}",
+                                          "en": "Acknowledgement SMS to {recipient} failed: {reason}"},
     "notify.reason.no_email": {"zh_CN": "无电子邮箱", "en": "no e-mail address"},
 })
 
@@ -22,33 +42,46 @@ i18n.register({
 def _reason(last_error: str | None, locale: str) -> str:
     if last_error == NO_EMAIL:
         return i18n.t("notify.reason.no_email", locale)
-    return mask_emails_in(last_error or "")[:300]
+    return mask_phones_in(mask_emails_in(last_error or ""))[:300]
+
+
+def _local(at, timezone: str | None) -> str:
+    return at.astimezone(ZoneInfo(timezone or "Asia/Shanghai")).strftime("%m-%d %H:%M")
 
 
 def timeline_entry(row, locale: str = i18n.DEFAULT_LOCALE) -> dict:
     """One ``{"at","kind","actor","text"}`` for a ``messages`` row (mapping)."""
     status = row["status"]
-    key = f"notify.{row['kind']}.{status}"
-    at = row["created_at"]
+    prefix = f"notify.{row['kind']}.{row['channel']}"
+    recipient = mask_recipient(row["channel"], row["recipient"]) or "—"
+    at, kind = row["created_at"], f"notification_{status}"
+    deferred = row.get("deferred_until")
     if status == "sent":
         at = row["sent_at"] or at
-        text = i18n.t(key, locale, recipient=mask_email(row["recipient"]))
+        text = i18n.t(f"{prefix}.sent", locale, recipient=recipient)
+    elif status == "delivered":
+        at = row.get("dlr_at") or row["updated_at"] or at
+        text = i18n.t(f"{prefix}.delivered", locale, recipient=recipient)
     elif status == "queued" and row["attempts"]:
-        text = i18n.t(f"notify.{row['kind']}.retrying", locale, attempts=row["attempts"],
+        text = i18n.t(f"{prefix}.retrying", locale, attempts=row["attempts"],
                       reason=_reason(row["last_error"], locale))
+    elif status == "queued" and deferred:
+        kind = "notification_deferred"
+        text = i18n.t(f"{prefix}.deferred", locale, until=_local(deferred, row.get("timezone")))
     elif status in ("failed", "skipped"):
         at = row["updated_at"] or at
-        text = i18n.t(key, locale, reason=_reason(row["last_error"], locale))
+        text = i18n.t(f"{prefix}.{status}", locale, recipient=recipient, reason=_reason(row["last_error"], locale))
     else:
-        text = i18n.t(key, locale)
-    return {"at": at.isoformat(), "kind": f"notification_{status}", "actor": "notify", "text": text}
+        text = i18n.t(f"{prefix}.{status}", locale)
+    return {"at": at.isoformat(), "kind": kind, "actor": "notify", "text": text}
 
 
 def delivery_view(row) -> dict:
     iso = lambda v: v.isoformat() if v else None  # noqa: E731
     return {
         "id": row["id"], "kind": row["kind"], "channel": row["channel"],
-        "recipient": mask_email(row["recipient"]) if row["recipient"] else "",
+        "recipient": mask_recipient(row["channel"], row["recipient"]),
         "status": row["status"], "attempts": row["attempts"], "created_at": iso(row["created_at"]),
-        "sent_at": iso(row["sent_at"]), "last_error": mask_emails_in(row["last_error"]) or None,
+        "sent_at": iso(row["sent_at"]), "last_error": _reason(row["last_error"], "en") or None,
+        "deferred_until": iso(row.get("deferred_until")), "dlr_type": row.get("dlr_type"),
     }

@@ -1,0 +1,22 @@
+"""What a channel reports for each message it was given: sent, failed (permanently or not), or deferred."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_message_id: str | None = None  # the provider's id, when it returns one (Kannel does not)
+
+
+@dataclass(frozen=True)
+class Failure:
+    permanent: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Not tried (quiet hours): due again at ``until``; no attempt is counted."""
+    until: dt.datetime
