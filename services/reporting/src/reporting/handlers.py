@@ -1,38 +1,92 @@
-"""reporting use cases: take a unit of work (or an engine for reads), return plain dicts."""
+"""reporting's event use cases: each takes an envelope and a unit of work, and updates one complaint's fact
+and, through it, the rollup (dashboard queries are in ``reports``).
+
+Every handler: claim the event in the inbox (a redelivered ``event_id`` is skipped), lock the complaint's fact
+row (created empty if this is the first event about it), merge the event into it (``domain.facts``), store it,
+and move its rollup contribution by the difference: all in one transaction. The merge is order-independent
+and idempotent, so events in any order end in the same fact and the same rollup.
+"""
 from __future__ import annotations
+
+from typing import Callable
 
 from estatedesk_common.envelope import Envelope
 
-from . import repository
-from .domain.rollup import InvalidRange, fact_from_complaint_received, parse_range
+from . import queries, repository
+from .domain import facts
+from .domain.facts import CaseFact
+from .domain.rollup import (EstateSnapshot, InvalidEvent, InvalidRange, fact_from_complaint_received,
+                            parse_range)
 from .exceptions import ValidationFailed
 
 COMPLAINT_RECEIVED_CONSUMER = "reporting.on_complaint_received"
+COMPLAINT_RECLASSIFIED_CONSUMER = "reporting.on_complaint_reclassified"
+CASE_OPENED_CONSUMER = "reporting.on_case_opened"
+NOTIFICATION_SENT_CONSUMER = "reporting.on_notification_sent"
+NOTIFICATION_FAILED_CONSUMER = "reporting.on_notification_failed"
+
+
+def _apply(envelope: Envelope, uow, consumer: str, change: Callable[[CaseFact], CaseFact],
+           estate: EstateSnapshot | None = None, as_of=None) -> bool:
+    """True if the fact changed (False: a redelivery, or an event that adds nothing new)."""
+    complaint_id = facts.complaint_id_of(envelope.payload)
+    change(CaseFact(envelope.tenant_id, complaint_id))  # a payload we cannot read fails before any write
+    with uow:
+        if not uow.claim(envelope, consumer):
+            return False
+        if estate is not None:
+            repository.upsert_estate(uow.conn, envelope.tenant_id, estate, as_of)
+        old = repository.lock_fact(uow.conn, envelope.tenant_id, complaint_id)
+        new = change(old)
+        if new != old:
+            repository.save_fact(uow.conn, new)
+            for key, delta in facts.rollup_changes(old, new):
+                repository.add_to_rollups(uow.conn, envelope.tenant_id, key, delta)
+        uow.commit()
+    return new != old
 
 
 def record_complaint_received(envelope: Envelope, uow) -> bool:
-    """Count the complaint in its estate-local day, once. False if this event (or complaint) was seen before.
-
-    A payload reporting cannot read raises ``InvalidEvent``: the event handler dead-letters it.
-    """
-    fact = fact_from_complaint_received(envelope.tenant_id, envelope.payload)
-    with uow:
-        if not uow.claim(envelope, COMPLAINT_RECEIVED_CONSUMER):
-            return False
-        repository.upsert_estate(uow.conn, fact)
-        new = repository.add_fact(uow.conn, fact)  # a re-sent complaint under a new event_id counts once
-        if new:
-            repository.bump_daily(uow.conn, fact)
-        uow.commit()
-    return new
+    """Fill the fact from intake's snapshot and count it in its estate-local day, once."""
+    snap = fact_from_complaint_received(envelope.tenant_id, envelope.payload)
+    return _apply(envelope, uow, COMPLAINT_RECEIVED_CONSUMER,
+                  lambda f: facts.apply_complaint_received(f, envelope.payload), snap.estate, snap.received_at)
 
 
-def complaint_counts(tenant_id: str, date_from, date_to, engine) -> dict:
+def record_case_opened(envelope: Envelope, uow) -> bool:
+    """The case's deadlines (first contact, resolution); the complaint's snapshot if it is not there yet."""
+    p = envelope.payload
+    snap = fact_from_complaint_received(envelope.tenant_id, p)  # the same snapshot fields, checked the same way
+    return _apply(envelope, uow, CASE_OPENED_CONSUMER, lambda f: facts.apply_case_opened(f, p), snap.estate,
+                  snap.received_at)
+
+
+def record_notification(envelope: Envelope, uow) -> bool:
+    """``notification_sent`` / ``notification_failed``: the acknowledgement (the first-contact proxy) sent or
+    failed; other kinds of message are ignored."""
+    sent = envelope.event_type == "notification_sent"
+    if envelope.payload.get("kind") != facts.ACKNOWLEDGEMENT:
+        return False
+    consumer = NOTIFICATION_SENT_CONSUMER if sent else NOTIFICATION_FAILED_CONSUMER
+    return _apply(envelope, uow, consumer, lambda f: facts.apply_notification(f, envelope.payload, sent))
+
+
+def record_complaint_reclassified(envelope: Envelope, uow) -> bool:
+    """Move the complaint from its old bucket to the new one (the newest classification wins)."""
+    return _apply(envelope, uow, COMPLAINT_RECLASSIFIED_CONSUMER,
+                  lambda f: facts.apply_reclassified(f, envelope.payload, envelope.occurred_at))
+
+
+def complaint_counts(tenant_id: str, date_from, date_to, engine, scope=None) -> dict:
     """Complaints received per estate and channel over inclusive ISO dates (either may be None = open)."""
     try:
         start, end = parse_range(date_from, date_to)
     except InvalidRange as exc:
         raise ValidationFailed(str(exc), field=exc.field) from None
     with engine.connect() as conn:
-        rows = repository.counts_by_estate_channel(conn, tenant_id, start, end)
+        rows = queries.counts_by_estate_channel(conn, tenant_id, start, end, scope)
     return {"total": sum(r["count"] for r in rows), "rows": rows}
+
+
+__all__ = ["InvalidEvent", "record_complaint_received", "record_case_opened", "record_notification",
+           "record_complaint_reclassified", "complaint_counts"]

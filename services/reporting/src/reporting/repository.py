@@ -1,19 +1,26 @@
-"""Queries on reporting's tables. Every query filters by tenant.
+"""Writes on reporting's tables (reads for the dashboard are in ``queries``). Every statement filters by tenant.
 
 Upserts use the dialect's ``INSERT .. ON CONFLICT`` (SQLite and PostgreSQL share the syntax), so concurrent
-consumers increment a rollup row atomically instead of read-modify-write.
+consumers create a fact row or increment a rollup row atomically instead of read-modify-write. A fact row is
+locked (``FOR UPDATE`` on PostgreSQL; SQLite has one writer) while its event is applied, so two events for one
+complaint handled at once move its rollup contribution one after the other.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .domain.rollup import ComplaintFact
-from .tables import complaint_daily, complaint_facts, estate_names
+from .domain.facts import COUNTS, FIELDS, CaseFact
+from .domain.rollup import EstateSnapshot
+from .tables import (complaint_daily, complaint_facts, estate_names, monthly_by_category,
+                     monthly_by_channel_severity)
+
+MONTHLY_TABLES = (monthly_by_category, monthly_by_channel_severity)
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_FACT_KEY = [complaint_facts.c.tenant_id, complaint_facts.c.complaint_id]
 
 
 def _insert(conn, table):
@@ -23,29 +30,44 @@ def _insert(conn, table):
         raise NotImplementedError(f"no upsert for dialect {conn.dialect.name!r}") from None
 
 
-def add_fact(conn, fact: ComplaintFact) -> bool:
-    """Store the complaint's fact row; False if this complaint was already recorded."""
-    stmt = _insert(conn, complaint_facts).values(
-        tenant_id=fact.tenant_id, complaint_id=fact.complaint_id, estate_code=fact.estate.code,
-        channel=fact.channel, category=fact.category, severity=fact.severity, received_at=fact.received_at,
-        day=fact.day,
-    ).on_conflict_do_nothing(index_elements=[complaint_facts.c.tenant_id, complaint_facts.c.complaint_id])
-    return conn.execute(stmt).rowcount == 1
+def lock_fact(conn, tenant_id: str, complaint_id: str) -> CaseFact:
+    """The complaint's fact row, created empty if no event for it was seen yet, and locked."""
+    conn.execute(_insert(conn, complaint_facts).values(tenant_id=tenant_id, complaint_id=complaint_id)
+                 .on_conflict_do_nothing(index_elements=_FACT_KEY))
+    row = conn.execute(select(complaint_facts).where(complaint_facts.c.tenant_id == tenant_id,
+                                                     complaint_facts.c.complaint_id == complaint_id)
+                       .with_for_update()).mappings().one()
+    return CaseFact(**{name: row[name] for name in FIELDS})
 
 
-def bump_daily(conn, fact: ComplaintFact, by: int = 1) -> None:
-    stmt = _insert(conn, complaint_daily).values(**fact.rollup_key, received=by)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[c for c in complaint_daily.primary_key.columns],
-        set_={"received": complaint_daily.c.received + stmt.excluded.received},
-    )
+def save_fact(conn, fact: CaseFact) -> None:
+    values = {k: v for k, v in fact.as_row().items() if k not in ("tenant_id", "complaint_id")}
+    conn.execute(update(complaint_facts).where(complaint_facts.c.tenant_id == fact.tenant_id,
+                                               complaint_facts.c.complaint_id == fact.complaint_id).values(**values))
+
+
+def add_to_rollups(conn, tenant_id: str, key: tuple, delta: dict) -> None:
+    """Add ``delta`` (counts, possibly negative) to the daily bucket ``(day, estate, channel, category,
+    severity)`` and to its projections in the month tables."""
+    day, estate_code, channel, category, severity = key
+    row = {"day": day, "month": day.replace(day=1), "estate_code": estate_code, "channel": channel,
+           "category": category, "severity": severity}
+    for table in (complaint_daily, *MONTHLY_TABLES):
+        _add(conn, table, {"tenant_id": tenant_id, **{c.name: row[c.name] for c in table.primary_key.columns
+                                                      if c.name != "tenant_id"}}, delta)
+
+
+def _add(conn, table, key: dict, delta: dict) -> None:
+    stmt = _insert(conn, table).values(**key, **{c: delta.get(c, 0) for c in COUNTS})
+    stmt = stmt.on_conflict_do_update(index_elements=list(table.primary_key.columns),
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in COUNTS})
     conn.execute(stmt)
 
 
-def upsert_estate(conn, fact: ComplaintFact) -> None:
-    e = fact.estate
-    stmt = _insert(conn, estate_names).values(tenant_id=fact.tenant_id, estate_code=e.code, name=e.name,
-                                              kind=e.kind, region=e.region, as_of=fact.received_at)
+def upsert_estate(conn, tenant_id: str, estate: EstateSnapshot, as_of: dt.datetime) -> None:
+    """Keep the newest snapshot of the estate (by the complaint's received_at). ``units`` is left alone."""
+    stmt = _insert(conn, estate_names).values(tenant_id=tenant_id, estate_code=estate.code, name=estate.name,
+                                              kind=estate.kind, region=estate.region, as_of=as_of)
     stmt = stmt.on_conflict_do_update(
         index_elements=[estate_names.c.tenant_id, estate_names.c.estate_code],
         set_={"name": stmt.excluded.name, "kind": stmt.excluded.kind, "region": stmt.excluded.region,
@@ -55,26 +77,47 @@ def upsert_estate(conn, fact: ComplaintFact) -> None:
     conn.execute(stmt)
 
 
-def counts_by_estate_channel(conn, tenant_id: str, start: dt.date | None, end: dt.date | None) -> list[dict]:
-    """``[{"estate","estate_name","channel","count"}]`` over ``start..end`` (inclusive; None = open)."""
-    d = complaint_daily
-    q = (
-        select(d.c.estate_code, estate_names.c.name, d.c.channel, func.sum(d.c.received).label("count"))
-        .select_from(d.outerjoin(estate_names, (estate_names.c.tenant_id == d.c.tenant_id)
-                                 & (estate_names.c.estate_code == d.c.estate_code)))
-        .where(d.c.tenant_id == tenant_id)
-        .group_by(d.c.estate_code, estate_names.c.name, d.c.channel)
-        .order_by(d.c.estate_code, d.c.channel)
-    )
-    if start is not None:
-        q = q.where(d.c.day >= start)
-    if end is not None:
-        q = q.where(d.c.day <= end)
-    return [{"estate": r.estate_code, "estate_name": r.name or r.estate_code, "channel": r.channel,
-             "count": int(r.count)} for r in conn.execute(q)]
-
-
 def daily_rows(conn, tenant_id: str) -> list[dict]:
-    """The tenant's rollup rows as stored (tests and operators)."""
-    q = select(complaint_daily).where(complaint_daily.c.tenant_id == tenant_id).order_by(*complaint_daily.primary_key)
+    """The tenant's non-empty rollup rows as stored (tests and operators)."""
+    q = (select(complaint_daily).where(complaint_daily.c.tenant_id == tenant_id, complaint_daily.c.received != 0)
+         .order_by(*complaint_daily.primary_key))
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def get_fact(conn, tenant_id: str, complaint_id: str) -> CaseFact | None:
+    row = conn.execute(select(complaint_facts).where(complaint_facts.c.tenant_id == tenant_id,
+                                                     complaint_facts.c.complaint_id == complaint_id)).mappings().first()
+    return CaseFact(**{name: row[name] for name in FIELDS}) if row else None
+
+
+# --- rebuild ------------------------------------------------------------------------------------------------
+
+def clear_rollups(conn) -> None:
+    for table in (complaint_daily, *MONTHLY_TABLES):
+        conn.execute(delete(table))
+
+
+def count_facts(conn) -> int:
+    return conn.execute(select(func.count()).select_from(complaint_facts)).scalar_one()
+
+
+def iter_facts(conn, batch: int = 5000):
+    """Every fact, in key order, ``batch`` rows at a time (keyset pagination: no long-held cursor)."""
+    last = None
+    while True:
+        q = select(complaint_facts).order_by(*_FACT_KEY).limit(batch)
+        if last is not None:
+            t, c = last
+            q = q.where((complaint_facts.c.tenant_id > t)
+                        | ((complaint_facts.c.tenant_id == t) & (complaint_facts.c.complaint_id > c)))
+        rows = conn.execute(q).mappings().all()
+        if not rows:
+            return
+        yield [CaseFact(**{name: r[name] for name in FIELDS}) for r in rows]
+        last = (rows[-1]["tenant_id"], rows[-1]["complaint_id"])
+
+
+def insert_rollup_rows(conn, table_name: str, rows: list[dict]) -> None:
+    if rows:
+        table = {t.name: t for t in (complaint_daily, *MONTHLY_TABLES)}[table_name]
+        conn.execute(table.insert(), rows)

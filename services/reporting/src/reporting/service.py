@@ -1,7 +1,10 @@
-"""reporting: entrypoints only. Consumes events into read models; answers per-tenant queries.
+"""reporting: entrypoints only. Consumes events into read models; answers per-tenant, estate-scoped queries.
 
-The database runs without the outbox relay: reporting publishes no events.
+The database runs without the outbox relay: reporting publishes no events. The caller's estates come from the
+``roles`` in the context (``domain.scope``); binary exports cross RPC as base64.
 """
+import base64
+
 from nameko.rpc import rpc
 
 from estatedesk_common.db import ping
@@ -10,7 +13,8 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import handlers
+from . import handlers, reports
+from .domain.scope import scope_from_roles
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
 
@@ -26,9 +30,55 @@ class ReportingService:
     def on_complaint_received(self, envelope):
         handlers.record_complaint_received(envelope, self.db.uow())
 
+    @reliable_event_handler("intake", "complaint_reclassified")
+    def on_complaint_reclassified(self, envelope):
+        handlers.record_complaint_reclassified(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_opened")
+    def on_case_opened(self, envelope):
+        handlers.record_case_opened(envelope, self.db.uow())
+
+    @reliable_event_handler("notify", "notification_sent")
+    def on_notification_sent(self, envelope):
+        handlers.record_notification(envelope, self.db.uow())
+
+    @reliable_event_handler("notify", "notification_failed")
+    def on_notification_failed(self, envelope):
+        handlers.record_notification(envelope, self.db.uow())
+
+    def _caller(self):
+        return self.tenant.id, scope_from_roles(self.tenant.roles), self.db.engine, self.db.clock.now()
+
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def complaint_counts(self, date_from=None, date_to=None):
-        return handlers.complaint_counts(self.tenant.id, date_from, date_to, self.db.engine)
+        tenant_id, scope, engine, _ = self._caller()
+        return handlers.complaint_counts(tenant_id, date_from, date_to, engine, scope)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def kpis(self, date_from=None, date_to=None, estate=None):
+        return reports.kpis(*self._caller(), date_from, date_to, estate)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def league_table(self, date_from=None, date_to=None, sort="received", region=None):
+        return reports.league_table(*self._caller(), date_from, date_to, sort, region)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def hot_spots(self, date_from=None, date_to=None):
+        tenant_id, scope, engine, _ = self._caller()
+        return reports.hot_spots(tenant_id, scope, engine, date_from, date_to)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def drilldown(self, metric=None, date_from=None, date_to=None, estate=None, category=None, channel=None,
+                  limit=50, offset=0):
+        return reports.drilldown(*self._caller(), metric, date_from, date_to, estate, category, channel, limit,
+                                 offset)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def export(self, report=None, format="csv", date_from=None, date_to=None, estate=None, sort="received",
+               region=None, locale=None):
+        out = reports.export(*self._caller(), report, format, date_from, date_to, estate, sort, region, locale)
+        content = out.pop("content")
+        return dict(out, content_base64=base64.b64encode(content).decode("ascii"))
 
     @rpc
     def health(self):

@@ -1,8 +1,13 @@
 """reporting's own tables: read models fed by events (+ the inbox; the outbox stays empty, nothing is published).
 
 Every table is keyed by ``tenant_id`` first, so each query reads one tenant's slice of the index.
+
+``complaint_facts`` is the source of truth inside reporting: one row per complaint, filled column by column as
+events arrive in any order (every column but the key is nullable for that reason). The rollup
+``complaint_daily`` is derived from it (``reporting.cli rebuild`` recomputes it): each fact contributes its
+counts to exactly one bucket, the one its current day/estate/channel/category/severity name.
 """
-from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table
+from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, text
 
 from estatedesk_common.db import UTCDateTime
 from estatedesk_common.unit_of_work import ReliabilityTables
@@ -10,21 +15,50 @@ from estatedesk_common.unit_of_work import ReliabilityTables
 metadata = MetaData()
 reliability = ReliabilityTables(metadata)
 
-# One row per complaint; later issues add deadlines and outcomes.
+_OPEN_FIRST_CONTACT = text("acknowledged_at IS NULL AND first_contact_met_at IS NULL "
+                           "AND first_contact_due_at IS NOT NULL")
+
 complaint_facts = Table(
     "complaint_facts", metadata,
     Column("tenant_id", String(36), primary_key=True),
     Column("complaint_id", String(36), primary_key=True),
-    Column("estate_code", String(40), nullable=False),
-    Column("channel", String(20), nullable=False),
+    # from complaint_received (or case_opened, whichever comes first)
+    Column("reference", String(40), nullable=True),
+    Column("estate_code", String(40), nullable=True),
+    Column("channel", String(20), nullable=True),
     Column("category", String(40), nullable=True),
     Column("severity", String(40), nullable=True),
-    Column("received_at", UTCDateTime, nullable=False),
-    Column("day", Date, nullable=False),  # estate-local date: the rollup can be rebuilt from this table
+    Column("category_source", String(20), nullable=True),  # intake's "keywords" | "agent" | ... when sent
+    Column("classified_at", UTCDateTime, nullable=True),  # when category/severity were decided: newer wins
+    Column("reclassified", Boolean, nullable=True),
+    Column("received_at", UTCDateTime, nullable=True),
+    Column("day", Date, nullable=True),  # estate-local date of received_at: the rollup bucket's day
+    # from workflow case_opened
+    Column("case_id", String(36), nullable=True),
+    Column("opened_at", UTCDateTime, nullable=True),
+    Column("first_contact_due_at", UTCDateTime, nullable=True),
+    Column("resolution_due_at", UTCDateTime, nullable=True),
+    # from notify: the acknowledgement is the proxy for first contact until workflow records contact
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledgement_failed_at", UTCDateTime, nullable=True),
+    # for workflow events that do not exist yet (contact recorded, sla_breached, case_escalated, case_resolved,
+    # callback results): null until their producers exist
+    Column("first_contact_met_at", UTCDateTime, nullable=True),
+    Column("breached_at", UTCDateTime, nullable=True),
+    Column("escalation_level", Integer, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("callback_at", UTCDateTime, nullable=True),
+    Column("satisfied", Boolean, nullable=True),
     Index("ix_complaint_facts_day", "tenant_id", "day"),
+    # "overdue now" for a period reads only the period's cases still waiting for first contact
+    Index("ix_complaint_facts_open_first_contact", "tenant_id", "day", "first_contact_due_at",
+          postgresql_where=_OPEN_FIRST_CONTACT, sqlite_where=_OPEN_FIRST_CONTACT),
 )
 
-# Complaints received per estate-local day; '' stands for "no category / severity" (key columns are NOT NULL).
+# Per estate-local day x estate x channel x category x severity; '' stands for "none" (key columns are NOT NULL).
+# first_contact_* count the bucket's cases with a first-contact deadline, and those met on time / late
+# (met = acknowledgement sent or contact recorded); what is still open is counted from the facts (it changes
+# with the clock, not with events).
 complaint_daily = Table(
     "complaint_daily", metadata,
     Column("tenant_id", String(36), primary_key=True),
@@ -34,9 +68,36 @@ complaint_daily = Table(
     Column("category", String(40), primary_key=True),
     Column("severity", String(40), primary_key=True),
     Column("received", Integer, nullable=False),
+    Column("first_contact_due", Integer, nullable=False, server_default="0"),
+    Column("first_contact_on_time", Integer, nullable=False, server_default="0"),
+    Column("first_contact_late", Integer, nullable=False, server_default="0"),
+    Column("reclassified", Integer, nullable=False, server_default="0"),
 )
 
-# The latest estate snapshot seen in events (as_of = that complaint's received_at; older events never win).
+ROLLUP_COUNTS = ("received", "first_contact_due", "first_contact_on_time", "first_contact_late", "reclassified")
+
+
+def _monthly(name: str, *dimensions: str) -> Table:
+    """A month-grain projection of ``complaint_daily`` (month = first day of the estate-local month): the same
+    counts over fewer dimensions, so a quarter is a few hundred rows per tenant instead of one per complaint."""
+    return Table(
+        name, metadata,
+        Column("tenant_id", String(36), primary_key=True),
+        Column("month", Date, primary_key=True),
+        Column("estate_code", String(40), primary_key=True),
+        *[Column(d, String(40), primary_key=True) for d in dimensions],
+        *[Column(c, Integer, nullable=False, server_default="0") for c in ROLLUP_COUNTS],
+    )
+
+
+# league table, KPI totals and by category, hot spots
+monthly_by_category = _monthly("complaint_monthly_category", "category")
+# KPI breakdowns by channel and severity
+monthly_by_channel_severity = _monthly("complaint_monthly_channel_severity", "channel", "severity")
+MONTHLY = {monthly_by_category.name: ("category",), monthly_by_channel_severity.name: ("channel", "severity")}
+
+# The estate dimension: the latest snapshot seen in events (as_of = that complaint's received_at; older events
+# never win). units: number of units, for complaints per 1,000 units; no event carries it yet (null).
 estate_names = Table(
     "estate_names", metadata,
     Column("tenant_id", String(36), primary_key=True),
@@ -44,5 +105,6 @@ estate_names = Table(
     Column("name", String(100), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("region", String(40), nullable=True),
+    Column("units", Integer, nullable=True),
     Column("as_of", UTCDateTime, nullable=False),
 )

@@ -38,8 +38,8 @@ def calls(n):
     return callback
 
 
-def rpc(config, tenant_id=None):
-    context = {"tenant_id": tenant_id} if tenant_id else {}
+def rpc(config, tenant_id=None, roles=(("head_office", None),)):
+    context = {"tenant_id": tenant_id, "roles": [list(r) for r in roles]} if tenant_id else {}
     return ServiceRpcProxy("reporting", config, context_data=context, timeout=10)
 
 

@@ -29,7 +29,9 @@ def test_upsert_increments_one_daily_row(engine, new_uow, make_event):
     rows = _daily(engine, tenant)
     assert len(rows) == 1
     assert rows[0] == {"tenant_id": tenant, "day": dt.date(2026, 11, 24), "estate_code": "DEMO-RES",
-                       "channel": "hotline", "category": "", "severity": "", "received": 3}
+                       "channel": "hotline", "category": "", "severity": "", "received": 3,
+                       "first_contact_due": 0, "first_contact_on_time": 0, "first_contact_late": 0,
+                       "reclassified": 0}
 
 
 def test_a_complaint_resent_under_a_new_event_id_counts_once(engine, new_uow, make_event):
@@ -113,7 +115,7 @@ def test_a_failed_unit_of_work_leaves_nothing_behind(engine, new_uow, make_event
     def boom(*_args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(repository, "bump_daily", boom)
+    monkeypatch.setattr(repository, "add_to_rollups", boom)
     with pytest.raises(RuntimeError):
         handlers.record_complaint_received(event, new_uow())
     monkeypatch.undo()

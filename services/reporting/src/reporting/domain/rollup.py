@@ -122,3 +122,37 @@ def parse_range(date_from, date_to) -> tuple[dt.date | None, dt.date | None]:
         if (end - start).days + 1 > MAX_RANGE_DAYS:
             raise InvalidRange("to", f"the range is longer than {MAX_RANGE_DAYS} days")
     return start, end
+
+
+def parse_closed_range(date_from, date_to) -> tuple[dt.date, dt.date]:
+    """Like ``parse_range`` but both bounds are required (the dashboard's periods are closed)."""
+    start, end = parse_range(date_from, date_to)
+    if start is None:
+        raise InvalidRange("from", "from is required")
+    if end is None:
+        raise InvalidRange("to", "to is required")
+    return start, end
+
+
+def _whole_months(start: dt.date, end: dt.date) -> int | None:
+    """How many calendar months ``start..end`` is, if it is exactly whole months; else None."""
+    if start.day != 1 or (end + dt.timedelta(days=1)).day != 1:
+        return None
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The first of the month ``months`` away from ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def earlier_period(start: dt.date, end: dt.date, back: int = 1) -> tuple[dt.date, dt.date]:
+    """The period ``back`` periods before ``start..end`` (inclusive bounds): for whole calendar months the same
+    number of months before (Q3 -> Q2, November -> October), otherwise the same number of days before."""
+    months = _whole_months(start, end)
+    if months is not None:
+        first = _add_months(start, -months * back)
+        return first, _add_months(first, months) - dt.timedelta(days=1)
+    length = (end - start).days + 1
+    return start - dt.timedelta(days=length * back), end - dt.timedelta(days=length * back)

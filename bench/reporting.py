@@ -1,0 +1,306 @@
+"""Head-office dashboard queries on the rollups against a naive GROUP BY over the raw facts, same run, same DB.
+
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:54345/estatedesk \\
+      .venv/bin/python bench/reporting.py            # --n 200000 (2 tenants, 100 estates) is the default
+    ... bench/reporting.py --full                    # the issue's size: 10,000,000 facts, 5,000 estates, 50 tenants
+
+1. a throwaway schema migrated with reporting's own Alembic revisions (the real tables and indexes);
+2. N complaint facts over the 365 days before 2026-11-24, spread evenly over tenants and estates, loaded with
+   ``COPY`` (psycopg2 ``copy_expert``) in chunks with a progress bar; each has a first-contact deadline one hour
+   after receipt and an acknowledgement on time (85 %), late (10 %) or none (5 %);
+3. the rollups built from the facts with ``INSERT .. SELECT .. GROUP BY`` (``complaint_daily``: the same sums as
+   ``reporting.domain.facts.contribution``; the two month tables summed from it); at <= 1,000,000 facts
+   ``reporting.rebuild`` also runs, is timed, and must produce the same rows in all three;
+4. for a calendar quarter (2026-07-01 .. 2026-09-30: whole months) and a rolling 91 days (2026-08-24 ..
+   2026-11-22: months plus edge days), rotating over the tenants: the league table, the KPIs and the hot spots
+   as the service computes them (``reporting.reports``, on the rollups) and the same figures from a naive
+   GROUP BY over the raw facts (using the facts' ``(tenant_id, day)`` index); p50/p95 and the ratio naive/rollup.
+
+The schema is dropped on exit (``--keep`` keeps it). Absolute times depend on the machine; compare ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+
+# this file is bench/reporting.py: keep its folder off the path so ``import reporting`` finds the service package
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+from sqlalchemy import text  # noqa: E402
+
+from estatedesk_common.config import DbTarget, db_target  # noqa: E402
+from estatedesk_common.db import make_engine  # noqa: E402
+from estatedesk_common.migrate import upgrade  # noqa: E402
+from reporting import reports  # noqa: E402
+from reporting.domain.scope import Scope  # noqa: E402
+from reporting.rebuild import rebuild  # noqa: E402
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "services", "reporting", "migrations")
+END = dt.date(2026, 11, 23)
+NOW = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.timezone.utc)
+QUARTERS = {"calendar quarter": ("2026-07-01", "2026-09-30"),   # whole months: the month tables alone
+            "rolling 91 days": ("2026-08-24", "2026-11-22")}    # months + 38 edge days from complaint_daily
+CHANNELS = ["hotline", "web", "wechat", "walk_in", "email", "committee"]
+CATEGORIES = ["facilities", "sanitation", "security", "greening", "service", "house_quality", "handover",
+              "municipal", "suggestion"]
+SEVERITIES = ["minor", "moderate", "major"]
+FACT_COLUMNS = ("tenant_id", "complaint_id", "reference", "estate_code", "channel", "category", "severity",
+                "classified_at", "received_at", "day", "case_id", "opened_at", "first_contact_due_at",
+                "acknowledged_at")
+
+
+def progress(total: int, unit: str):
+    try:
+        from tqdm import tqdm
+        return tqdm(total=total, unit=unit, file=sys.stderr, mininterval=1.0)
+    except ImportError:
+        class Counter:
+            done = 0
+
+            def update(self, k):
+                self.done += k
+                print(f"\r{self.done}/{total} {unit}", end="", file=sys.stderr)
+
+            def close(self):
+                print(file=sys.stderr)
+        return Counter()
+
+
+def fact_lines(tenants: list[str], estates_per_tenant: int, n: int, seed: int = 7):
+    """CSV lines for COPY, one per fact; categories skewed so hot spots and rankings are not flat."""
+    rng = random.Random(seed)
+    cat_weights = [30, 20, 10, 12, 10, 6, 4, 5, 3]
+    for i in range(n):
+        tenant = tenants[i % len(tenants)]
+        estate = f"E{(i // len(tenants)) % estates_per_tenant:04d}"
+        day = END - dt.timedelta(days=rng.randrange(365))
+        received = dt.datetime.combine(day, dt.time(rng.randrange(24), rng.randrange(60)), dt.timezone.utc)
+        due = received + dt.timedelta(hours=1)
+        r = rng.random()
+        ack = received + dt.timedelta(minutes=rng.randrange(5, 55)) if r < 0.85 else (
+            received + dt.timedelta(minutes=rng.randrange(61, 600)) if r < 0.95 else None)
+        cid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        values = (tenant, cid, f"TS{day:%Y%m%d}-{i:06d}", estate, rng.choice(CHANNELS),
+                  rng.choices(CATEGORIES, cat_weights)[0], rng.choice(SEVERITIES), received.isoformat(),
+                  received.isoformat(), day.isoformat(), cid, received.isoformat(), due.isoformat(),
+                  ack.isoformat() if ack else "")
+        yield ",".join(values) + "\n"
+
+
+def load(engine, schema: str, tenants: list[str], estates_per_tenant: int, n: int, chunk: int = 100_000) -> None:
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(f'SET search_path TO "{schema}"')
+        estates = io.StringIO()
+        for t in tenants:
+            for e in range(estates_per_tenant):
+                estates.write(f"{t},E{e:04d},项目{e:04d},residential,R{e % 10},{NOW.isoformat()}\n")
+        estates.seek(0)
+        cur.copy_expert("COPY estate_names (tenant_id, estate_code, name, kind, region, as_of) FROM STDIN "
+                        "WITH (FORMAT csv)", estates)
+        bar = progress(n, "facts")
+        buf, lines = io.StringIO(), 0
+        for line in fact_lines(tenants, estates_per_tenant, n):
+            buf.write(line)
+            lines += 1
+            if lines == chunk:
+                _copy(cur, buf)
+                bar.update(lines)
+                buf, lines = io.StringIO(), 0
+        if lines:
+            _copy(cur, buf)
+            bar.update(lines)
+        bar.close()
+        raw.commit()
+        cur.execute("ANALYZE complaint_facts")
+        cur.execute("ANALYZE estate_names")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _copy(cur, buf: io.StringIO) -> None:
+    buf.seek(0)
+    cur.copy_expert(f"COPY complaint_facts ({', '.join(FACT_COLUMNS)}) FROM STDIN WITH (FORMAT csv, NULL '')", buf)
+
+
+ROLLUP_SQL = """
+INSERT INTO complaint_daily (tenant_id, day, estate_code, channel, category, severity, received,
+                             first_contact_due, first_contact_on_time, first_contact_late, reclassified)
+SELECT tenant_id, day, estate_code, channel, coalesce(category, ''), coalesce(severity, ''), count(*),
+       count(first_contact_due_at),
+       count(*) FILTER (WHERE acknowledged_at <= first_contact_due_at),
+       count(*) FILTER (WHERE acknowledged_at > first_contact_due_at),
+       count(*) FILTER (WHERE reclassified)
+FROM complaint_facts WHERE day IS NOT NULL AND estate_code IS NOT NULL AND channel IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO complaint_monthly_category (tenant_id, month, estate_code, category, received, first_contact_due,
+                                        first_contact_on_time, first_contact_late, reclassified)
+SELECT tenant_id, date_trunc('month', day)::date, estate_code, category, sum(received), sum(first_contact_due),
+       sum(first_contact_on_time), sum(first_contact_late), sum(reclassified)
+FROM complaint_daily GROUP BY 1, 2, 3, 4;
+INSERT INTO complaint_monthly_channel_severity (tenant_id, month, estate_code, channel, severity, received,
+       first_contact_due, first_contact_on_time, first_contact_late, reclassified)
+SELECT tenant_id, date_trunc('month', day)::date, estate_code, channel, severity, sum(received),
+       sum(first_contact_due), sum(first_contact_on_time), sum(first_contact_late), sum(reclassified)
+FROM complaint_daily GROUP BY 1, 2, 3, 4, 5
+"""
+
+# --- the naive queries: the same figures, straight from the facts ------------------------------------------
+_SUMS = """count(*) AS received, count(first_contact_due_at) AS due,
+  count(*) FILTER (WHERE acknowledged_at <= first_contact_due_at) AS on_time,
+  count(*) FILTER (WHERE acknowledged_at > first_contact_due_at) AS late,
+  count(*) FILTER (WHERE acknowledged_at IS NULL AND first_contact_due_at < :now) AS overdue"""
+
+
+def naive_league(conn, tenant, start, end):
+    prev_start = start - (end - start) - dt.timedelta(days=1)
+    return conn.execute(text(f"""
+        SELECT e.estate_code, e.name, f.day >= :start AS current, {_SUMS}
+        FROM complaint_facts f JOIN estate_names e ON e.tenant_id = f.tenant_id AND e.estate_code = f.estate_code
+        WHERE f.tenant_id = :t AND f.day BETWEEN :prev_start AND :end
+        GROUP BY 1, 2, 3"""), {"t": tenant, "start": start, "end": end, "prev_start": prev_start, "now": NOW}).all()
+
+
+def naive_kpis(conn, tenant, start, end):
+    args = {"t": tenant, "start": start, "end": end, "now": NOW}
+    where = "WHERE tenant_id = :t AND day BETWEEN :start AND :end"
+    out = [conn.execute(text(f"SELECT {_SUMS} FROM complaint_facts {where}"), args).one()]
+    for dim in ("channel", "category", "severity"):
+        out.append(conn.execute(text(f"SELECT {dim}, count(*) FROM complaint_facts {where} GROUP BY 1"), args).all())
+    return out
+
+
+def naive_hot_spots(conn, tenant, start, end):
+    length = (end - start).days + 1
+    return conn.execute(text("""
+        SELECT (:end - day) / :len AS period, estate_code, category, count(*)
+        FROM complaint_facts WHERE tenant_id = :t AND day BETWEEN :lo AND :end GROUP BY 1, 2, 3"""),
+        {"t": tenant, "end": end, "len": length, "lo": start - dt.timedelta(days=4 * length)}).all()
+
+
+def timed(fn, repeat: int, tenants: list[str]) -> list[float]:
+    fn(tenants[0])  # warm-up (plans, caches)
+    out = []
+    for i in range(repeat):
+        started = time.perf_counter()
+        fn(tenants[i % len(tenants)])
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def bench(engine, schema: str, tenants: list[str], repeat: int, label: str, quarter: tuple[str, str]) -> None:
+    start, end = (dt.date.fromisoformat(d) for d in quarter)
+    everyone = Scope(None)
+    pairs = {
+        "league table": (lambda t: reports.league_table(t, everyone, engine, NOW, *quarter),
+                         lambda t: _naive(engine, schema, naive_league, t, start, end)),
+        "kpis": (lambda t: reports.kpis(t, everyone, engine, NOW, *quarter),
+                 lambda t: _naive(engine, schema, naive_kpis, t, start, end)),
+        "hot spots": (lambda t: reports.hot_spots(t, everyone, engine, *quarter),
+                      lambda t: _naive(engine, schema, naive_hot_spots, t, start, end)),
+    }
+    print(f"{label} {quarter[0]}..{quarter[1]}, {repeat} runs each, rotating over {len(tenants)} tenants")
+    for name, (fast, naive) in pairs.items():
+        a, b = timed(fast, repeat, tenants), timed(naive, repeat, tenants)
+        print(f"{name:13s} rollup p50 {pct(a, 50):7.1f} ms  p95 {pct(a, 95):7.1f} ms | naive GROUP BY p50 "
+              f"{pct(b, 50):7.1f} ms  p95 {pct(b, 95):7.1f} ms | ratio naive/rollup p50 {pct(b, 50) / pct(a, 50):5.1f}x "
+              f"p95 {pct(b, 95) / pct(a, 95):5.1f}x")
+
+
+def _naive(engine, schema, fn, tenant, start, end):
+    with engine.connect() as conn:
+        return fn(conn, tenant, start, end)
+
+
+def sizes(engine, schema: str) -> None:
+    with engine.connect() as conn:
+        for table in ("complaint_facts", "complaint_daily", "complaint_monthly_category",
+                      "complaint_monthly_channel_severity"):
+            rows = conn.execute(text(f'SELECT count(*) FROM "{schema}".{table}')).scalar_one()
+            size = conn.execute(text(f"SELECT pg_size_pretty(pg_total_relation_size('\"{schema}\".{table}'))")).scalar()
+            print(f"{table:34s} {rows:>11,d} rows  {size} (with indexes)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--tenants", type=int, default=2)
+    parser.add_argument("--estates", type=int, default=100, help="estates in total (split over the tenants)")
+    parser.add_argument("--full", action="store_true", help="10,000,000 facts, 5,000 estates, 50 tenants")
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--keep", action="store_true", help="keep the schema (printed) for inspection")
+    args = parser.parse_args(argv)
+    if args.full:
+        args.n, args.tenants, args.estates = 10_000_000, 50, 5_000
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        print("set BENCH_DATABASE_URL=postgresql://...", file=sys.stderr)
+        return 2
+    schema = f"bench_reporting_{uuid.uuid4().hex[:8]}"
+    target = DbTarget(db_target("reporting", {"DATABASE_URL": url}).url, schema)
+    upgrade("reporting", os.path.abspath(MIGRATIONS), target)
+    engine = make_engine(target)
+    tenants = [str(uuid.UUID(int=k + 1, version=4)) for k in range(args.tenants)]
+    try:
+        print(f"n={args.n:,} tenants={args.tenants} estates={args.estates} schema={schema}")
+        t0 = time.perf_counter()
+        load(engine, schema, tenants, args.estates // args.tenants, args.n)
+        t1 = time.perf_counter()
+        with engine.begin() as conn:
+            for statement in ROLLUP_SQL.split(";"):
+                conn.execute(text(statement))
+            for table in ("complaint_daily", "complaint_monthly_category", "complaint_monthly_channel_severity"):
+                conn.execute(text(f"ANALYZE {table}"))
+        t2 = time.perf_counter()
+        print(f"load (COPY) {t1 - t0:.1f} s ({args.n / (t1 - t0):,.0f} facts/s); rollup INSERT..SELECT {t2 - t1:.1f} s")
+        if args.n <= 1_000_000:
+            check_rebuild(engine)
+        sizes(engine, schema)
+        for label, quarter in QUARTERS.items():
+            bench(engine, schema, tenants, args.repeat, label, quarter)
+    finally:
+        engine.dispose()
+        if not args.keep:
+            drop = make_engine(DbTarget(target.url, None))
+            with drop.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            drop.dispose()
+    return 0
+
+
+def check_rebuild(engine) -> None:
+    cols = "tenant_id, day, estate_code, channel, category, severity, received, first_contact_due, " \
+           "first_contact_on_time, first_contact_late, reclassified"
+    tables = {"complaint_daily": cols,
+              "complaint_monthly_category": cols.replace("day,", "month,").replace(" channel,", "").replace(
+                  " severity,", ""),
+              "complaint_monthly_channel_severity": cols.replace("day,", "month,").replace(" category,", "")}
+
+    def snapshot():
+        with engine.connect() as conn:
+            return {t: set(conn.execute(text(f"SELECT {c} FROM {t}")).all()) for t, c in tables.items()}
+
+    before = snapshot()
+    started = time.perf_counter()
+    summary = rebuild(engine, batch=20_000)
+    took = time.perf_counter() - started
+    assert snapshot() == before, "reporting.rebuild disagrees with the SQL rollups"
+    print(f"reporting.cli rebuild: {summary['facts']:,} facts -> {summary['rollup_rows']:,} rollup rows in "
+          f"{took:.1f} s (same rows as the SQL rollup)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""League table and KPIs as CSV or XLSX bytes, with translated headers (zh-CN default, English).
+
+Spreadsheet formula injection: a text cell that starts with ``= + - @`` (or a tab / carriage return) could run
+as a formula when the file is opened. In CSV such a cell is prefixed with ``'``; in XLSX the cell is written as
+an explicit string (openpyxl would otherwise store ``=...`` as a formula). Numbers are written as numbers,
+so a negative change stays a number. CSV is UTF-8 with a BOM so Excel reads the Chinese names.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from estatedesk_common import i18n
+
+from .exceptions import ValidationFailed
+
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+REPORTS = ("league_table", "kpis")
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+MESSAGES = {
+    "report.league_table": {"zh_CN": "项目排行榜", "en": "Estate league table"},
+    "report.kpis": {"zh_CN": "投诉关键指标", "en": "Complaint KPIs"},
+    "col.rank": {"zh_CN": "排名", "en": "Rank"},
+    "col.estate": {"zh_CN": "项目编码", "en": "Estate code"},
+    "col.estate_name": {"zh_CN": "项目名称", "en": "Estate"},
+    "col.region": {"zh_CN": "区域", "en": "Region"},
+    "col.units": {"zh_CN": "户数", "en": "Units"},
+    "col.received": {"zh_CN": "投诉数", "en": "Received"},
+    "col.previous_received": {"zh_CN": "上期投诉数", "en": "Previous period"},
+    "col.received_change": {"zh_CN": "环比变化", "en": "Change"},
+    "col.received_change_pct": {"zh_CN": "环比变化 %", "en": "Change %"},
+    "col.on_time_pct": {"zh_CN": "首次联系及时率 %", "en": "First contact on time %"},
+    "col.previous_on_time_pct": {"zh_CN": "上期及时率 %", "en": "Previous on time %"},
+    "col.overdue_now": {"zh_CN": "当前超时", "en": "Overdue now"},
+    "col.measure": {"zh_CN": "指标", "en": "Measure"},
+    "col.value": {"zh_CN": "数值", "en": "Value"},
+    "col.note": {"zh_CN": "说明", "en": "Note"},
+    "missing": {"zh_CN": "—", "en": "—"},
+    "note.not_yet_measured": {"zh_CN": "尚未统计", "en": "not yet measured"},
+}
+LEAGUE_COLUMNS = ("rank", "estate", "estate_name", "region", "units", "received", "previous_received",
+                  "received_change", "received_change_pct", "on_time_pct", "previous_on_time_pct", "overdue_now")
+i18n.register(MESSAGES)
+
+
+def safe_text(value: str) -> str:
+    return "'" + value if value.startswith(_DANGEROUS) else value
+
+
+def _cell(value, loc: str):
+    if value is None:
+        return i18n.t("missing", loc)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return value
+    return str(value)
+
+
+def table(report: str, data: dict, loc: str) -> tuple[list[str], list[list]]:
+    """Header and rows of ``report`` (the dict ``reports.league_table`` / ``reports.kpis`` returned)."""
+    if report == "league_table":
+        header = [i18n.t(f"col.{c}", loc) for c in LEAGUE_COLUMNS]
+        return header, [[_cell(row.get(c), loc) for c in LEAGUE_COLUMNS] for row in data["rows"]]
+    header = [i18n.t(c, loc) for c in ("col.measure", "col.value", "col.note")]
+    notes = data.get("notes", {})
+    rows = []
+    for key in ("received", "acknowledged_within_first_contact_pct", "overdue_now", "reclassified", "per_1000_units"):
+        rows.append([key, _cell(data[key], loc), notes.get(key, "")])
+    for key in ("with_deadline", "on_time", "late", "pending"):
+        rows.append([f"first_contact.{key}", data["first_contact"][key], ""])
+    for dim in ("channel", "category", "severity"):
+        rows.extend([f"by_{dim}.{r['key'] or ''}", r["received"], ""] for r in data[f"by_{dim}"])
+    rows.extend([key, _cell(None, loc), i18n.t("note.not_yet_measured", loc)]
+                for key, note in notes.items() if note == "not yet measured")
+    return header, rows
+
+
+def to_csv(header: list[str], rows: list[list]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for row in [header, *rows]:
+        writer.writerow([safe_text(v) if isinstance(v, str) else v for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_xlsx(title: str, header: list[str], rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title[:31]
+    for row in [header, *rows]:
+        ws.append([None if v is None else v for v in row])
+    for line in ws.iter_rows():
+        for cell in line:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever it starts with
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def render(report: str, fmt: str, data: dict, loc: str) -> dict:
+    """``{"filename", "content_type", "content"}`` (bytes)."""
+    if fmt not in FORMATS:
+        raise ValidationFailed(f"format must be one of {', '.join(FORMATS)}", field="format")
+    header, rows = table(report, data, loc)
+    name = f"{report}_{data['from']}_{data['to']}.{fmt}"
+    content = to_csv(header, rows) if fmt == "csv" else to_xlsx(i18n.t(f"report.{report}", loc), header, rows)
+    return {"filename": name, "content_type": FORMATS[fmt], "content": content}

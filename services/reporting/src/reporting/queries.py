@@ -1,0 +1,187 @@
+"""Dashboard reads. Every query filters by tenant and by the caller's estates (``Scope``).
+
+Figures that events decide come from the rollups: whole months from a month table (a calendar quarter is a
+few hundred rows per tenant), the days around them from ``complaint_daily``, each a range scan of a primary key
+that starts ``(tenant_id, month|day, ...)``; what changes with the clock ("overdue now") is counted from the
+facts through the partial index of cases still waiting for first contact.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, case, func, literal, select
+
+from .domain.facts import COUNTS
+from .domain.scope import Scope
+from .tables import (complaint_daily, complaint_facts, estate_names, monthly_by_category,
+                     monthly_by_channel_severity)
+
+d, f, e = complaint_daily, complaint_facts, estate_names
+DIMENSIONS = {"estate": d.c.estate_code, "channel": d.c.channel, "category": d.c.category,
+              "severity": d.c.severity, "day": d.c.day}
+
+
+def _scoped(q, column, scope: Scope):
+    return q if scope.everything else q.where(column.in_(sorted(scope.estates)))
+
+
+def estate_exists(conn, tenant_id: str, estate_code: str) -> bool:
+    q = select(literal(1)).where(e.c.tenant_id == tenant_id, e.c.estate_code == estate_code)
+    return conn.execute(q).first() is not None
+
+
+def estates(conn, tenant_id: str, scope: Scope, region: str | None = None) -> list[dict]:
+    q = _scoped(select(e.c.estate_code, e.c.name, e.c.kind, e.c.region, e.c.units).where(e.c.tenant_id == tenant_id),
+                e.c.estate_code, scope)
+    if region is not None:
+        q = q.where(e.c.region == region)
+    return [dict(r) for r in conn.execute(q.order_by(e.c.estate_code)).mappings()]
+
+
+def month_split(start: dt.date, end: dt.date):
+    """``((first month, last month) or None, [edge day ranges])``: the whole months inside ``start..end`` are
+    read from a month table, the days before and after them from ``complaint_daily``."""
+    first = start if start.day == 1 else (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    after_end = end + dt.timedelta(days=1)
+    last_end = end if after_end.day == 1 else end.replace(day=1) - dt.timedelta(days=1)
+    if first > last_end:
+        return None, [(start, end)]
+    edges = ([(start, first - dt.timedelta(days=1))] if start < first else []) + (
+        [(last_end + dt.timedelta(days=1), end)] if last_end < end else [])
+    return (first, last_end.replace(day=1)), edges
+
+
+def _month_table(by: tuple[str, ...]):
+    for table in (monthly_by_category, monthly_by_channel_severity):
+        if all(name == "estate" or name in table.c for name in by):
+            return table
+    return None
+
+
+def _sum_rows(conn, table, period_col, lo, hi, tenant_id, scope, by) -> list[dict]:
+    cols = [table.c["estate_code" if name == "estate" else name].label(name) for name in by]
+    sums = [func.coalesce(func.sum(table.c[c]), 0).label(c) for c in COUNTS]
+    q = select(*cols, *sums).where(table.c.tenant_id == tenant_id, table.c[period_col] >= lo,
+                                   table.c[period_col] <= hi)
+    q = _scoped(q, table.c.estate_code, scope)
+    if cols:
+        q = q.group_by(*cols)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def rollup(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope, by: tuple[str, ...] = ()) -> list[dict]:
+    """Summed rollup counts over ``start..end`` grouped by ``by`` (names in ``DIMENSIONS``): whole months from
+    the month table that has those dimensions, the remaining days from ``complaint_daily``."""
+    table = None if "day" in by else _month_table(by)
+    months, edges = month_split(start, end) if table is not None else (None, [(start, end)])
+    parts = []
+    if months is not None:
+        parts += _sum_rows(conn, table, "month", months[0], months[1], tenant_id, scope, by)
+    for lo, hi in edges:
+        parts += _sum_rows(conn, d, "day", lo, hi, tenant_id, scope, by)
+    merged: dict[tuple, dict] = {}
+    for row in parts:
+        key = tuple(row[name] for name in by)
+        bucket = merged.setdefault(key, {**dict(zip(by, key)), **dict.fromkeys(COUNTS, 0)})
+        for c in COUNTS:
+            bucket[c] += int(row[c])
+    if not by and not merged:
+        return [dict.fromkeys(COUNTS, 0)]
+    return list(merged.values())
+
+
+def rollup_periods(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: Scope,
+                   by: tuple[str, ...]) -> list[dict]:
+    """``received`` per period index and ``by`` key. Periods of whole months: one grouped query on the month
+    table over their span; otherwise one ``rollup`` per period."""
+    table = _month_table(by)
+    splits = [month_split(start, end) for start, end in periods]
+    if table is None or any(months is None or edges for months, edges in splits):
+        return [{"period": i, **{name: r[name] for name in by}, "received": r["received"]}
+                for i, (start, end) in enumerate(periods) for r in rollup(conn, tenant_id, start, end, scope, by)
+                if r["received"]]
+    cols = [table.c["estate_code" if name == "estate" else name].label(name) for name in by]
+    q = select(table.c.month, *cols, func.sum(table.c.received).label("received")).where(
+        table.c.tenant_id == tenant_id, table.c.month >= min(m[0] for m, _ in splits),
+        table.c.month <= max(m[1] for m, _ in splits))
+    q = _scoped(q, table.c.estate_code, scope).group_by(table.c.month, *cols)
+    out = []
+    for r in conn.execute(q).mappings():
+        for i, (months, _) in enumerate(splits):
+            if months[0] <= r["month"] <= months[1] and r["received"]:
+                out.append({"period": i, **{name: r[name] for name in by}, "received": int(r["received"])})
+                break
+    return out
+
+
+def _open_first_contact():
+    return and_(f.c.acknowledged_at.is_(None), f.c.first_contact_met_at.is_(None),
+                f.c.first_contact_due_at.is_not(None))
+
+
+def overdue(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope, now: dt.datetime,
+            by_estate: bool = False):
+    """Cases received in the period whose first-contact deadline has passed without contact."""
+    q = select(func.count().label("n")).where(f.c.tenant_id == tenant_id, _open_first_contact(),
+                                              f.c.first_contact_due_at < now, f.c.day >= start, f.c.day <= end)
+    q = _scoped(q, f.c.estate_code, scope)
+    if not by_estate:
+        return int(conn.execute(q).scalar_one())
+    q = q.add_columns(f.c.estate_code).group_by(f.c.estate_code)
+    return {r.estate_code: int(r.n) for r in conn.execute(q)}
+
+
+METRIC_FILTERS = {
+    "received": lambda now: None,
+    "first_contact_on_time": lambda now: and_(f.c.first_contact_due_at.is_not(None),
+                                              _contacted() <= f.c.first_contact_due_at),
+    "first_contact_late": lambda now: and_(f.c.first_contact_due_at.is_not(None),
+                                           _contacted() > f.c.first_contact_due_at),
+    "overdue_now": lambda now: and_(_open_first_contact(), f.c.first_contact_due_at < now),
+    "pending_first_contact": lambda now: and_(_open_first_contact(), f.c.first_contact_due_at >= now),
+    "reclassified": lambda now: f.c.reclassified.is_(True),
+}
+
+
+def _contacted():
+    """Earliest of contact recorded and acknowledgement sent (NULL when neither)."""
+    met, ack = f.c.first_contact_met_at, f.c.acknowledged_at
+    return case((met.is_(None), ack), (ack.is_(None), met), (met < ack, met), else_=ack)
+
+
+def facts_page(conn, tenant_id: str, metric: str, start: dt.date, end: dt.date, scope: Scope, now: dt.datetime,
+               filters: dict, limit: int, offset: int) -> tuple[int, list[dict]]:
+    q = select(f, e.c.name.label("estate_name")).select_from(
+        f.outerjoin(e, (e.c.tenant_id == f.c.tenant_id) & (e.c.estate_code == f.c.estate_code)))
+    q = q.where(f.c.tenant_id == tenant_id, f.c.day >= start, f.c.day <= end)
+    q = _scoped(q, f.c.estate_code, scope)
+    condition = METRIC_FILTERS[metric](now)
+    if condition is not None:
+        q = q.where(condition)
+    for name, value in filters.items():
+        if value is not None:
+            q = q.where(f.c[name] == value) if value != "" else q.where(f.c[name].is_(None))
+    total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    rows = conn.execute(q.order_by(f.c.received_at.desc(), f.c.complaint_id).limit(limit).offset(offset))
+    return int(total), [dict(r) for r in rows.mappings()]
+
+
+def counts_by_estate_channel(conn, tenant_id: str, start: dt.date | None, end: dt.date | None,
+                             scope: Scope | None = None) -> list[dict]:
+    """``[{"estate","estate_name","channel","count"}]`` over ``start..end`` (inclusive; None = open)."""
+    q = (
+        select(d.c.estate_code, e.c.name, d.c.channel, func.sum(d.c.received).label("count"))
+        .select_from(d.outerjoin(e, (e.c.tenant_id == d.c.tenant_id) & (e.c.estate_code == d.c.estate_code)))
+        .where(d.c.tenant_id == tenant_id)
+        .group_by(d.c.estate_code, e.c.name, d.c.channel)
+        .having(func.sum(d.c.received) != 0)
+        .order_by(d.c.estate_code, d.c.channel)
+    )
+    if scope is not None:
+        q = _scoped(q, d.c.estate_code, scope)
+    if start is not None:
+        q = q.where(d.c.day >= start)
+    if end is not None:
+        q = q.where(d.c.day <= end)
+    return [{"estate": r.estate_code, "estate_name": r.name or r.estate_code, "channel": r.channel,
+             "count": int(r.count)} for r in conn.execute(q)]

@@ -1,0 +1,233 @@
+"""Dashboard use cases for head office and sites: KPIs, estate league table, hot spots, drill-down.
+
+Each takes the caller's tenant and ``Scope`` (from the roles in the context), an engine and ``now``; returns
+plain dicts. An estate the caller may not see is ``NotFound``, exactly like one that does not exist.
+Percentages are 0-100 with one decimal, or None when there is nothing to divide by.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from estatedesk_common.errors import NotFound
+from estatedesk_common.i18n import DEFAULT_LOCALE, LOCALES
+
+from . import exports, queries
+from .domain.facts import FIELDS, CaseFact, first_contact_status
+from .domain.hotspots import BASELINE_PERIODS, hot_spots as find_hot_spots
+from .domain.rollup import InvalidRange, earlier_period, parse_closed_range
+from .domain.scope import Scope
+from .exceptions import ValidationFailed
+
+LEAGUE_SORTS = ("received", "on_time_pct")
+DRILLDOWN_METRICS = tuple(queries.METRIC_FILTERS)
+DRILLDOWN_LIMIT_MAX = 500
+NOT_YET_MEASURED = "not yet measured"
+# KPIs of issue 7 whose events do not exist yet: present as null so a page can say so honestly
+UNMEASURED = ("resolved_within_limit_pct", "handling_hours_avg", "handling_hours_p90", "extensions_requested",
+              "extensions_approved", "escalations_by_level", "callback_coverage_pct", "satisfaction_pct",
+              "reopen_rate_pct", "repeat_complaints", "nonconformity_records", "capa_open", "capa_overdue")
+
+
+def _range(date_from, date_to) -> tuple[dt.date, dt.date]:
+    try:
+        return parse_closed_range(date_from, date_to)
+    except InvalidRange as exc:
+        raise ValidationFailed(str(exc), field=exc.field) from None
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _text(value, field: str, max_len: int = 40) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > max_len:
+        raise ValidationFailed(f"{field} must be text of at most {max_len} characters", field=field)
+    return value
+
+
+def scope_for(conn, tenant_id: str, scope: Scope, estate) -> Scope:
+    """Narrow to ``estate`` if given: not found unless it exists in the tenant and the caller may see it."""
+    estate = _text(estate, "estate")
+    if estate is None:
+        return scope
+    if not scope.allows(estate) or not queries.estate_exists(conn, tenant_id, estate):
+        raise NotFound("no such estate", field="estate")
+    return scope.narrow(estate)
+
+
+def first_contact(counts: dict, overdue_now: int) -> dict:
+    """The first-contact figures of a set of cases: decided = on time + late + overdue now."""
+    on_time, late, due = counts["first_contact_on_time"], counts["first_contact_late"], counts["first_contact_due"]
+    return {"with_deadline": due, "on_time": on_time, "late": late, "overdue_now": overdue_now,
+            "pending": max(due - on_time - late - overdue_now, 0),
+            "on_time_pct": _pct(on_time, on_time + late + overdue_now)}
+
+
+def _breakdown(rows: list[dict], name: str) -> list[dict]:
+    out = [{"key": r[name] or None, "received": r["received"]} for r in rows if r["received"]]
+    return sorted(out, key=lambda r: (-r["received"], r["key"] or ""))
+
+
+def kpis(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date_to, estate=None) -> dict:
+    start, end = _range(date_from, date_to)
+    with engine.connect() as conn:
+        scope = scope_for(conn, tenant_id, scope, estate)
+        (totals,) = queries.rollup(conn, tenant_id, start, end, scope)
+        overdue = queries.overdue(conn, tenant_id, start, end, scope, now)
+        breakdowns = {name: _breakdown(queries.rollup(conn, tenant_id, start, end, scope, (name,)), name)
+                      for name in ("channel", "category", "severity")}
+        units = [r["units"] for r in queries.estates(conn, tenant_id, scope)]
+    fc = first_contact(totals, overdue)
+    known_units = sum(units) if units and all(u is not None for u in units) else None
+    result = {
+        "from": start.isoformat(), "to": end.isoformat(), "estate": _text(estate, "estate"),
+        "received": totals["received"],
+        "acknowledged_within_first_contact_pct": fc["on_time_pct"],
+        "overdue_now": overdue,
+        "first_contact": fc,
+        "reclassified": totals["reclassified"],
+        "per_1000_units": round(1000.0 * totals["received"] / known_units, 2) if known_units else None,
+        "by_channel": breakdowns["channel"], "by_category": breakdowns["category"],
+        "by_severity": breakdowns["severity"],
+        **dict.fromkeys(UNMEASURED),
+    }
+    result["notes"] = {
+        "acknowledged_within_first_contact_pct": "proxy: acknowledgement sent before the first-contact deadline, "
+                                                 "until workflow records the contact itself",
+        "per_1000_units": None if known_units else "unit counts not known yet",
+        **dict.fromkeys(UNMEASURED, NOT_YET_MEASURED),
+    }
+    result["notes"] = {k: v for k, v in result["notes"].items() if v}
+    return result
+
+
+def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
+    prev_start, prev_end = earlier_period(start, end)
+    current = {r["estate"]: r for r in queries.rollup(conn, tenant_id, start, end, scope, ("estate",))}
+    previous = {r["estate"]: r for r in queries.rollup(conn, tenant_id, prev_start, prev_end, scope, ("estate",))}
+    overdue_now = queries.overdue(conn, tenant_id, start, end, scope, now, by_estate=True)
+    overdue_prev = queries.overdue(conn, tenant_id, prev_start, prev_end, scope, now, by_estate=True)
+    zero = dict.fromkeys(queries.COUNTS, 0)
+    rows = []
+    for est in queries.estates(conn, tenant_id, scope, region):
+        code = est["estate_code"]
+        cur, prev = current.get(code, zero), previous.get(code, zero)
+        fc, fc_prev = first_contact(cur, overdue_now.get(code, 0)), first_contact(prev, overdue_prev.get(code, 0))
+        rows.append({
+            "estate": code, "estate_name": est["name"], "kind": est["kind"], "region": est["region"],
+            "units": est["units"], "received": cur["received"], "previous_received": prev["received"],
+            "received_change": cur["received"] - prev["received"],
+            "received_change_pct": _pct(cur["received"] - prev["received"], prev["received"]),
+            "on_time_pct": fc["on_time_pct"], "previous_on_time_pct": fc_prev["on_time_pct"],
+            "on_time_pct_change": (round(fc["on_time_pct"] - fc_prev["on_time_pct"], 1)
+                                   if fc["on_time_pct"] is not None and fc_prev["on_time_pct"] is not None else None),
+            "overdue_now": fc["overdue_now"],
+        })
+    return rows
+
+
+def league_table(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date_to, sort="received",
+                 region=None) -> dict:
+    """Estates ranked by ``received`` (most first) or ``on_time_pct`` (best first; no figure last), with the
+    same figures for the period just before (``earlier_period``: Q3 -> Q2 for whole months, else the same number
+    of days)."""
+    start, end = _range(date_from, date_to)
+    if sort not in LEAGUE_SORTS:
+        raise ValidationFailed(f"sort must be one of {', '.join(LEAGUE_SORTS)}", field="sort")
+    region = _text(region, "region")
+    with engine.connect() as conn:
+        rows = _league_rows(conn, tenant_id, scope, region, start, end, now)
+    if sort == "received":
+        rows.sort(key=lambda r: (-r["received"], r["estate"]))
+    else:
+        rows.sort(key=lambda r: (r["on_time_pct"] is None, -(r["on_time_pct"] or 0), -r["received"], r["estate"]))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    prev_start, prev_end = earlier_period(start, end)
+    return {"from": start.isoformat(), "to": end.isoformat(), "previous_from": prev_start.isoformat(),
+            "previous_to": prev_end.isoformat(), "sort": sort, "region": region, "rows": rows}
+
+
+def hot_spots(tenant_id: str, scope: Scope, engine, date_from, date_to) -> dict:
+    """Categories, estates and estate x category pairs rising against their own previous 4 periods
+    (``earlier_period``; the rule is in ``domain.hotspots``)."""
+    start, end = _range(date_from, date_to)
+    periods = [(start, end)] + [earlier_period(start, end, k) for k in range(1, BASELINE_PERIODS + 1)]
+    result = {"from": start.isoformat(), "to": end.isoformat(),
+              "baseline_from": periods[-1][0].isoformat(), "baseline_to": periods[1][1].isoformat()}
+    with engine.connect() as conn:
+        names = {r["estate_code"]: r["name"] for r in queries.estates(conn, tenant_id, scope)}
+        rows = queries.rollup_periods(conn, tenant_id, periods, scope, ("estate", "category"))
+    for label, key_of in (("categories", lambda r: r["category"] or None), ("estates", lambda r: r["estate"]),
+                          ("estate_categories", lambda r: (r["estate"], r["category"] or None))):
+        current: dict = {}
+        history: dict = {}
+        for r in rows:
+            key = key_of(r)
+            if r["period"] == 0:
+                current[key] = current.get(key, 0) + r["received"]
+            else:  # period k is k periods back: baseline oldest first
+                history.setdefault(key, [0] * BASELINE_PERIODS)[BASELINE_PERIODS - r["period"]] += r["received"]
+        found = find_hot_spots(current, history)
+        for item in found:
+            key = item.pop("key")
+            if label == "categories":
+                item["category"] = key
+            elif label == "estates":
+                item.update(estate=key, estate_name=names.get(key, key))
+            else:
+                item.update(estate=key[0], estate_name=names.get(key[0], key[0]), category=key[1])
+        result[label] = found
+    return result
+
+
+def _bounded(value, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationFailed(f"{field} must be an integer from {low} to {high}", field=field)
+    return value
+
+
+def drilldown(tenant_id: str, scope: Scope, engine, now: dt.datetime, metric, date_from, date_to, estate=None,
+              category=None, channel=None, limit=50, offset=0) -> dict:
+    """The cases behind a figure: ``metric`` is one of ``DRILLDOWN_METRICS``; newest first."""
+    if metric not in DRILLDOWN_METRICS:
+        raise ValidationFailed(f"metric must be one of {', '.join(DRILLDOWN_METRICS)}", field="metric")
+    start, end = _range(date_from, date_to)
+    limit, offset = _bounded(limit, "limit", 1, DRILLDOWN_LIMIT_MAX), _bounded(offset, "offset", 0, 10**9)
+    filters = {"category": _text(category, "category"), "channel": _text(channel, "channel", 20)}
+    with engine.connect() as conn:
+        scope = scope_for(conn, tenant_id, scope, estate)
+        total, rows = queries.facts_page(conn, tenant_id, metric, start, end, scope, now, filters, limit, offset)
+    items = []
+    for r in rows:
+        fact = CaseFact(**{k: r[k] for k in FIELDS})
+        items.append({
+            "complaint_id": fact.complaint_id, "case_id": fact.case_id, "reference": fact.reference,
+            "estate": fact.estate_code, "estate_name": r["estate_name"] or fact.estate_code,
+            "channel": fact.channel, "category": fact.category, "severity": fact.severity,
+            "received_at": _iso(fact.received_at), "first_contact_due_at": _iso(fact.first_contact_due_at),
+            "acknowledged_at": _iso(fact.acknowledged_at), "first_contact_status": first_contact_status(fact, now),
+            "reclassified": bool(fact.reclassified),
+        })
+    return {"metric": metric, "from": start.isoformat(), "to": end.isoformat(), "total": total,
+            "limit": limit, "offset": offset, "items": items}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export(tenant_id: str, scope: Scope, engine, now: dt.datetime, report, fmt, date_from, date_to, estate=None,
+           sort="received", region=None, locale=None) -> dict:
+    """``league_table`` or ``kpis`` as CSV/XLSX: ``{"filename", "content_type", "content": bytes}``."""
+    if report not in exports.REPORTS:
+        raise ValidationFailed(f"report must be one of {', '.join(exports.REPORTS)}", field="report")
+    if fmt not in exports.FORMATS:
+        raise ValidationFailed(f"format must be one of {', '.join(exports.FORMATS)}", field="format")
+    if report == "league_table":
+        data = league_table(tenant_id, scope, engine, now, date_from, date_to, sort, region)
+    else:
+        data = kpis(tenant_id, scope, engine, now, date_from, date_to, estate)
+    return exports.render(report, fmt, data, locale if locale in LOCALES else DEFAULT_LOCALE)
