@@ -136,3 +136,9 @@ def seed_demo(engine) -> str:
             )
             total += len(people)
     return f"({len(DEMO_GROUPS)} tenants, {created} new of {total} users)"
+
+
+def tenant_by_slug(conn, slug: str) -> dict | None:
+    """``{"id","slug","name"}`` of the tenant with this URL slug (owner pages), or None."""
+    row = conn.execute(select(tenants.c.id, tenants.c.slug, tenants.c.name).where(tenants.c.slug == slug)).first()
+    return None if row is None else {"id": row.id, "slug": row.slug, "name": row.name}

@@ -1,7 +1,9 @@
 """``create_app(config=None)``: the only place the gateway reads its environment.
 
 Settings (env var -> config key): GATEWAY_SECRET_KEY -> SECRET_KEY (required), AMQP_URI, RPC_TIMEOUT (5 s),
-HEALTH_RPC_TIMEOUT (2 s), RPC_POOL_SIZE (8), TOKEN_TTL (3600 s), LOG_LEVEL (INFO); the database is
+HEALTH_RPC_TIMEOUT (2 s), RPC_POOL_SIZE (8), TOKEN_TTL (3600 s), LOG_LEVEL (INFO), GATEWAY_COOKIE_SECURE ->
+COOKIE_SECURE (off: the session cookie is Secure on HTTPS requests anyway), GATEWAY_OWNER_RATE_LIMIT ->
+OWNER_RATE_LIMIT ("10 per minute" per IP on owner pages' POST); the database is
 ``estatedesk_common.config.db_target("gateway")`` unless ``config`` gives ``DB_ENGINE`` or ``DATABASE_URL``.
 ``config["RPC"]`` replaces the service client (unit tests pass a fake).
 """
@@ -20,9 +22,13 @@ from estatedesk_common.config import DbTarget, db_target
 from estatedesk_common.db import make_engine
 from estatedesk_common.observability import logging_config, request_id_var
 
-from . import auth, errors, messages
+from . import auth, errors, messages, web
 from .blueprints import auth as auth_bp
 from .blueprints import complaints, health, reports
+from .blueprints import dashboard
+from .blueprints import sla as sla_bp
+from .blueprints import classification as classification_bp
+from .blueprints import case_actions
 from .rpc import ProxyPool
 
 MAX_BODY = 1024 * 1024
@@ -47,6 +53,8 @@ def _settings(config: dict | None) -> dict:
         "HEALTH_RPC_TIMEOUT": float(env.get("HEALTH_RPC_TIMEOUT") or 2),
         "TOKEN_TTL": int(env.get("TOKEN_TTL") or 3600),
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
+        "COOKIE_SECURE": (env.get("GATEWAY_COOKIE_SECURE") or "0").lower() in ("1", "true", "yes"),
+        "OWNER_RATE_LIMIT": env.get("GATEWAY_OWNER_RATE_LIMIT") or "10 per minute",
         "CONFIGURE_LOGGING": True,
     }
     settings.update(config or {})
@@ -89,6 +97,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(complaints.bp, url_prefix="/api/v1")
     app.register_blueprint(reports.bp, url_prefix="/api/v1")
+    app.register_blueprint(dashboard.bp, url_prefix="/api/v1")
+    app.register_blueprint(sla_bp.bp, url_prefix="/api/v1")
+    app.register_blueprint(classification_bp.bp, url_prefix="/api/v1")
+    app.register_blueprint(case_actions.bp, url_prefix="/api/v1")
+    web.init_console(app)  # pages: sessions, CSRF, Babel, rate limit, console blueprints
     return app
 
 

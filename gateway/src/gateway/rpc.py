@@ -23,6 +23,8 @@ def call_context() -> dict:
     if principal is not None:
         data.update(tenant_id=principal.tenant_id, user_id=principal.user_id,
                     roles=[[role, estate] for role, estate in principal.roles])
+    elif g.get("public_tenant_id"):  # owner pages: tenant from the URL's slug, resolved by the gateway; no user
+        data.update(tenant_id=g.public_tenant_id)
     return data
 
 

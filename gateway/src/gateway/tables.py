@@ -6,7 +6,7 @@ NULL cannot sit in a primary key, so role grants have their own id.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, MetaData,
+from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, Integer, MetaData,
                         String, Table)
 
 from estatedesk_common.db import UTCDateTime
@@ -52,4 +52,15 @@ user_roles = Table(
                          name="fk_user_roles_user"),
     CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role_known"),
     Index("ix_user_roles_tenant_user", "tenant_id", "user_id"),
+)
+
+# Failed logins per username (console and token endpoint alike), for the lockout in ``lockout.py``. Not
+# tenant-owned: the username is the global login name and may not even exist (unknown names are counted too,
+# so the lockout does not reveal which usernames exist).
+login_failures = Table(
+    "login_failures", metadata,
+    Column("username", String(150), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_failed_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
 )

@@ -38,8 +38,8 @@ class FakeRpc:
         self.replies[(service, method)] = result
 
     def call(self, service, method, *args, timeout=None, **kwargs):
-        self.calls.append({"service": service, "method": method, "args": args, "timeout": timeout,
-                           "context": rpc.call_context()})
+        self.calls.append({"service": service, "method": method, "args": args, "kwargs": kwargs,
+                           "timeout": timeout, "context": rpc.call_context()})
         result = self.replies.get((service, method), KeyError(f"no fake reply for {service}.{method}"))
         if isinstance(result, BaseException):
             raise result

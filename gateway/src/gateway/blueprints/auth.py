@@ -1,9 +1,15 @@
-"""``POST /api/v1/auth/token`` (log in) and ``GET /api/v1/me`` (who am I)."""
+"""``POST /api/v1/auth/token`` (log in) and ``GET /api/v1/me`` (who am I).
+
+Failed logins count towards the same per-username lockout as the console (``lockout.py``): a locked name gets
+429 ``account_locked`` with ``Retry-After``, so the API is no way around it.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from .. import accounts
+from estatedesk_common.db import utcnow
+
+from .. import accounts, lockout
 from ..auth import current_principal, issue_token, public
 from ..errors import ApiError
 from ..schemas import LoginSchema
@@ -16,8 +22,11 @@ bp = Blueprint("auth", __name__)
 @public
 def token():
     body = load_json(LoginSchema())
-    with current_app.extensions["db"].connect() as conn:
-        principal = accounts.authenticate(conn, body["username"], body["password"])
+    try:
+        principal = lockout.attempt_login(current_app.extensions["db"], body["username"], body["password"])
+    except lockout.AccountLocked as exc:
+        raise ApiError(429, "account_locked", headers={"Retry-After": str(exc.retry_after(utcnow()))},
+                       minutes=lockout.LOCK_MINUTES) from None
     if principal is None:
         raise ApiError(401, "invalid_credentials")
     ttl = current_app.config["TOKEN_TTL"]

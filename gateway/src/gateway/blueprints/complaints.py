@@ -1,4 +1,5 @@
-"""Complaints (``/api/v1/complaints``) and the estate directory (``/api/v1/estates``), both owned by intake.
+"""Complaints (``/api/v1/complaints``: create, list, read) and the estate directory (``/api/v1/estates``),
+both owned by intake.
 
 Reading one complaint merges three services: intake's record, workflow's case (absent until the case is
 opened: ``case_not_found``) and notify's timeline (absent is an empty list).
@@ -8,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, current_app, request, url_for
 from nameko.exceptions import RemoteError
 
 from estatedesk_common.errors import parse_remote
@@ -22,7 +23,7 @@ from . import load_json
 bp = Blueprint("complaints", __name__)
 
 _FIELDS = ("id", "reference", "status", "estate", "channel", "category", "severity", "urgent", "description",
-           "complainant", "received_at")
+           "complainant", "received_at", "category_source", "severity_source", "classification")
 
 
 @bp.post("/complaints")
@@ -34,6 +35,30 @@ def create_complaint():
     return created, 201, {"Location": location}
 
 
+@bp.get("/complaints")
+def list_complaints():
+    """The tenant's complaints, newest first: ``?estate=&status=&channel=&limit=(1-200, 50)&offset=``."""
+    current_principal()
+    args = request.args
+    return rpc.client().call("intake", "list_complaints", estate=args.get("estate") or None,
+                             status=args.get("status") or None, channel=args.get("channel") or None,
+                             limit=_int_arg("limit", 50, 1, 200), offset=_int_arg("offset", 0, 0, 10**9))
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ApiError(422, "validation_failed", details={"field": name, "fields": {
+            name: [f"Must be an integer from {low} to {high}."]}}, field=name)
+    return value
+
+
 @bp.get("/complaints/<complaint_id>")
 def get_complaint(complaint_id: str):
     principal = current_principal()
@@ -41,14 +66,17 @@ def get_complaint(complaint_id: str):
         complaint_id = str(uuid.UUID(complaint_id))
     except ValueError:
         raise ApiError(404, "complaint_not_found", details={"field": "id"}) from None
-    client = rpc.client()
-    complaint = client.call("intake", "get_complaint", complaint_id)
-    case, notes = client.call_many([("workflow", "get_case", (complaint_id,)),
-                                    ("notify", "get_timeline", (complaint_id,))], return_exceptions=True)
-    case = _absent_if_not_found(case, None)
-    notes = _absent_if_not_found(notes, [])
-    view = merge(complaint, case, notes)
-    return with_actor_names(view, principal.tenant_id)
+    complaint = rpc.client().call("intake", "get_complaint", complaint_id)
+    view = with_actor_names(full_view(complaint), principal.tenant_id)
+    headers = {"ETag": f'"{view["case"]["version"]}"'} if view.get("case") else {}
+    return view, 200, headers
+
+
+def full_view(complaint: dict) -> dict:
+    """Intake's record merged with workflow's case and notify's timeline (the API's and the pages' view)."""
+    case, notes = rpc.client().call_many([("workflow", "get_case", (complaint["id"],)),
+                                          ("notify", "get_timeline", (complaint["id"],))], return_exceptions=True)
+    return merge(complaint, _absent_if_not_found(case, None), _absent_if_not_found(notes, []))
 
 
 @bp.get("/estates")
@@ -68,6 +96,10 @@ def _absent_if_not_found(result, default):
     return result
 
 
+_CASE_FIELDS = ("version", "escalation_level", "assignee", "cause", "remedy", "loss_amount", "resolved_at",
+                "policy_version")
+
+
 def merge(complaint: dict, case: dict | None, notes: list | None) -> dict:
     """The complaint as the API shows it: the case's status and deadlines, and one timeline sorted by time."""
     view = {key: complaint.get(key) for key in _FIELDS}
@@ -78,6 +110,7 @@ def merge(complaint: dict, case: dict | None, notes: list | None) -> dict:
     ]
     if case and case.get("status"):
         view["status"] = case["status"]
+    view["case"] = {key: case.get(key) for key in _CASE_FIELDS} if case else None
     entries = list(complaint.get("timeline") or []) + list((case or {}).get("timeline") or []) + list(notes or [])
     view["timeline"] = sorted(
         ({"at": e.get("at"), "kind": e.get("kind"), "actor": e.get("actor"), "text": e.get("text")}

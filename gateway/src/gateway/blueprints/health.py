@@ -1,4 +1,5 @@
-"""``GET /api/v1/health`` (no token), ``GET /metrics`` (Prometheus) and a small index at ``/``."""
+"""``GET /api/v1/health`` (no token), ``GET /metrics`` (Prometheus) and a small index at ``/api/v1/``
+(``/`` is the console's home page)."""
 from __future__ import annotations
 
 import logging
@@ -60,7 +61,7 @@ def metrics():
     return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 
-@bp.get("/")
+@bp.get("/api/v1/")
 @public
 def index():
     return {"service": "estatedesk-gateway", "api": "/api/v1/", "health": "/api/v1/health", "metrics": "/metrics"}

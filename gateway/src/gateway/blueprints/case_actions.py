@@ -1,0 +1,68 @@
+"""Acting on a case (``POST /api/v1/complaints/<id>/actions``), owned by workflow.
+
+Body: ``{"action": "contact"|"assign"|"plan"|"progress"|"resolve"|"accept"|"cancel", ...fields}`` (assign:
+``assignee``; resolve: ``cause``, ``remedy``, ``loss_amount``; cancel: ``reason``; any: ``note``). The request
+must carry ``If-Match`` with the case version from the complaint's ``ETag``: without it 428
+``precondition_required``, with a stale one 409 ``version_conflict`` (two agents cannot overwrite each other).
+The answer carries the new ``ETag``.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Blueprint, request
+from marshmallow import Schema, fields, validate
+
+from estatedesk_common import i18n
+
+from .. import rpc
+from ..auth import current_principal, require_roles
+from ..errors import ApiError
+from . import load_json
+
+bp = Blueprint("case_actions", __name__)
+
+ACTING_ROLES = ("agent", "cs_supervisor", "site_manager", "department_head", "head_office", "group_admin")
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+
+i18n.register({
+    "error.precondition_required": {"zh_CN": "请带上 If-Match（案件版本），以免覆盖他人的修改",
+                                    "en": "Send If-Match with the case version so no one's change is overwritten"},
+    "error.version_conflict": {"zh_CN": "案件已被他人更新，请刷新后再操作",
+                               "en": "Someone else updated the case; reload it and try again"},
+})
+
+
+class ActionSchema(Schema):
+    """Shape only; which fields an action needs is workflow's rule (its 422 names the field)."""
+
+    action = fields.String(required=True, validate=validate.OneOf(
+        ["contact", "assign", "plan", "progress", "resolve", "accept", "cancel"]))
+    note = fields.String(validate=validate.Length(max=2000))
+    assignee = fields.String(validate=validate.Length(max=100))
+    cause = fields.String(validate=validate.Length(max=40))
+    remedy = fields.String(validate=validate.Length(max=2000))
+    loss_amount = fields.Float(validate=validate.Range(min=0, max=10_000_000))
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+def etag(version) -> str:
+    return f'"{int(version)}"'
+
+
+@bp.post("/complaints/<complaint_id>/actions")
+@require_roles(*ACTING_ROLES)
+def act(complaint_id: str):
+    current_principal()
+    try:
+        complaint_id = str(uuid.UUID(complaint_id))
+    except ValueError:
+        raise ApiError(404, "complaint_not_found", details={"field": "id"}) from None
+    match = _ETAG.match(request.headers.get("If-Match", ""))
+    if not match:
+        raise ApiError(428, "precondition_required", details={"field": "If-Match"})
+    body = load_json(ActionSchema())
+    data = {k: v for k, v in body.items() if k != "action"}
+    result = rpc.client().call("workflow", "act", complaint_id, body["action"], data, int(match.group(1)))
+    return result, 200, {"ETag": etag(result["version"])}

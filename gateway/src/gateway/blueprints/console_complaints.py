@@ -1,0 +1,152 @@
+"""Complaint pages: record one (``/complaints/new``, agents), read one (``/complaints/<id>``), list them
+(``/complaints``). They call the same intake RPCs as the API, validate with the API's ``ComplaintSchema``
+and show the API's merged view (``complaints.full_view``), so the console cannot drift from the API.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from marshmallow import ValidationError
+from nameko.exceptions import RemoteError
+
+from estatedesk_common.db import utcnow
+from estatedesk_common.errors import parse_remote
+
+from .. import labels, rpc
+from ..schemas import ComplaintSchema
+from .complaints import full_view, with_actor_names
+from .console import STAFF, estates_in_scope, page, page_error
+
+bp = Blueprint("console_complaints", __name__)
+
+PAGE_SIZE = 20
+FIELDS = ("estate", "channel", "name", "phone", "email", "unit", "description")
+# the form's field for each field the schema (or intake) may name
+_FORM_FIELD = {"estate": "estate", "channel": "channel", "description": "description",
+               "complainant": "phone", "complainant.name": "name", "complainant.phone": "phone",
+               "complainant.email": "email", "complainant.unit": "unit"}
+_MESSAGES = {
+    "estate": _l("Choose the estate."),
+    "channel": _l("Choose how the complaint came in."),
+    "description": _l("Describe the complaint (at most 5000 characters)."),
+    "name": _l("The name can have at most 50 characters."),
+    "phone": _l("Enter a valid phone number (7 to 20 digits), or an e-mail address."),
+    "email": _l("Enter a valid e-mail address."),
+    "unit": _l("The unit can have at most 50 characters."),
+}
+
+
+def _estates(principal) -> list[dict]:
+    """The estates this agent records for (all of the tenant's when the role is not estate-scoped)."""
+    scope = estates_in_scope(principal, ("agent",))
+    estates = rpc.client().call("intake", "list_estates")
+    return [e for e in estates if scope is None or e["code"] in scope]
+
+
+def _to_body(form: dict) -> dict:
+    blank = lambda key: form.get(key, "").strip() or None  # noqa: E731 - empty inputs are "not given"
+    return {"estate": form.get("estate", ""), "channel": form.get("channel", ""),
+            "description": form.get("description", ""), "urgent": form.get("urgent") == "on",
+            "complainant": {"name": blank("name"), "phone": blank("phone"), "email": blank("email"),
+                            "unit": blank("unit")}}
+
+
+def _field_errors(messages: dict, prefix: str = "") -> dict:
+    found = {}
+    for key, value in messages.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            found.update(_field_errors(value, f"{dotted}."))
+            continue
+        form_field = _FORM_FIELD.get(dotted, "phone" if dotted.startswith("complainant") else "description")
+        found.setdefault(form_field, str(_MESSAGES[form_field]))
+    return found
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+@page("agent")
+def new_complaint():
+    estates = _estates(g.principal)
+    form, errors = {"channel": "hotline"}, {}
+    if request.method == "POST":
+        form = {key: request.form.get(key, "")[:6000] for key in FIELDS} | {"urgent": request.form.get("urgent")}
+        data, errors = _validate(form, estates)
+        if not errors:
+            try:
+                created = rpc.client().call("intake", "register_complaint", data)
+            except RemoteError as exc:
+                errors = _service_errors(exc)
+            else:
+                flash(_("Complaint recorded. Reference: %(reference)s", reference=created["reference"]))
+                return redirect(url_for("console_complaints.case_page", complaint_id=created["id"]))
+    return render_template("complaint_new.html", estates=estates, channels=labels.AGENT_CHANNELS, form=form,
+                           errors=errors), 422 if errors else 200
+
+
+def _validate(form: dict, estates: list[dict]) -> tuple[dict | None, dict]:
+    """``(body, {})`` for a good form, ``(None, {form field: message in the user's language})`` otherwise."""
+    try:
+        data = ComplaintSchema().load(_to_body(form))
+    except ValidationError as exc:
+        return None, _field_errors(exc.messages if isinstance(exc.messages, dict) else {"description": exc.messages})
+    if data["estate"] not in {e["code"] for e in estates}:
+        return None, {"estate": str(_MESSAGES["estate"])}
+    if data["channel"] not in labels.AGENT_CHANNELS:
+        return None, {"channel": str(_MESSAGES["channel"])}
+    return data, {}
+
+
+def _service_errors(exc: RemoteError) -> dict:
+    """Intake refused the complaint: put its 4xx on the field it names; anything else is a page error."""
+    data = parse_remote(exc.value)
+    if data is None or not 400 <= int(data.get("status", 500)) < 500:
+        raise exc
+    field = str((data.get("details") or {}).get("field") or "description")
+    return _field_errors({field: ["refused"]})
+
+
+@bp.get("/complaints/<complaint_id>")
+@page(*STAFF)
+def case_page(complaint_id: str):
+    try:
+        complaint_id = str(uuid.UUID(complaint_id))
+    except ValueError:
+        abort(404)
+    complaint = rpc.client().call("intake", "get_complaint", complaint_id)
+    view = with_actor_names(full_view(complaint), g.principal.tenant_id)
+    now = utcnow()
+    timezone = (complaint.get("estate") or {}).get("timezone")
+    deadlines = [d | {"state": labels.deadline_state_of(d, view["received_at"], now),
+                      "remaining": labels.remaining(d, now)} for d in view["deadlines"]]
+    kinds = {e["kind"] for e in view["timeline"]}
+    settling = (now - labels.parse_instant(view["received_at"])).total_seconds() < 120 and not (
+        deadlines and "notification_sent" in kinds)
+    return render_template("complaint_case.html", c=view, deadlines=deadlines, timezone=timezone,
+                           refresh=settling)
+
+
+@bp.get("/complaints")
+@page(*STAFF)
+def list_page():
+    args = request.args
+    filters = {"estate": args.get("estate") or None, "status": args.get("status") or None,
+               "channel": args.get("channel") or None}
+    if filters["channel"] not in (None, *labels.CHANNELS):
+        filters["channel"] = None
+    try:
+        page_no = max(1, min(int(args.get("page", 1)), 10**6))
+    except ValueError:
+        page_no = 1
+    client = rpc.client()
+    result, estates = client.call_many([
+        ("intake", "list_complaints", (filters["estate"], filters["status"], filters["channel"], PAGE_SIZE,
+                                       (page_no - 1) * PAGE_SIZE)),
+        ("intake", "list_estates", ())])
+    pages = max(1, -(-result["total"] // PAGE_SIZE))
+    return render_template("complaint_list.html", result=result, estates=estates, filters=filters,
+                           page_no=page_no, pages=pages)
+
+
+bp.register_error_handler(Exception, page_error)

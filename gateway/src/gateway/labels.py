@@ -1,0 +1,151 @@
+"""What the pages show for codes (channels, statuses, roles, deadline stages) and instants, in the user's language.
+
+Templates reach these as ``labels.channel(code)`` etc.; an unknown code is shown as is, never an error.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_babel import gettext as _, lazy_gettext as _l
+
+CHANNELS = {
+    "web": _l("Website"), "wechat": _l("WeChat"), "hotline": _l("Hotline"), "walk_in": _l("Walk-in"),
+    "email": _l("E-mail"), "letter": _l("Letter"), "complaint_box": _l("Complaint box"),
+    "committee": _l("Residents' committee"), "head_office": _l("Forwarded by head office"),
+    "open311": _l("City service platform"),
+}
+# what an agent records by hand (the other channels arrive by themselves)
+AGENT_CHANNELS = ("hotline", "walk_in", "letter", "complaint_box")
+
+STATUSES = {
+    "received": _l("Received"), "open": _l("Open"), "in_progress": _l("In progress"),
+    "resolved": _l("Resolved"), "closed": _l("Closed"), "invalid": _l("Invalid"),
+}
+
+ROLES = {
+    "group_admin": _l("Group admin"), "head_office": _l("Head office"), "site_manager": _l("Site manager"),
+    "cs_supervisor": _l("Customer-service supervisor"), "agent": _l("Customer-service agent"),
+    "department_head": _l("Department head"), "committee_member": _l("Committee member"),
+}
+
+# the stage names of the workflow's SLA presets (services/workflow/src/workflow/presets)
+STAGES = {
+    "first_contact": _l("First contact with the owner"), "reply": _l("Reply to the owner"),
+    "start": _l("Work started"), "assignment": _l("Assignment"), "department_plan": _l("Department plan"),
+    "progress_check": _l("Progress check"), "plan": _l("Plan"), "plan_told": _l("Plan told to the owner"),
+    "special_team": _l("Special team formed"), "site_investigation": _l("Site investigation"),
+    "on_site": _l("Team on site"), "simple_fix": _l("Simple fix"), "resolution": _l("Resolution"),
+    "owner_acceptance": _l("Owner acceptance"), "callback": _l("Callback"),
+    "committee_forward": _l("Forwarded to the service centre"),
+}
+
+TIMELINE = {"complaint_received": _l("Complaint received"), "case_opened": _l("Case opened"),
+            "notification_sent": _l("Notification sent"), "notification_delivered": _l("Notification delivered"),
+            "notification_failed": _l("Notification failed")}
+
+# Categories and severities are tenant data; until the pages read each tenant's own labels from intake, the
+# default codes (intake's classify_defaults, the seeds' severity schemes) are labelled here.
+CATEGORIES = {
+    "facilities_equipment": _l("Facilities & equipment"), "sanitation": _l("Sanitation"),
+    "security": _l("Security"), "greening": _l("Greening"), "customer_service": _l("Customer service"),
+    "house_quality": _l("House quality"), "handover": _l("Handover procedures"),
+    "municipal": _l("Municipal utilities"), "suggestion": _l("Suggestion"),
+}
+SEVERITIES = {
+    "minor": _l("Minor"), "moderate": _l("Moderate"), "major": _l("Major"), "general": _l("General"),
+    "important": _l("Important"), "urgent": _l("Urgent, high impact"), "routine": _l("Routine"),
+    "suggestion": _l("Suggestion"),
+}
+
+DEADLINE_STATES = {"met": _l("Met"), "on_time": _l("On time"), "due_soon": _l("Due soon"),
+                   "overdue": _l("Overdue")}
+
+DUE_SOON_SHARE = 0.25  # less than a quarter of the allowed time left
+
+
+def _label(table: dict, code) -> str:
+    return str(table[code]) if code in table else (code or "")
+
+
+def channel(code) -> str:
+    return _label(CHANNELS, code)
+
+
+def status(code) -> str:
+    return _label(STATUSES, code)
+
+
+def category(code) -> str:
+    return _label(CATEGORIES, code)
+
+
+def severity(code) -> str:
+    return _label(SEVERITIES, code)
+
+
+def role(code) -> str:
+    return _label(ROLES, code)
+
+
+def stage(code) -> str:
+    return _label(STAGES, code)
+
+
+def timeline_kind(code) -> str:
+    return _label(TIMELINE, code)
+
+
+def deadline_state(code) -> str:
+    return _label(DEADLINE_STATES, code)
+
+
+def parse_instant(value) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def local_time(value, timezone: str | None = "Asia/Shanghai") -> str:
+    """``2026-11-24 13:05`` in the estate's zone (the zone's abbreviation-free form staff expect)."""
+    instant = parse_instant(value)
+    if instant is None:
+        return ""
+    try:
+        zone = ZoneInfo(timezone or "Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.timezone.utc
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def deadline_state_of(deadline: dict, received_at, now: dt.datetime) -> str:
+    """met / overdue / due_soon (< 25 % of the allowed time left) / on_time."""
+    if deadline.get("met_at"):
+        return "met"
+    due, start = parse_instant(deadline.get("due_at")), parse_instant(received_at)
+    if due is None:
+        return "on_time"
+    if now >= due:
+        return "overdue"
+    if start is not None and due > start and (due - now) < (due - start) * DUE_SOON_SHARE:
+        return "due_soon"
+    return "on_time"
+
+
+def remaining(deadline: dict, now: dt.datetime) -> str:
+    """"45 minutes left" / "overdue by 2 h 5 min" (rounded down to minutes)."""
+    due = parse_instant(deadline.get("due_at"))
+    if due is None or deadline.get("met_at"):
+        return ""
+    minutes = int(abs((due - now).total_seconds()) // 60)
+    if minutes >= 48 * 60:
+        span = _("%(d)d d %(h)d h", d=minutes // 1440, h=minutes % 1440 // 60)
+    elif minutes >= 60:
+        span = _("%(h)d h %(m)d min", h=minutes // 60, m=minutes % 60)
+    else:
+        span = _("%(m)d min", m=minutes)
+    return _("%(span)s left", span=span) if due > now else _("overdue by %(span)s", span=span)

@@ -1,0 +1,138 @@
+"""The web console's plumbing: page sessions, CSRF, languages, the per-IP rate limit and page errors.
+
+- **Sessions**: Flask's signed cookie (``SECRET_KEY``) holds only the user and tenant ids and the language.
+  HttpOnly, SameSite=Lax, Secure when the request came over HTTPS or ``COOKIE_SECURE`` is set. Every page
+  request re-reads the user and roles from the gateway DB, so a deactivated user is out at the next click.
+  The principal of a page comes from the session only; ``/api/`` never looks at the cookie (bearer only).
+- **CSRF**: Flask-WTF's ``CSRFProtect`` with the automatic check off; ``_console_request`` runs it for every
+  non-GET request outside ``/api/``, so API blueprints (present and future) need no exemption list.
+- **Languages**: Flask-Babel, zh_CN by default whatever the browser says (the staff work in Chinese), English
+  when chosen with ``?lang=en`` (kept in the session). The catalogues are the committed ``translations/*/
+  LC_MESSAGES/messages.po``; the ``.mo`` files are compiled from them at app start (babel.messages API,
+  milliseconds) into a temp directory named by the hash of the ``.po`` files. Chosen over compiling in
+  bootstrap or committing ``.mo``: no build step to forget, no binaries in git, never stale, and it works when
+  the installed package is read-only. New strings: ``pybabel extract -F babel.cfg -k _l -o /tmp/messages.pot .``
+  then ``pybabel update -i /tmp/messages.pot -d src/gateway/translations`` (in ``gateway/``), and translate.
+- **Rate limit**: Flask-Limiter, in-memory (per process; enough for one gateway process), on the public
+  owner pages' POST only (``OWNER_RATE_LIMIT``, default 10 per minute per IP).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from babel import Locale
+from flask import current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+
+from . import accounts
+
+log = logging.getLogger(__name__)
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+csrf = CSRFProtect()
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` on HTTPS requests even when ``SESSION_COOKIE_SECURE`` is off."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
+
+
+def compile_translations(source: Path = TRANSLATIONS) -> str:
+    """A directory with ``<locale>/LC_MESSAGES/messages.mo`` compiled from the ``.po`` files under ``source``."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    pos = sorted(source.glob("*/LC_MESSAGES/messages.po"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in pos)).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"estatedesk-gateway-i18n-{digest}"
+    for po in pos:
+        name = po.parts[-3]
+        # Flask-Babel looks a locale up by its parsed name (zh_CN -> zh_Hans_CN): write both
+        for locale_dir in dict.fromkeys((name, str(Locale.parse(name)))):
+            mo = target / locale_dir / "LC_MESSAGES" / "messages.mo"
+            if mo.exists():
+                continue
+            mo.parent.mkdir(parents=True, exist_ok=True)
+            with po.open("rb") as f:
+                catalog = read_po(f, locale=name)
+            partial = mo.with_suffix(f".{os.getpid()}.tmp")
+            with partial.open("wb") as f:
+                write_mo(f, catalog)
+            partial.replace(mo)  # atomic: a concurrent start never reads half a file
+    return str(target)
+
+
+def select_locale() -> str:
+    lang = session.get("lang")
+    return lang if lang in LOCALES else DEFAULT_LOCALE
+
+
+def init_console(app) -> None:
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("COOKIE_SECURE"))
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=8)  # one working shift (Flask's default: 31 days)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the session
+    app.config.setdefault("OWNER_RATE_LIMIT", "10 per minute")
+    app.session_interface = SessionInterface()
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = compile_translations()
+    Babel(app, default_locale=DEFAULT_LOCALE, locale_selector=select_locale)
+    csrf.init_app(app)
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", default_limits=[],
+                      headers_enabled=False)
+    app.extensions["console_limiter"] = limiter
+
+    from .blueprints import console, console_complaints, owner
+
+    limiter.limit(lambda: app.config["OWNER_RATE_LIMIT"], methods=["POST"])(owner.bp)
+    for blueprint in (console.bp, console_complaints.bp, owner.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(_console_request)
+    app.context_processor(_template_globals)
+
+
+def _is_page(path: str) -> bool:
+    return not (path.startswith("/api/") or path.startswith("/static/") or path == "/metrics")
+
+
+def _console_request() -> None:
+    """``before_request`` for pages: language switch, principal from the session, CSRF on every POST."""
+    if not _is_page(request.path):
+        return
+    lang = request.args.get("lang")
+    if lang in LOCALES:
+        session["lang"] = lang
+    g.user = None
+    uid, tid = session.get("uid"), session.get("tid")
+    if uid and tid:
+        with current_app.extensions["db"].connect() as conn:
+            found = accounts.profile(conn, tid, uid)
+        if found is None:  # deactivated or removed since login
+            session.pop("uid", None)
+            session.pop("tid", None)
+        else:
+            g.user = found
+            g.principal = accounts.Principal(tid, uid, tuple((r["role"], r["estate"]) for r in found["roles"]))
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+def _template_globals() -> dict:
+    from . import labels
+
+    return {"current_user": g.get("user"), "current_locale": select_locale(), "labels": labels}
