@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 
 from nameko.amqp.publish import Publisher
@@ -14,6 +13,7 @@ from nameko.standalone.events import get_event_exchange
 from . import outbox
 from .config import db_target
 from .db import SystemClock, make_engine
+from .loops import PollingLoop
 from .observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 from .publishing import ConfirmedPublisher
 from .unit_of_work import ReliabilityTables, UnitOfWork
@@ -42,35 +42,20 @@ class OutboxRelay:
 
     def __init__(self, engine, table, publish, service_name, poll_interval=1.0, batch=200):
         self.engine, self.table, self.publish = engine, table, publish
-        self.service_name, self.poll_interval, self.batch = service_name, poll_interval, batch
-        self._wake = threading.Event()
-        self._running = False
+        self.service_name, self.batch = service_name, batch
         self._last_backlog = 0.0
+        self._loop = PollingLoop(self._pass, poll_interval, f"{service_name} outbox relay",
+                                 on_exit=getattr(publish, "close", None))
+        self.wake, self.stop, self.run = self._loop.wake, self._loop.stop, self._loop.run
 
-    def wake(self):
-        self._wake.set()
-
-    def stop(self):
-        self._running = False
-        self._wake.set()
-
-    def run(self):
-        self._running = True
-        while self._running:
-            self._wake.clear()
-            try:
-                sent, failed = outbox.relay_once(self.engine, self.table, self.publish, self.batch)
-            except Exception:  # database away: log, keep looping; rows stay unsent
-                log.exception("outbox relay pass failed")
-                sent, failed = 0, 0
-            if sent:
-                EVENTS_PUBLISHED.labels(self.service_name, "ok").inc(sent)
-            if failed:
-                EVENTS_PUBLISHED.labels(self.service_name, "retry").inc(failed)
-            self._report_backlog()
-            if sent < self.batch or failed:
-                self._wake.wait(self.poll_interval)
-        getattr(self.publish, "close", lambda: None)()
+    def _pass(self) -> bool:
+        sent, failed = outbox.relay_once(self.engine, self.table, self.publish, self.batch)
+        if sent:
+            EVENTS_PUBLISHED.labels(self.service_name, "ok").inc(sent)
+        if failed:
+            EVENTS_PUBLISHED.labels(self.service_name, "retry").inc(failed)
+        self._report_backlog()
+        return sent >= self.batch and not failed
 
     def _report_backlog(self):
         now = time.monotonic()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import uuid
 
 from nameko.extensions import DependencyProvider
@@ -22,6 +21,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text, and_, select, text, update
 
 from .db import UTCDateTime, is_postgres
+from .loops import PollingLoop
 from .outbox import backoff
 
 log = logging.getLogger(__name__)
@@ -118,21 +118,13 @@ class TimerLoop:
 
     def __init__(self, uow_factory, table, handler, service, interval=1.0, batch=200):
         self.uow_factory, self.table, self.handler = uow_factory, table, handler
-        self.service, self.interval, self.batch = service, interval, batch
-        self._stop = threading.Event()
+        self.service, self.batch = service, batch
+        self._loop = PollingLoop(self._pass, interval, f"{service} timers")
+        self.stop, self.run = self._loop.stop, self._loop.run
 
-    def stop(self):
-        self._stop.set()
-
-    def run(self):
-        while not self._stop.is_set():
-            try:
-                fired = fire_due(self.uow_factory, self.table, self.handler, batch=self.batch, service=self.service)
-            except Exception:  # database away: keep looping; nothing is lost, timers stay pending
-                log.exception("timer pass failed")
-                fired = 0
-            if fired < self.batch:
-                self._stop.wait(self.interval)
+    def _pass(self) -> bool:
+        fired = fire_due(self.uow_factory, self.table, self.handler, batch=self.batch, service=self.service)
+        return fired >= self.batch
 
 
 class Timers(DependencyProvider):

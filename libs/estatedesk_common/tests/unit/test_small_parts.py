@@ -72,3 +72,25 @@ def test_catalogue_needs_both_locales_and_formats():
     assert i18n.t("test.unknown") == "test.unknown"
     with pytest.raises(ValueError):
         i18n.register({"test.bad": {"zh_CN": "只有中文"}})
+
+
+def test_polling_loop_survives_a_failing_pass_and_runs_again_at_once_when_busy():
+    import eventlet
+
+    from estatedesk_common.loops import PollingLoop
+
+    calls = []
+
+    def step():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database away")
+        if len(calls) < 5:
+            return True  # a full batch: go again without waiting
+        loop.stop()
+        return False
+
+    exited = []
+    loop = PollingLoop(step, interval=0.01, name="test", on_exit=lambda: exited.append(1))
+    eventlet.spawn(loop.run).wait()
+    assert len(calls) == 5 and exited == [1]
