@@ -21,6 +21,8 @@ done
 APT_PACKAGES=(rabbitmq-server postgresql-15 curl)
 # SMS: Kannel bearerbox/smsbox, and fakesmsc (kannel-extras) as the fake SMSC (scripts/kannel.sh)
 APT_PACKAGES+=(kannel kannel-extras)
+# Mailbox channel: Dovecot IMAP, run privately by scripts/dovecot.sh (demo mailbox; real-server tests)
+APT_PACKAGES+=(dovecot-imapd)
 # Extra packages only needed by `make test`.
 # chromium: the real browser Playwright drives in tests/e2e/test_console_browser.py (Debian's build, launched
 # by path; Playwright's own browser download is not used); a CJK font so its screenshots show Chinese.
@@ -94,6 +96,14 @@ if pgrep -u kannel -x bearerbox >/dev/null 2>&1; then
   ed_warn "stopping the system kannel service (EstateDesk runs its own Kannel)"
   timeout 60 service kannel stop || true
   command -v update-rc.d >/dev/null 2>&1 && update-rc.d kannel disable >/dev/null 2>&1 || true
+fi
+
+# Same for the Debian dovecot service (master pid in /run/dovecot, IMAP 143): ours run from
+# $ESTATEDESK_VAR/dovecot with their own base_dir, so this never touches them.
+if [ -s /run/dovecot/master.pid ] && kill -0 "$(cat /run/dovecot/master.pid)" 2>/dev/null; then
+  ed_warn "stopping the system dovecot service (EstateDesk runs its own Dovecot)"
+  timeout 60 service dovecot stop || true
+  command -v update-rc.d >/dev/null 2>&1 && update-rc.d dovecot disable >/dev/null 2>&1 || true
 fi
 
 # --- 2. virtualenv -----------------------------------------------------------

@@ -55,6 +55,14 @@ export SMS_ENABLED KANNEL_ADMIN_PORT KANNEL_SENDSMS_PORT KANNEL_SMSBOX_PORT KANN
        KANNEL_USER KANNEL_PASSWORD KANNEL_ADMIN_PASSWORD KANNEL_HOST NOTIFY_HTTP_PORT
 ed_sms_enabled() { case "${SMS_ENABLED,,}" in 1|true|yes|on) return 0 ;; *) return 1 ;; esac; }
 
+# --- mailbox channel (private Dovecot: scripts/dovecot.sh; dev credentials only)
+: "${IMAP_HOST:=127.0.0.1}"
+: "${IMAP_PORT:=10143}"
+: "${IMAP_DEMO_USER:=complaints@demo}"
+: "${IMAP_DEMO_PASSWORD:=demo-mail-password}"
+: "${MAILBOX_POLL_SECONDS:=5}"
+export IMAP_HOST IMAP_PORT IMAP_DEMO_USER IMAP_DEMO_PASSWORD MAILBOX_POLL_SECONDS
+
 # --- metrics -----------------------------------------------------------------
 : "${INTAKE_METRICS_PORT:=9101}"
 : "${WORKFLOW_METRICS_PORT:=9102}"
@@ -66,6 +74,8 @@ export INTAKE_METRICS_PORT WORKFLOW_METRICS_PORT NOTIFY_METRICS_PORT REPORTING_M
 : "${GATEWAY_HOST:=127.0.0.1}"
 : "${GATEWAY_PORT:=8000}"
 export GATEWAY_HOST GATEWAY_PORT
+: "${SURVEY_BASE_URL:=http://$GATEWAY_HOST:$GATEWAY_PORT}"  # notify: owner survey links in callback SMS
+export SURVEY_BASE_URL
 
 if [ -z "${GATEWAY_SECRET_KEY:-}" ]; then
   _ed_key_file="$ESTATEDESK_VAR/secret_key"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What `make run` does: bootstrap, start RabbitMQ, Kannel (SMS; unless
-# SMS_ENABLED=false) and optionally PostgreSQL,
+# SMS_ENABLED=false), Dovecot (the demo mailbox) and optionally PostgreSQL,
 # migrate + seed demo data, start mail sink, the four nameko services and the
 # gateway, wait for health, print a banner, then wait for Ctrl-C.
 #
@@ -82,6 +82,9 @@ if ed_sms_enabled; then
 else
   SMS_DESC="off (SMS_ENABLED=$SMS_ENABLED)"
 fi
+
+# IMAP server with the demo mailbox; seed-demo enables it because IMAP_HOST/IMAP_PORT are set
+"$ESTATEDESK_ROOT/scripts/dovecot.sh" start
 
 if [ "${DATABASE_URL:-}" = postgres-local ]; then
   "$ESTATEDESK_ROOT/scripts/postgres.sh" start
@@ -174,6 +177,8 @@ cat <<BANNER
  Database         $DB_DESC
  Mail sink        $ESTATEDESK_VAR/mail/   (SMTP $SMTP_HOST:$SMTP_PORT)
  SMS              $SMS_DESC
+ Mailbox (IMAP)   imap://$IMAP_HOST:$IMAP_PORT  user $IMAP_DEMO_USER  password $IMAP_DEMO_PASSWORD
+  (DEMO ONLY)     mail sent into it becomes a complaint (polled every ${MAILBOX_POLL_SECONDS}s)
  RabbitMQ mgmt    http://127.0.0.1:$RABBIT_MGMT_PORT/   (guest/guest; AMQP $AMQP_URI)
  Metrics          intake :$INTAKE_METRICS_PORT  workflow :$WORKFLOW_METRICS_PORT  notify :$NOTIFY_METRICS_PORT  reporting :$REPORTING_METRICS_PORT
                   gateway http://$GATEWAY_HOST:$GATEWAY_PORT/metrics

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop everything `make run` / `make start` started (what `make stop` does):
-# the processes with pid files in $ESTATEDESK_VAR/run, then our Kannel and RabbitMQ node,
+# the processes with pid files in $ESTATEDESK_VAR/run, then our Kannel, Dovecot and RabbitMQ node,
 # then our PostgreSQL cluster if it is running from $PG_DATA.
 #   scripts/stop.sh            # everything
 #   scripts/stop.sh --procs    # only the processes (brokers/db stay up)
@@ -61,6 +61,7 @@ stop_procs() {
 stop_procs
 if [ "${1:-}" != --procs ]; then
   "$ESTATEDESK_ROOT/scripts/kannel.sh" stop || true
+  "$ESTATEDESK_ROOT/scripts/dovecot.sh" stop || true
   "$ESTATEDESK_ROOT/scripts/rabbitmq.sh" stop || true
   if [ -f "$PG_DATA/postmaster.pid" ]; then
     "$ESTATEDESK_ROOT/scripts/postgres.sh" stop || true

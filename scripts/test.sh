@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What `make test` does: bootstrap (--test), private RabbitMQ + PostgreSQL on
+# What `make test` does: bootstrap (--test), private RabbitMQ + PostgreSQL (+ Kannel, Dovecot) on
 # test ports under var/test, then pytest in phases:
 #   unit            -m "not integration and not e2e"   libs services gateway tests
 #   integration     -m integration on SQLite           libs services gateway
@@ -21,6 +21,7 @@ export SMTP_HOST=127.0.0.1 SMTP_PORT=1026
 export INTAKE_METRICS_PORT=9111 WORKFLOW_METRICS_PORT=9112 NOTIFY_METRICS_PORT=9113 REPORTING_METRICS_PORT=9114
 export KANNEL_ADMIN_PORT=13030 KANNEL_SENDSMS_PORT=13033 KANNEL_SMSBOX_PORT=13031 KANNEL_FAKESMSC_PORT=10030
 export NOTIFY_HTTP_PORT=9213 SMS_ENABLED=true KANNEL_HOST=127.0.0.1
+export IMAP_HOST=127.0.0.1 IMAP_PORT=10153
 unset DATABASE_URL INTAKE_DATABASE_URL WORKFLOW_DATABASE_URL NOTIFY_DATABASE_URL \
       REPORTING_DATABASE_URL GATEWAY_DATABASE_URL TEST_DATABASE_URL
 . "$ROOT/scripts/env.sh"
@@ -42,6 +43,7 @@ trap 'exit 130' INT TERM HUP PIPE
 "$ROOT/scripts/rabbitmq.sh" start || ed_die "rabbitmq failed to start"
 "$ROOT/scripts/postgres.sh" start || ed_die "postgres failed to start"
 "$ROOT/scripts/kannel.sh" start || ed_die "kannel failed to start"   # notify's SMS integration tests
+"$ROOT/scripts/dovecot.sh" start || ed_die "dovecot failed to start"  # intake's mailbox tests (real IMAP)
 
 PYTEST=("$ESTATEDESK_VENV/bin/python" -m pytest -q
         --amqp-uri "$AMQP_URI" --rabbit-ctl-uri "$RABBIT_API_URI" "$@")

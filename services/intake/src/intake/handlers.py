@@ -23,26 +23,35 @@ def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow, cla
     one transaction."""
     if not isinstance(data, dict):
         raise ValidationFailed("complaint must be an object", field="body")
+    with uow:
+        complaint = add_complaint(data, tenant_id, user_id, uow, classifiers, raw=data)
+        uow.commit()
+    log.info("complaint %s received via %s for estate %s", complaint.reference, complaint.channel,
+             complaint.estate.code)
+    return complaint_view(to_event_payload(complaint) | {"id": complaint.id, "status": complaint.status,
+                                                          "classification": complaint.classification})
+
+
+def add_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifiers=None, raw=None):
+    """``register_complaint`` inside the caller's open unit of work (no commit): validate, classify, store the
+    complaint and its ``complaint_received`` event. Other channels (mail) use it to add their own rows to the
+    same transaction. Returns the ``Complaint``."""
     estate_code = data.get("estate")
     if not isinstance(estate_code, str) or not estate_code.strip():
         raise ValidationFailed("estate is required", field="estate")
-    with uow:
-        estate = repository.get_estate(uow.conn, tenant_id, estate_code.strip())
-        if estate is None:
-            raise EstateNotFound(f"no estate {estate_code!r}", field="estate")
-        try:
-            complaint = new_complaint(data, tenant_id, estate, uow.clock.now(), user_id)
-        except InvalidComplaint as exc:
-            raise ValidationFailed(str(exc), field=exc.field) from exc
-        classification.classify_new(complaint, uow.conn, classifiers or classification.default_cache())
-        while repository.reference_taken(uow.conn, tenant_id, complaint.reference):
-            complaint.reference = make_reference(complaint.received_at, estate.timezone)
-        repository.add_complaint(uow.conn, complaint, raw=data)
-        uow.publish("complaint_received", tenant_id, to_event_payload(complaint))
-        uow.commit()
-    log.info("complaint %s received via %s for estate %s", complaint.reference, complaint.channel, estate.code)
-    return complaint_view(to_event_payload(complaint) | {"id": complaint.id, "status": complaint.status,
-                                                          "classification": complaint.classification})
+    estate = repository.get_estate(uow.conn, tenant_id, estate_code.strip())
+    if estate is None:
+        raise EstateNotFound(f"no estate {estate_code!r}", field="estate")
+    try:
+        complaint = new_complaint(data, tenant_id, estate, uow.clock.now(), user_id)
+    except InvalidComplaint as exc:
+        raise ValidationFailed(str(exc), field=exc.field) from exc
+    classification.classify_new(complaint, uow.conn, classifiers or classification.default_cache())
+    while repository.reference_taken(uow.conn, tenant_id, complaint.reference):
+        complaint.reference = make_reference(complaint.received_at, estate.timezone)
+    repository.add_complaint(uow.conn, complaint, raw=raw)
+    uow.publish("complaint_received", tenant_id, to_event_payload(complaint))
+    return complaint
 
 
 def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
@@ -52,9 +61,11 @@ def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
         raise ComplaintNotFound("no such complaint", field="id") from None
     with engine.connect() as conn:
         row = repository.get_complaint_row(conn, tenant_id, str(complaint_id))
+        notes = repository.list_notes(conn, tenant_id, str(complaint_id)) if row is not None else []
+        files = repository.list_attachments(conn, tenant_id, str(complaint_id)) if row is not None else []
     if row is None:
         raise ComplaintNotFound("no such complaint", field="id")
-    return complaint_view({
+    view = complaint_view({
         "id": row["id"], "reference": row["reference"], "status": row["status"],
         "estate": {"code": row["estate_code"], "name": row["estate_name"], "kind": row["estate_kind"],
                    "timezone": row["estate_timezone"], "region": row["estate_region"]},
@@ -66,6 +77,11 @@ def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
         "classification": row["classification"],
         "received_at": row["received_at"].isoformat(), "received_by": row["received_by"],
     })
+    view["timeline"] += [{"at": n["at"].isoformat(), "kind": n["kind"], "actor": n["actor"], "text": n["text"]}
+                         for n in notes]
+    view["attachments"] = [{"id": f["id"], "filename": f["filename"], "content_type": f["content_type"],
+                            "size": f["size"], "sha256": f["sha256"]} for f in files]
+    return view
 
 
 def complaint_view(c: dict) -> dict:

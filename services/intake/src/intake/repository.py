@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from .domain.complaint import Complaint, Estate
-from .tables import complaints, estates
+from .tables import complaint_attachments, complaint_notes, complaints, estates
 
 
 def get_estate(conn, tenant_id: str, code: str) -> Estate | None:
@@ -69,3 +69,18 @@ def get_complaint_id_by_reference(conn, tenant_id: str, reference: str) -> tuple
         complaints.c.tenant_id == tenant_id, complaints.c.reference == reference)
     row = conn.execute(q).first()
     return None if row is None else (row.id, row.complainant_phone)
+
+
+def list_notes(conn, tenant_id: str, complaint_id: str) -> list:
+    q = (select(complaint_notes).where(complaint_notes.c.tenant_id == tenant_id,
+                                       complaint_notes.c.complaint_id == complaint_id)
+         .order_by(complaint_notes.c.at, complaint_notes.c.id))
+    return list(conn.execute(q).mappings())
+
+
+def list_attachments(conn, tenant_id: str, complaint_id: str) -> list:
+    """Attachment metadata (not the content)."""
+    t = complaint_attachments
+    q = (select(t.c.id, t.c.filename, t.c.content_type, t.c.size, t.c.sha256)
+         .where(t.c.tenant_id == tenant_id, t.c.complaint_id == complaint_id).order_by(t.c.created_at, t.c.id))
+    return list(conn.execute(q).mappings())

@@ -1,11 +1,15 @@
-"""Demo estate directory (DEMO ONLY). Idempotent."""
-from sqlalchemy import select
+"""Demo estate directory and demo mailbox (DEMO ONLY). Idempotent."""
+import os
+
+from sqlalchemy import select, update
 
 from estatedesk_common.db import utcnow
-from estatedesk_common.demo import DEMO_GROUPS
+from estatedesk_common.demo import DEMO_GROUPS, DEMO_TENANT, demo_id
 
 from . import classification_repository
-from .tables import buildings, estates, regions, units
+from .tables import buildings, estates, mailboxes, regions, units
+
+DEMO_MAILBOX_ID = demo_id("mailbox", "complaints@demo")
 
 
 def seed_demo(engine) -> str:
@@ -13,6 +17,7 @@ def seed_demo(engine) -> str:
         _seed_group(engine, tenant["id"], regions_, estates_)
         with engine.begin() as conn:  # classification categories and keyword rules: the defaults
             classification_repository.seed_defaults(conn, tenant["id"])
+    _seed_mailbox(engine, os.environ)
     return f"({sum(len(g[2]) for g in DEMO_GROUPS)} estates in {len(DEMO_GROUPS)} tenants)"
 
 
@@ -37,3 +42,21 @@ def _seed_group(engine, tid, group_regions, group_estates) -> None:
                     if missing(units, estate_code=e["code"], building_code=b, code=u):
                         conn.execute(units.insert().values(tenant_id=tid, estate_code=e["code"],
                                                            building_code=b, code=u))
+
+
+def _seed_mailbox(engine, env) -> None:
+    """The demo tenant's mailbox ``complaints@demo`` (dev password). Enabled only when IMAP_HOST/IMAP_PORT
+    name a server (scripts/run.sh starts a private Dovecot); host, port and password follow the environment
+    on every seed, the UID position is kept."""
+    host, port = env.get("IMAP_HOST", ""), env.get("IMAP_PORT", "")
+    values = dict(host=host or "127.0.0.1", port=int(port) if port.isdigit() else 143,
+                  username=env.get("IMAP_DEMO_USER", "complaints@demo"),
+                  password=env.get("IMAP_DEMO_PASSWORD", "demo-mail-password"), use_ssl=False,
+                  enabled=bool(host and port.isdigit()))
+    key = (mailboxes.c.tenant_id == DEMO_TENANT["id"]) & (mailboxes.c.id == DEMO_MAILBOX_ID)
+    with engine.begin() as conn:
+        if conn.execute(select(mailboxes.c.id).where(key)).first() is None:
+            conn.execute(mailboxes.insert().values(tenant_id=DEMO_TENANT["id"], id=DEMO_MAILBOX_ID,
+                                                   estate_code="DEMO-RES", folder="INBOX", last_uid=0, **values))
+        else:
+            conn.execute(update(mailboxes).where(key).values(**values))

@@ -6,8 +6,8 @@ from estatedesk_common.dependencies import Database
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import classification, handlers
-from .dependencies import Classifiers
+from . import classification, handlers, mail_intake
+from .dependencies import Classifiers, MailboxPoller
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
 
@@ -19,6 +19,7 @@ class IntakeService:
     tenant = Tenant()
     obs = Observability()
     classifiers = Classifiers()
+    mail = MailboxPoller()
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def register_complaint(self, data):
@@ -50,6 +51,10 @@ class IntakeService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def find_by_reference(self, reference, phone):
         return handlers.find_by_reference(reference, phone, self.tenant.id, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_mail_log(self, limit=50):
+        return mail_intake.mail_log(self.tenant.id, self.db.engine, limit)
 
     @rpc
     def health(self):

@@ -1,6 +1,7 @@
-"""intake's own tables: the estate directory, the canonical complaints, classification (+ outbox/inbox)."""
-from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKeyConstraint, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint)
+"""intake's own tables: the estate directory, the canonical complaints, classification, the mailbox channel
+(+ outbox/inbox)."""
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, ForeignKeyConstraint, Index, Integer, LargeBinary,
+                        MetaData, String, Table, Text, UniqueConstraint)
 
 from estatedesk_common.db import UTCDateTime
 from estatedesk_common.unit_of_work import ReliabilityTables
@@ -112,4 +113,99 @@ classification_versions = Table(
     "classification_versions", metadata,
     Column("tenant_id", String(36), primary_key=True),
     Column("version", Integer, nullable=False),
+)
+
+# Notes on a complaint's timeline after it was received (e.g. the owner's e-mail reply).
+complaint_notes = Table(
+    "complaint_notes", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("complaint_id", String(36), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(40), nullable=False),          # email_reply
+    Column("actor", String(254), nullable=False),        # who: a user id or the sender's address
+    Column("text", Text, nullable=False),
+    Column("source", String(40), nullable=True),         # the mail_messages row it came from
+    ForeignKeyConstraint(["tenant_id", "complaint_id"], ["complaints.tenant_id", "complaints.id"]),
+    Index("ix_complaint_notes_complaint", "tenant_id", "complaint_id", "at"),
+)
+
+# Files kept with a complaint (mail attachments, scanned letters). In the database, not on disk: they commit
+# atomically with the complaint, every replica sees them, and backups include them (size-limited per file).
+complaint_attachments = Table(
+    "complaint_attachments", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("complaint_id", String(36), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("source", String(40), nullable=True),         # the mail_messages row it came from
+    Column("created_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(["tenant_id", "complaint_id"], ["complaints.tenant_id", "complaints.id"]),
+    Index("ix_complaint_attachments_complaint", "tenant_id", "complaint_id"),
+)
+
+# The mailbox channel: per-tenant IMAP accounts polled by intake (dependencies.MailboxPoller).
+# ``password`` is stored as given (a known gap: not encrypted at rest; never logged or returned by RPC). The
+# form ``env:VAR`` reads it from the service's environment instead, which keeps real secrets out of the table.
+mailboxes = Table(
+    "mailboxes", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("estate_code", String(40), nullable=False),   # default estate for mails without an [ESTATE] tag
+    Column("host", String(255), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("username", String(254), nullable=False),
+    Column("password", String(500), nullable=False),
+    Column("folder", String(200), nullable=False, default="INBOX"),
+    Column("use_ssl", Boolean, nullable=False, default=True),
+    Column("enabled", Boolean, nullable=False, default=False),
+    Column("uidvalidity", BigInteger, nullable=True),
+    Column("last_uid", BigInteger, nullable=False, default=0),  # highest UID handled (committed) so far
+    Column("last_polled_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    ForeignKeyConstraint(["tenant_id", "estate_code"], ["estates.tenant_id", "estates.code"]),
+)
+
+# Every message taken from a mailbox (its raw source kept for audit), with what became of it. The unique
+# Message-ID per tenant makes a second copy a no-op, also when two replicas poll the same mailbox.
+mail_messages = Table(
+    "mail_messages", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("mailbox_id", String(36), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("from_addr", String(254), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("outcome", String(20), nullable=False),       # complaint | reply | ignored
+    Column("reason", Text, nullable=True),               # for ignored: why (auto-reply, bounce...)
+    Column("complaint_id", String(36), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    UniqueConstraint("tenant_id", "message_id", name="uq_mail_messages_message_id"),
+    Index("ix_mail_messages_outcome", "tenant_id", "outcome", "received_at"),
+)
+
+# Messages that could not become anything (too big, unparseable, invalid): for an operator; the message is
+# flagged in the mailbox and never retried automatically.
+mail_rejects = Table(
+    "mail_rejects", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("mailbox_id", String(36), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("message_id", String(255), nullable=True),
+    Column("from_addr", String(254), nullable=True),
+    Column("subject", Text, nullable=True),
+    Column("size", Integer, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("raw", LargeBinary, nullable=True),           # the source when small enough, else the headers only
+    Column("rejected_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "mailbox_id", "uidvalidity", "uid", name="uq_mail_rejects_uid"),
 )
