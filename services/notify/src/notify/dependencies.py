@@ -121,3 +121,22 @@ class Sms(Dispatcher):
         self.channel = SmsChannel(provider, quiet, lambda row: dlr_url(base, row))
         self.poll_interval = float(cfg.get("SMS_POLL_SECONDS") or 1.0)
         self.max_attempts = int(cfg.get("SMS_MAX_ATTEMPTS") or MAX_ATTEMPTS)
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    """``CALLBACK_DUE_HOURS`` (24: the callback is due a day after resolution) and ``SURVEY_BASE_URL`` (the
+    gateway's public address: the owner's survey link in the SMS is ``<base>/t/{tenant}/survey/{token}``)."""
+    due_hours: float
+    survey_url: str
+
+
+class CallbackConfig(DependencyProvider):
+    def setup(self):
+        cfg = self.container.config
+        self.settings = CallbackSettings(
+            float(cfg.get("CALLBACK_DUE_HOURS") or 24),
+            str(cfg.get("SURVEY_BASE_URL") or "http://127.0.0.1:8000").rstrip("/") + "/t/{tenant}/survey/{token}")
+
+    def get_dependency(self, worker_ctx):
+        return self.settings

@@ -8,8 +8,8 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import handlers
-from .dependencies import Mailer, Sms
+from . import callbacks, handlers
+from .dependencies import CallbackConfig, Mailer, Sms
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
 
@@ -22,6 +22,7 @@ class NotifyService:
     sms = Sms(database="db")
     tenant = Tenant()
     obs = Observability()
+    callback_config = CallbackConfig()
 
     @reliable_event_handler("workflow", "case_opened")
     def on_case_opened(self, envelope):
@@ -29,6 +30,37 @@ class NotifyService:
         for channel, loop in (("email", self.mailer), ("sms", self.sms)):
             if channel in queued:
                 loop.wake()
+
+    @reliable_event_handler("workflow", "case_resolved")
+    def on_case_resolved(self, envelope):
+        callbacks.on_case_resolved(envelope, self.db.uow(), self.callback_config.due_hours)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_callbacks(self, estate=None, status=None, limit=50, offset=0, complaint_id=None):
+        return callbacks.list_callbacks(self.tenant.id, self.tenant.roles, self.db.engine, estate, status, limit,
+                                        offset, complaint_id)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def claim_callback(self, id):  # noqa: A002 - the RPC's documented argument name
+        return callbacks.claim_callback(id, self.tenant.id, self.tenant.user_id, self.tenant.roles, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def log_callback_attempt(self, id, outcome, satisfaction=None, words=None, valid=None, solved=None):  # noqa: A002
+        fields = {"outcome": outcome, "satisfaction": satisfaction, "words": words, "valid": valid, "solved": solved}
+        result = callbacks.log_callback_attempt(id, self.tenant.id, self.tenant.user_id, self.tenant.roles,
+                                                self.db.uow(), fields, self.sms.policy, self.callback_config.survey_url)
+        if result["survey_queued"]:
+            self.sms.wake()
+        return result
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_survey(self, token):
+        """Owner page (tenant from the URL's slug, no user): the survey behind an SMS link."""
+        return callbacks.get_survey(token, self.tenant.id, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def answer_survey(self, token, satisfaction, words=None):
+        return callbacks.answer_survey(token, satisfaction, words, self.tenant.id, self.db.uow())
 
     @http("GET", "/kannel/dlr")
     def kannel_dlr(self, request):

@@ -1,5 +1,5 @@
-"""notify's own tables: outgoing messages (+ outbox/inbox)."""
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text
+"""notify's own tables: outgoing messages, callbacks (回访) and their attempts (+ outbox/inbox)."""
+from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
 from estatedesk_common.db import UTCDateTime
 from estatedesk_common.unit_of_work import ReliabilityTables
@@ -38,4 +38,50 @@ messages = Table(
     Column("dlr_at", UTCDateTime, nullable=True),
     Index("ix_messages_due", "status", "next_attempt_at"),
     Index("ix_messages_complaint", "tenant_id", "complaint_id", "created_at"),
+)
+
+callbacks = Table(
+    "callbacks", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("complaint_id", String(36), nullable=False),
+    Column("reference", String(32), nullable=False, default=""),
+    Column("estate_code", String(40), nullable=False),
+    Column("resolved_by", String(64), nullable=True),  # may not claim it
+    Column("resolved_at", UTCDateTime, nullable=False),
+    Column("round", Integer, nullable=False, default=1),  # 1 + earlier dissatisfied callbacks of the complaint
+    Column("status", String(12), nullable=False),  # open | claimed | done | escalated
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),  # retry schedule after a failed attempt
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("outcome", String(20), nullable=True),  # the latest attempt's outcome
+    Column("satisfaction", String(20), nullable=True),
+    Column("words", Text, nullable=True),
+    Column("valid", Boolean, nullable=True),
+    Column("solved", Boolean, nullable=True),
+    Column("completed_by", String(64), nullable=True),  # a user id, or "owner" (survey)
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("survey_token", String(64), nullable=True),  # SHA-256 of the token in the SMS link
+    Column("survey_sent_at", UTCDateTime, nullable=True),
+    Column("survey_message_id", String(36), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_callbacks_queue", "tenant_id", "status", "due_at"),
+    Index("ix_callbacks_complaint", "tenant_id", "complaint_id", "created_at"),
+    Index("ux_callbacks_survey_token", "survey_token", unique=True),
+)
+
+callback_attempts = Table(
+    "callback_attempts", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("callback_id", String(36), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by", String(64), nullable=True),
+    Column("outcome", String(20), nullable=False),
+    Column("satisfaction", String(20), nullable=True),
+    Column("words", Text, nullable=True),
+    Index("ix_callback_attempts_callback", "tenant_id", "callback_id", "at"),
 )

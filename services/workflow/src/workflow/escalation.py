@@ -61,9 +61,10 @@ def on_timer(uow, timer) -> None:
         _escalate(uow, case, reason=f"{deadline['stage']} breached")
 
 
-def _escalate(uow, case, reason: str) -> None:
-    """Climb one rung; while the case stays open, the next rung follows after this rung's time to act."""
-    rung = next_rung(case["escalation_level"] or 0)
+def _escalate(uow, case, reason: str, rung=None) -> None:
+    """Climb one rung (or jump to ``rung``); while the case stays open, the next rung follows after this rung's
+    time to act."""
+    rung = rung or next_rung(case["escalation_level"] or 0)
     if rung is None:
         return
     now = uow.clock.now()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from . import escalation, policies, repository
 from .domain import sla
+from .domain.scope import estates_from_roles
 from .exceptions import CaseNotFound
 
 CONSUMER_OPEN_CASE = "workflow.open_case"
@@ -128,3 +129,47 @@ def get_sla_policy(tenant_id: str, engine, estate=None, at=None, clock=None) -> 
     instant = policies.parse_instant(at, "at") if at else clock.now()
     with engine.connect() as conn:
         return policies.policy_in_force(conn, tenant_id, estate, instant)
+
+
+QUEUE_MAX = 200
+
+
+def list_cases(tenant_id: str, roles, user_id, engine, now, estate=None, status=None, overdue=False,
+               escalated=False, mine=False, limit=50, offset=0, complaint_ids=None) -> dict:
+    """The queue: the caller's cases (estate scope from ``roles``), each with its next pending deadline.
+
+    ``{"total", "items": [{complaint_id, reference, estate, estate_name, timezone, channel, category, severity,
+    status, escalation_level, assignee, version, received_at, next_deadline: {stage, due_at} | None,
+    overdue}]}``. An ``estate`` outside the caller's scope gives an empty list, not an error.
+    """
+    scope = estates_from_roles(roles)
+    if estate:
+        scope = frozenset({estate}) if scope is None or estate in scope else frozenset()
+    if mine and not user_id:
+        return {"total": 0, "items": []}
+    limit = max(1, min(int(limit or 50), QUEUE_MAX))
+    offset = max(0, int(offset or 0))
+    ids = None if complaint_ids is None else [str(i) for i in complaint_ids][:QUEUE_MAX]
+    with engine.connect() as conn:
+        if scope is not None and not scope:
+            return {"total": 0, "items": []}
+        total, rows = repository.list_cases(conn, tenant_id, scope, now, status=status, overdue=bool(overdue),
+                                            escalated=bool(escalated), user_id=user_id if mine else None,
+                                            complaint_ids=ids, limit=limit, offset=offset)
+        stages = repository.pending_stages(conn, tenant_id, [r["id"] for r in rows if r["next_due_at"]])
+    return {"total": total, "items": [_queue_item(r, stages.get(r["id"], []), now) for r in rows]}
+
+
+def _queue_item(row, pending, now) -> dict:
+    next_deadline = None
+    if pending:
+        due_at, stage = pending[0]
+        next_deadline = {"stage": stage, "due_at": due_at.isoformat()}
+    return {
+        "complaint_id": row["id"], "reference": row["reference"], "estate": row["estate_code"],
+        "estate_name": row["estate_name"], "timezone": row["timezone"], "channel": row["channel"],
+        "category": row["category"], "severity": row["severity"], "status": row["status"],
+        "escalation_level": row["escalation_level"], "assignee": row["assignee"], "version": row["version"],
+        "received_at": row["received_at"].isoformat(), "next_deadline": next_deadline,
+        "overdue": bool(pending) and pending[0][0] <= now,
+    }

@@ -1,7 +1,7 @@
 """Queries on workflow's tables. Every query filters by tenant."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from .tables import case_deadlines, case_timeline, cases, sla_policies
 
@@ -61,3 +61,52 @@ def deadlines(conn, tenant_id: str, case_id: str):
 def timeline(conn, tenant_id: str, case_id: str):
     q = select(case_timeline).where(case_timeline.c.tenant_id == tenant_id, case_timeline.c.case_id == case_id)
     return conn.execute(q.order_by(case_timeline.c.seq)).mappings().all()
+
+
+QUEUE_DONE = ("resolved", "closed", "cancelled")
+
+
+def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, escalated=False, user_id=None,
+               complaint_ids=None, limit=50, offset=0) -> tuple[int, list]:
+    """``(total, rows)`` of the tenant's cases in ``estates`` (None = all), each with ``next_due_at`` (the
+    earliest deadline not met yet, none once resolved, closed or cancelled); soonest deadline first, cases without one last. ``status`` "active" means
+    not resolved, closed or cancelled; ``user_id`` keeps the cases that user received or is assigned."""
+    soonest = (select(func.min(case_deadlines.c.due_at))
+               .where(case_deadlines.c.tenant_id == cases.c.tenant_id, case_deadlines.c.case_id == cases.c.id,
+                      case_deadlines.c.met_at.is_(None))
+               .scalar_subquery())
+    pending = case((cases.c.status.in_(QUEUE_DONE), None), else_=soonest)  # a finished case waits for nothing
+    where = [cases.c.tenant_id == tenant_id]
+    if estates is not None:
+        where.append(cases.c.estate_code.in_(sorted(estates)))
+    if status == "active":
+        where.append(cases.c.status.not_in(QUEUE_DONE))
+    elif status:
+        where.append(cases.c.status == status)
+    if overdue:
+        where.append(and_(pending.is_not(None), pending <= now))
+    if escalated:
+        where.append(cases.c.escalation_level > 0)
+    if user_id:
+        where.append(or_(cases.c.owner_user_id == user_id, cases.c.assignee == user_id))
+    if complaint_ids is not None:
+        where.append(cases.c.id.in_(list(complaint_ids)))
+    total = conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one()
+    q = (select(cases, pending.label("next_due_at")).where(*where)
+         .order_by(pending.is_(None), pending, cases.c.received_at.desc(), cases.c.id)
+         .limit(limit).offset(offset))
+    return total, conn.execute(q).mappings().all()
+
+
+def pending_stages(conn, tenant_id: str, case_ids) -> dict:
+    """{case id: [(due_at, stage), ...]} of the deadlines not met yet, soonest first."""
+    if not case_ids:
+        return {}
+    q = (select(case_deadlines.c.case_id, case_deadlines.c.due_at, case_deadlines.c.stage)
+         .where(case_deadlines.c.tenant_id == tenant_id, case_deadlines.c.case_id.in_(list(case_ids)),
+                case_deadlines.c.met_at.is_(None))
+         .order_by(case_deadlines.c.due_at, case_deadlines.c.stage))
+    found: dict = {}
+    for row in conn.execute(q):
+        found.setdefault(row.case_id, []).append((row.due_at, row.stage))
+    return found

@@ -8,7 +8,7 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 from estatedesk_common.timers import Timers
 
-from . import actions, handlers
+from . import actions, callbacks, handlers
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
 
@@ -25,6 +25,14 @@ class WorkflowService:
     def on_complaint_received(self, envelope):
         handlers.open_case(envelope, self.db.uow())
 
+    @reliable_event_handler("notify", "callback_completed")
+    def on_callback_completed(self, envelope):
+        callbacks.on_callback_completed(envelope, self.db.uow())
+
+    @reliable_event_handler("notify", "callback_dissatisfied")
+    def on_callback_dissatisfied(self, envelope):
+        callbacks.on_callback_dissatisfied(envelope, self.db.uow())
+
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def act(self, complaint_id, action, data=None, expected_version=None):
         """contact | assign | plan | progress | resolve | accept | cancel (see workflow.actions)."""
@@ -34,6 +42,14 @@ class WorkflowService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def get_case(self, complaint_id):
         return handlers.get_case(complaint_id, self.tenant.id, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_cases(self, estate=None, status=None, overdue=False, escalated=False, mine=False, limit=50, offset=0,
+                   complaint_ids=None):
+        """The caller's queue (estate scope from the context's roles), soonest pending deadline first."""
+        return handlers.list_cases(self.tenant.id, self.tenant.roles, self.tenant.user_id, self.db.engine,
+                                   self.db.clock.now(), estate, status, overdue, escalated, mine, limit, offset,
+                                   complaint_ids)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def preview_sla(self, policy, received_at, severity, category=None, estate=None, channel=None):

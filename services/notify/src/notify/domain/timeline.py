@@ -36,6 +36,20 @@ i18n.register({
     "notify.acknowledgement.sms.failed": {"zh_CN": "受理短信发送失败（{recipient}）：{reason}",
                                           "en": "Acknowledgement SMS to {recipient} failed: {reason}"},
     "notify.reason.no_email": {"zh_CN": "无电子邮箱", "en": "no e-mail address"},
+    "notify.callback_survey.sms.queued": {"zh_CN": "回访问卷短信排队中", "en": "Callback survey SMS queued"},
+    "notify.callback_survey.sms.deferred": {"zh_CN": "回访问卷短信因免打扰时段暂缓，将于 {until} 发送",
+                                            "en": "Callback survey SMS held back for quiet hours until {until}"},
+    "notify.callback_survey.sms.retrying": {
+        "zh_CN": "回访问卷短信排队中（已尝试 {attempts} 次，稍后重试：{reason}）",
+        "en": "Callback survey SMS queued (tried {attempts} times, will retry: {reason})"},
+    "notify.callback_survey.sms.sent": {"zh_CN": "回访问卷短信已发送至 {recipient}",
+                                        "en": "Callback survey SMS sent to {recipient}"},
+    "notify.callback_survey.sms.delivered": {"zh_CN": "回访问卷短信已送达 {recipient}",
+                                             "en": "Callback survey SMS delivered to {recipient}"},
+    "notify.callback_survey.sms.failed": {"zh_CN": "回访问卷短信发送失败（{recipient}）：{reason}",
+                                          "en": "Callback survey SMS to {recipient} failed: {reason}"},
+    "notify.callback_survey.sms.skipped": {"zh_CN": "回访问卷短信未发送：{reason}",
+                                           "en": "Callback survey SMS not sent: {reason}"},
 })
 
 

@@ -32,6 +32,24 @@ LABELS_ZH = {"contact": "已联系业主", "assign": "已派单", "plan": "已�
              "resolve": "已处理完毕", "accept": "业主已验收", "cancel": "已撤销"}
 
 
+# Internal actions: the callback loop (notify's callback_completed / callback_dissatisfied) drives them; they are
+# not staff actions, so ``decide`` (the ``act`` RPC) does not know them. Seed 001 part 1 §4.6.4: a dissatisfied
+# owner sends the case back to its handler, and it is called back again after the next resolution.
+INTERNAL_ACTIONS = ("close", "reopen")
+INTERNAL_LABELS_ZH = {"close": "回访满意，结案", "reopen": "回访不满意，重新处理"}
+REOPENED_STATUS = "in_progress"
+
+
+def decide_internal(action: str, status: str) -> str | None:
+    """The status after an internal action on a case in ``status``; None when it does not apply (the event is
+    stale: e.g. the case was already closed by the owner's acceptance, or reopened and not resolved again)."""
+    if action not in INTERNAL_ACTIONS:
+        raise ValueError(f"unknown internal action {action!r}")
+    if status != "resolved":
+        return None
+    return "closed" if action == "close" else REOPENED_STATUS
+
+
 class InvalidAction(ValueError):
     def __init__(self, field_name: str, message: str):
         super().__init__(message)

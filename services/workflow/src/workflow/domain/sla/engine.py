@@ -68,6 +68,12 @@ def compute(policy: Policy, received_at: dt.datetime, severity: str, category: s
     return out
 
 
+def restart(policy: Policy, severity: str, stage: Stage, start: dt.datetime) -> Deadline:
+    """One stage counted afresh from ``start`` (a reopened case's new resolution deadline)."""
+    start = start.astimezone(dt.timezone.utc)
+    return _deadline(policy, severity, stage, start, start)
+
+
 class _Skipped(Exception):
     def __init__(self, stage: str):
         super().__init__(stage)
