@@ -142,7 +142,87 @@ def owner(j: Journey, args: dict) -> dict:
     return {"result": result}
 
 
-JOURNEYS = {"agent": agent, "head_office": head_office, "owner": owner}
+def case_actions(j: Journey, args: dict) -> dict:
+    """On the case page: record the contact, see a stale second tab refused, resolve with cause and remedy."""
+    page = j.page()
+    j.log_in(page, "agent@demo")
+    page.goto(args["url"])
+    stale = page.context.new_page()  # a second tab with the same version, e.g. a colleague's old page
+    stale.goto(args["url"])
+
+    form = page.locator("#act-contact")
+    form.locator("summary").click()
+    form.get_by_label("与业主沟通的内容").fill("已致电业主，约定今天下午三点上门查看")
+    form.get_by_role("button", name="提交：联系业主").click()
+    page.wait_for_url(args["url"])
+    assert page.get_by_text("已记录：联系业主。").is_visible()
+    assert page.locator("#status").inner_text() == "已联系业主"
+    assert page.locator('#timeline li[data-kind="case_contacted"]').count() == 1
+    met = page.locator('li.deadline[data-stage="first_contact"]')
+    assert "state-met" in met.get_attribute("class"), met.get_attribute("class")
+    j.shot(page, "10-case-contacted")
+
+    other = stale.locator("#act-assign")
+    other.locator("summary").click()
+    other.get_by_label("处理人（部门或人员）").fill("工程部 李工")
+    other.get_by_role("button", name="提交：派单").click()
+    assert stale.get_by_text("案件已被他人更新，请刷新后再操作").is_visible()
+    assert stale.locator("#act-assign").get_by_label("处理人（部门或人员）").input_value() == "工程部 李工"
+    j.shot(stale, "11-case-stale-version")
+
+    form = page.locator("#act-resolve")
+    form.locator("summary").click()
+    form.get_by_label("原因").select_option(label="设施设备故障")
+    form.get_by_label("处理措施").fill("更换电梯门机板并试运行正常")
+    form.get_by_label("业主损失（元）").fill("五百")  # not a number: refused with the form kept
+    form.get_by_role("button", name="提交：办结").click()
+    assert page.get_by_text("请填写业主损失金额（元）：不小于 0 的数字。").is_visible()
+    form = page.locator("#act-resolve")
+    assert form.get_by_label("处理措施").input_value() == "更换电梯门机板并试运行正常"
+    form.get_by_label("业主损失（元）").fill("0")
+    form.get_by_role("button", name="提交：办结").click()
+    page.wait_for_url(args["url"])
+    assert page.get_by_text("已记录：办结。").is_visible()
+    assert page.locator("#status").inner_text() == "已解决"
+    assert page.locator("#cause").inner_text() == "设施设备故障"
+    offered = page.locator(".case-actions details").evaluate_all("ds => ds.map(d => d.id)")
+    assert offered == ["act-accept"], offered
+    j.shot(page, "12-case-resolved")
+    return {"offered": offered}
+
+
+def supervisor_queue(j: Journey, args: dict) -> dict:
+    """The supervisor's queue: the open case coloured by its next deadline; the resolved one not listed."""
+    page = j.page()
+    j.log_in(page, "supervisor@demo")
+    page.get_by_role("link", name="案件队列").click()
+    page.wait_for_url("**/queue")
+    assert page.get_by_role("heading", name=re.compile("案件队列")).is_visible()
+    row = page.locator(f'#queue tr[data-reference="{args["open_reference"]}"]')
+    sla = row.get_attribute("data-sla")
+    assert sla in ("on_time", "due_soon", "overdue"), sla
+    assert f"sla-{sla}" in row.get_attribute("class")
+    edge = row.evaluate("r => getComputedStyle(r).boxShadow")
+    assert "inset" in edge, edge  # the coloured left edge
+    text = row.inner_text()
+    assert "锦绣花园" in text and "首次联系业主" in text, text
+    assert page.locator(f'#queue tr[data-reference="{args["resolved_reference"]}"]').count() == 0
+    assert page.locator('#queue tr[data-reference^="TS"]').evaluate_all(
+        "rs => rs.every(r => !r.innerText.includes('环球金融中心'))")  # DEMO-OFFICE is not this supervisor's
+    j.shot(page, "13-queue-supervisor")
+
+    page.get_by_label("状态").select_option("all")
+    page.get_by_role("button", name="筛选").click()
+    assert page.locator(f'#queue tr[data-reference="{args["resolved_reference"]}"]').count() == 1
+    page.get_by_role("link", name="升级案件").click()
+    page.wait_for_url("**/escalations")
+    assert page.get_by_role("heading", name=re.compile("升级案件")).is_visible()
+    j.shot(page, "14-escalations")
+    return {"sla": sla, "row": text}
+
+
+JOURNEYS = {"agent": agent, "head_office": head_office, "owner": owner, "case_actions": case_actions,
+            "supervisor_queue": supervisor_queue}
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,8 @@
 """The web console in a real headless Chromium (Playwright for Python, Debian's ``/usr/bin/chromium``).
 
 Journeys on the running system: an agent records a hotline complaint in the Chinese UI and watches the case
-fill in; head office sees the counts per estate (and switches to English); an owner checks the status on a
+fill in; an agent records the contact and resolves a case on its page (a stale second tab is refused); a
+supervisor sees the case queue coloured by deadline; head office sees the counts per estate (and switches to English); an owner checks the status on a
 phone-sized screen. The browser steps live in ``browser_journeys.py`` and run in a child process (Playwright's
 sync API hangs under the eventlet patching of this test session); each page visited is saved to
 ``test-artifacts/screenshots/`` for review.
@@ -49,6 +50,32 @@ def test_agent_records_a_hotline_complaint_and_sees_the_case_fill_in(system):
     view = requests.get(f"{system.api}/complaints/{item['id']}", headers=headers, timeout=15).json()
     assert view["channel"] == "hotline" and view["urgent"] is True and view["complainant"]["unit"] == "1栋101"
     assert found["url"].endswith(f"/complaints/{item['id']}")
+
+
+def test_agent_records_contact_and_resolves_on_the_case_page_and_supervisor_sees_the_queue(system,
+                                                                                          complaint_body):
+    headers = system.headers()
+    handled = _api_complaint(system, complaint_body, severity="moderate")
+    waiting = _api_complaint(system, complaint_body, severity="moderate", description="2栋门禁坏了，进出不便")
+    office = _api_complaint(system, complaint_body, estate="DEMO-OFFICE")
+    for created in (handled, waiting, office):
+        wait_for(lambda: requests.get(f"{system.api}/complaints/{created['id']}", headers=headers,
+                                      timeout=15).json()["case"], what="case opened")
+    wait_for(lambda: "notification_sent" in {e["kind"] for e in requests.get(
+        f"{system.api}/complaints/{handled['id']}", headers=headers, timeout=15).json()["timeline"]},
+        what="acknowledgement sent")  # the page stops reloading itself once the case is complete
+    journey(system, "case_actions", url=f"{system.base_url}/complaints/{handled['id']}")
+    view = requests.get(f"{system.api}/complaints/{handled['id']}", headers=headers, timeout=15).json()
+    assert view["status"] == "resolved" and view["case"]["cause"] == "facility_fault"
+    assert [e["actor"] for e in view["timeline"] if e["kind"] == "case_contacted"] == ["客服专员 张"]
+    assert not [e for e in view["timeline"] if e["kind"] == "case_assigned"]  # the stale tab changed nothing
+    found = journey(system, "supervisor_queue", open_reference=waiting["reference"],
+                    resolved_reference=handled["reference"])
+    assert found["sla"] in ("on_time", "due_soon", "overdue")
+    # the supervisor (DEMO-RES) cannot open the DEMO-OFFICE complaint over the API either
+    outside = requests.get(f"{system.api}/complaints/{office['id']}", headers=system.headers("supervisor@demo"),
+                           timeout=15)
+    assert outside.status_code == 404
 
 
 def test_head_office_sees_counts_per_estate(system, complaint_body):

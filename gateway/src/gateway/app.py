@@ -29,6 +29,7 @@ from .blueprints import dashboard
 from .blueprints import sla as sla_bp
 from .blueprints import classification as classification_bp
 from .blueprints import case_actions
+from .blueprints import callbacks as callbacks_bp
 from .rpc import ProxyPool
 
 MAX_BODY = 1024 * 1024
@@ -101,6 +102,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(sla_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(classification_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(case_actions.bp, url_prefix="/api/v1")
+    app.register_blueprint(callbacks_bp.bp, url_prefix="/api/v1")
     web.init_console(app)  # pages: sessions, CSRF, Babel, rate limit, console blueprints
     return app
 
@@ -110,6 +112,16 @@ def _start_request():
     g.request_id = given if _SANE_REQUEST_ID.match(given) else str(uuid.uuid4())
     g.request_id_token = request_id_var.set(g.request_id)
     g.started = time.perf_counter()
+    if _has_nul():  # PostgreSQL text cannot hold NUL: refuse it here rather than with a 500 from a query
+        raise errors.ApiError(400, "bad_request", details={"field": "NUL character"})
+
+
+def _has_nul() -> bool:
+    """NUL in the path, the query string or a form field (JSON bodies: ``blueprints.load_json``)."""
+    fields = list(request.args.items(multi=True))
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields += list(request.form.items(multi=True))
+    return "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in fields)
 
 
 def _finish_request(response):

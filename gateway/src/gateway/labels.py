@@ -21,6 +21,28 @@ AGENT_CHANNELS = ("hotline", "walk_in", "letter", "complaint_box")
 STATUSES = {
     "received": _l("Received"), "open": _l("Open"), "in_progress": _l("In progress"),
     "resolved": _l("Resolved"), "closed": _l("Closed"), "invalid": _l("Invalid"),
+    # workflow's case statuses (services/workflow/src/workflow/domain/actions.py RANK)
+    "assigned": _l("Assigned"), "contacted": _l("Owner contacted"), "callback": _l("Callback"),
+    "cancelled": _l("Cancelled"),
+}
+# what the queue's status filter offers (workflow's statuses; "active" = not resolved, closed or cancelled)
+CASE_STATUSES = ("open", "assigned", "contacted", "in_progress", "resolved", "callback", "closed", "cancelled")
+
+# workflow's CAUSES (domain/actions.py; seed 001 part 5 §4.3, seed 000 §4.2)
+CAUSES = {
+    "facility_fault": _l("Facility or equipment fault"), "staff_service": _l("Staff service or attitude"),
+    "staff_fault_with_loss": _l("Staff fault with a loss to the owner"),
+    "other_owner": _l("Caused by another owner"), "developer_defect": _l("Developer's legacy defect"),
+    "municipal": _l("Municipal utilities"), "owner_misunderstanding": _l("Owner's misunderstanding"),
+    "invalid_complaint": _l("Invalid complaint (verified)"), "other": _l("Other"),
+}
+NONCONFORMITY_LOSS_YUAN = 500  # workflow's rule: a loss of 500 yuan or more needs a nonconformity record
+
+# case actions (workflow's act), in the order the case page offers them
+ACTIONS = {
+    "contact": _l("Contact the owner"), "assign": _l("Assign"), "plan": _l("Handling plan"),
+    "progress": _l("Progress update"), "resolve": _l("Resolve"), "accept": _l("Owner acceptance"),
+    "cancel": _l("Cancel the case"),
 }
 
 ROLES = {
@@ -42,7 +64,13 @@ STAGES = {
 
 TIMELINE = {"complaint_received": _l("Complaint received"), "case_opened": _l("Case opened"),
             "notification_sent": _l("Notification sent"), "notification_delivered": _l("Notification delivered"),
-            "notification_failed": _l("Notification failed")}
+            "notification_failed": _l("Notification failed"),
+            "case_contacted": _l("Owner contacted"), "case_assigned": _l("Assigned"),
+            "case_plan_recorded": _l("Plan recorded"), "case_progress_recorded": _l("Progress told to the owner"),
+            "case_resolved": _l("Resolved"), "owner_accepted": _l("Owner accepted"),
+            "case_cancelled": _l("Cancelled"), "sla_warning": _l("Deadline warning"),
+            "sla_breached": _l("Deadline missed"), "case_escalated": _l("Escalated"),
+            "case_closed": _l("Closed after the callback"), "case_reopened": _l("Reopened after the callback")}
 
 # Categories and severities are tenant data; until the pages read each tenant's own labels from intake, the
 # default codes (intake's classify_defaults, the seeds' severity schemes) are labelled here.
@@ -82,6 +110,14 @@ def category(code) -> str:
 
 def severity(code) -> str:
     return _label(SEVERITIES, code)
+
+
+def cause(code) -> str:
+    return _label(CAUSES, code)
+
+
+def action(code) -> str:
+    return _label(ACTIONS, code)
 
 
 def role(code) -> str:

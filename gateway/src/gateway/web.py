@@ -97,11 +97,16 @@ def init_console(app) -> None:
                       headers_enabled=False)
     app.extensions["console_limiter"] = limiter
 
-    from .blueprints import console, console_complaints, owner
+    from .blueprints import console, console_case_actions, console_complaints, console_queues, owner
 
     limiter.limit(lambda: app.config["OWNER_RATE_LIMIT"], methods=["POST"])(owner.bp)
-    for blueprint in (console.bp, console_complaints.bp, owner.bp):
+    for blueprint in (console.bp, console_complaints.bp, console_case_actions.bp, console_queues.bp, owner.bp):
         app.register_blueprint(blueprint)
+    from .blueprints import console_callbacks  # 回访 queue, case panel, owner survey
+
+    limiter.limit(lambda: app.config["OWNER_RATE_LIMIT"], methods=["POST"])(console_callbacks.survey_bp)
+    app.register_blueprint(console_callbacks.bp)
+    app.register_blueprint(console_callbacks.survey_bp)
     app.before_request(_console_request)
     app.context_processor(_template_globals)
 

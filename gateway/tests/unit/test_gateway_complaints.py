@@ -206,3 +206,11 @@ def test_estates(client, auth_headers, fake_rpc):
     response = client.get("/api/v1/estates", headers=auth_headers)
     assert response.status_code == 200
     assert response.get_json() == estates
+
+
+def test_nul_characters_are_refused_with_the_field(client, auth_headers, fake_rpc):
+    body = valid_complaint()
+    body["complainant"]["name"] = "王\u0000先生"
+    r = client.post("/api/v1/complaints", json=body, headers=auth_headers)
+    assert r.status_code == 422 and r.get_json()["details"]["field"] == "complainant.name"
+    assert not [c for c in fake_rpc.calls if c["method"] == "register_complaint"]

@@ -218,6 +218,7 @@ def test_case_page_before_the_case_is_opened_refreshes_itself(as_user, fake_rpc,
 def test_list_filters_and_pages(as_user, fake_rpc):
     fake_rpc.reply("intake", "list_complaints", {"total": 45, "items": [item() for _ in range(20)]})
     fake_rpc.reply("intake", "list_estates", ESTATES)
+    fake_rpc.reply("workflow", "list_cases", {"total": 0, "items": []})  # no cases yet: intake's status
     html = as_user("supervisor@demo").get(
         "/complaints?estate=DEMO-RES&status=received&channel=hotline&page=2").get_data(as_text=True)
     call = [c for c in fake_rpc.calls if c["method"] == "list_complaints"][0]

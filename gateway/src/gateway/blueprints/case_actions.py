@@ -4,7 +4,7 @@ Body: ``{"action": "contact"|"assign"|"plan"|"progress"|"resolve"|"accept"|"canc
 ``assignee``; resolve: ``cause``, ``remedy``, ``loss_amount``; cancel: ``reason``; any: ``note``). The request
 must carry ``If-Match`` with the case version from the complaint's ``ETag``: without it 428
 ``precondition_required``, with a stale one 409 ``version_conflict`` (two agents cannot overwrite each other).
-The answer carries the new ``ETag``.
+The answer carries the new ``ETag``. A case outside the caller's estate scope is 404 (``scope.require``).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from marshmallow import Schema, fields, validate
 
 from estatedesk_common import i18n
 
-from .. import rpc
+from .. import rpc, scope
 from ..auth import current_principal, require_roles
 from ..errors import ApiError
 from . import load_json
@@ -54,7 +54,7 @@ def etag(version) -> str:
 @bp.post("/complaints/<complaint_id>/actions")
 @require_roles(*ACTING_ROLES)
 def act(complaint_id: str):
-    current_principal()
+    principal = current_principal()
     try:
         complaint_id = str(uuid.UUID(complaint_id))
     except ValueError:
@@ -64,5 +64,7 @@ def act(complaint_id: str):
         raise ApiError(428, "precondition_required", details={"field": "If-Match"})
     body = load_json(ActionSchema())
     data = {k: v for k, v in body.items() if k != "action"}
-    result = rpc.client().call("workflow", "act", complaint_id, body["action"], data, int(match.group(1)))
+    client = rpc.client()
+    scope.require(principal, client.call("workflow", "get_case", complaint_id))  # 404 outside the estate scope
+    result = client.call("workflow", "act", complaint_id, body["action"], data, int(match.group(1)))
     return result, 200, {"ETag": etag(result["version"])}

@@ -14,7 +14,7 @@ from nameko.exceptions import RemoteError
 
 from estatedesk_common.errors import parse_remote
 
-from .. import accounts, rpc
+from .. import accounts, rpc, scope
 from ..auth import current_principal
 from ..errors import ApiError
 from ..schemas import ComplaintSchema
@@ -66,7 +66,7 @@ def get_complaint(complaint_id: str):
         complaint_id = str(uuid.UUID(complaint_id))
     except ValueError:
         raise ApiError(404, "complaint_not_found", details={"field": "id"}) from None
-    complaint = rpc.client().call("intake", "get_complaint", complaint_id)
+    complaint = scope.require(principal, rpc.client().call("intake", "get_complaint", complaint_id))
     view = with_actor_names(full_view(complaint), principal.tenant_id)
     headers = {"ETag": f'"{view["case"]["version"]}"'} if view.get("case") else {}
     return view, 200, headers

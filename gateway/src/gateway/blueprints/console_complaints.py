@@ -1,9 +1,10 @@
-"""Complaint pages: record one (``/complaints/new``, agents), read one (``/complaints/<id>``), list them
-(``/complaints``). They call the same intake RPCs as the API, validate with the API's ``ComplaintSchema``
-and show the API's merged view (``complaints.full_view``), so the console cannot drift from the API.
+"""Complaint pages: record one (``/complaints/new``, agents), read one (``/complaints/<id>``, with the
+action forms of ``console_case_actions``), list them (``/complaints``, with workflow's status). They call
+the same intake RPCs as the API, validate with the API's ``ComplaintSchema`` and show the API's merged view (``complaints.full_view``), so the console cannot drift from the API.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -14,14 +15,18 @@ from nameko.exceptions import RemoteError
 from estatedesk_common.db import utcnow
 from estatedesk_common.errors import parse_remote
 
-from .. import labels, rpc
+from .. import labels, rpc, scope
+from ..errors import UNAVAILABLE
 from ..schemas import ComplaintSchema
 from .complaints import full_view, with_actor_names
+from .case_actions import ACTING_ROLES
 from .console import STAFF, estates_in_scope, page, page_error
 
 bp = Blueprint("console_complaints", __name__)
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
+CASE_DONE = ("resolved", "closed", "cancelled")
 FIELDS = ("estate", "channel", "name", "phone", "email", "unit", "description")
 # the form's field for each field the schema (or intake) may name
 _FORM_FIELD = {"estate": "estate", "channel": "channel", "description": "description",
@@ -110,11 +115,21 @@ def _service_errors(exc: RemoteError) -> dict:
 @bp.get("/complaints/<complaint_id>")
 @page(*STAFF)
 def case_page(complaint_id: str):
+    return render_case(complaint_id)
+
+
+def valid_uuid(value: str) -> str:
     try:
-        complaint_id = str(uuid.UUID(complaint_id))
+        return str(uuid.UUID(value))
     except ValueError:
         abort(404)
-    complaint = rpc.client().call("intake", "get_complaint", complaint_id)
+
+
+def render_case(complaint_id: str, attempt: dict | None = None, status: int = 200):
+    """The case page; ``attempt`` = an action form that failed ({action, form, errors, message}), shown open
+    with the input kept. A complaint outside the user's estate scope is 404 (``scope.require``)."""
+    complaint_id = valid_uuid(complaint_id)
+    complaint = scope.require(g.principal, rpc.client().call("intake", "get_complaint", complaint_id))
     view = with_actor_names(full_view(complaint), g.principal.tenant_id)
     now = utcnow()
     timezone = (complaint.get("estate") or {}).get("timezone")
@@ -122,9 +137,20 @@ def case_page(complaint_id: str):
                       "remaining": labels.remaining(d, now)} for d in view["deadlines"]]
     kinds = {e["kind"] for e in view["timeline"]}
     settling = (now - labels.parse_instant(view["received_at"])).total_seconds() < 120 and not (
-        deadlines and "notification_sent" in kinds)
+        deadlines and "notification_sent" in kinds) and attempt is None
+    offered = available_actions(view["status"]) if view["case"] and g.principal.has_role(*ACTING_ROLES) else []
     return render_template("complaint_case.html", c=view, deadlines=deadlines, timezone=timezone,
-                           refresh=settling)
+                           refresh=settling, actions=offered, attempt=attempt or {}), status
+
+
+def available_actions(status: str | None) -> list[str]:
+    """The actions workflow accepts in ``status`` (mirrors ``workflow.domain.actions.decide``; workflow
+    stays the authority and refuses anything else with a 422)."""
+    if status == "resolved":
+        return ["accept"]
+    if status in CASE_DONE or status is None:
+        return []
+    return ["contact", "assign", "plan", "progress", "resolve", "cancel"]
 
 
 @bp.get("/complaints")
@@ -144,9 +170,24 @@ def list_page():
         ("intake", "list_complaints", (filters["estate"], filters["status"], filters["channel"], PAGE_SIZE,
                                        (page_no - 1) * PAGE_SIZE)),
         ("intake", "list_estates", ())])
+    result["items"] = with_case_status(result["items"])
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     return render_template("complaint_list.html", result=result, estates=estates, filters=filters,
                            page_no=page_no, pages=pages)
+
+
+def with_case_status(items: list[dict]) -> list[dict]:
+    """Intake's rows with workflow's status (and SLA state) where the case exists and is in scope."""
+    if not items:
+        return items
+    try:
+        found = rpc.client().call("workflow", "list_cases", status=None, limit=len(items),
+                                  complaint_ids=[i["id"] for i in items])
+    except UNAVAILABLE as exc:  # workflow down: the list still answers, with intake's status
+        log.warning("complaint list without workflow status: %s", exc)
+        return items
+    cases = {c["complaint_id"]: c for c in found["items"]}
+    return [i | {"status": cases[i["id"]]["status"]} if i["id"] in cases else i for i in items]
 
 
 bp.register_error_handler(Exception, page_error)
