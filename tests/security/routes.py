@@ -1,0 +1,72 @@
+"""The gateway's routes as the security suite knows them: every (rule, method) must be listed here.
+
+``ROUTES`` maps each route to how it is reached (``api`` with a bearer token, ``page`` with a console session,
+``public`` without either). ``tests/e2e/test_security_isolation.py`` probes each of them with another tenant's
+and another estate's ids and codes; ``test_route_table.py`` (unit phase) fails as soon as the app has a route
+that is missing here, so a new route cannot ship without a cross-tenant probe.
+"""
+from __future__ import annotations
+
+SECRET = "security-suite-secret-" + "x" * 32
+
+ROUTES: dict[tuple[str, str], str] = {
+    ("/", "GET"): "page",
+    ("/api/v1/", "GET"): "public",
+    ("/api/v1/auth/token", "POST"): "public",
+    ("/api/v1/callbacks", "GET"): "api",
+    ("/api/v1/callbacks/<callback_id>/attempts", "POST"): "api",
+    ("/api/v1/callbacks/<callback_id>/claim", "POST"): "api",
+    ("/api/v1/classification/suggest", "POST"): "api",
+    ("/api/v1/complaints", "POST"): "api",
+    ("/api/v1/complaints", "GET"): "api",
+    ("/api/v1/complaints/<complaint_id>", "GET"): "api",
+    ("/api/v1/complaints/<complaint_id>/actions", "POST"): "api",
+    ("/api/v1/complaints/<complaint_id>/classification", "POST"): "api",
+    ("/api/v1/estates", "GET"): "api",
+    ("/api/v1/health", "GET"): "public",
+    ("/api/v1/me", "GET"): "api",
+    ("/api/v1/reports/complaint-counts", "GET"): "api",
+    ("/api/v1/reports/drilldown", "GET"): "api",
+    ("/api/v1/reports/export.<fmt>", "GET"): "api",
+    ("/api/v1/reports/hot-spots", "GET"): "api",
+    ("/api/v1/reports/kpis", "GET"): "api",
+    ("/api/v1/reports/league-table", "GET"): "api",
+    ("/api/v1/sla/policy", "GET"): "api",
+    ("/api/v1/sla/preview", "POST"): "api",
+    ("/callbacks", "GET"): "page",
+    ("/callbacks/<callback_id>/attempts", "POST"): "page",
+    ("/callbacks/<callback_id>/claim", "POST"): "page",
+    ("/complaints", "GET"): "page",
+    ("/complaints/<complaint_id>", "GET"): "page",
+    ("/complaints/<complaint_id>/actions/<action>", "POST"): "page",
+    ("/complaints/new", "GET"): "page",
+    ("/complaints/new", "POST"): "page",
+    ("/escalations", "GET"): "page",
+    ("/login", "GET"): "public",
+    ("/login", "POST"): "public",
+    ("/logout", "POST"): "page",
+    ("/metrics", "GET"): "public",
+    ("/queue", "GET"): "page",
+    ("/static/<path:filename>", "GET"): "public",
+    ("/t/<slug>/status", "GET"): "public",
+    ("/t/<slug>/status", "POST"): "public",
+    ("/t/<slug>/survey/<token>", "GET"): "public",
+    ("/t/<slug>/survey/<token>", "POST"): "public",
+}
+
+
+def app_routes(app=None) -> set[tuple[str, str]]:
+    """``{(rule, method)}`` of the real gateway app (HEAD and OPTIONS left out)."""
+    if app is None:
+        from gateway.app import create_app
+
+        app = create_app({"SECRET_KEY": SECRET, "DATABASE_URL": "sqlite://", "RPC": object(),
+                          "CONFIGURE_LOGGING": False})
+    return {(rule.rule, method) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def unprobed(app=None) -> tuple[set, set]:
+    """(routes of the app without a probe, probes of routes the app no longer has)."""
+    actual = app_routes(app)
+    return actual - set(ROUTES), set(ROUTES) - actual
