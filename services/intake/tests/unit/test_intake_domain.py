@@ -49,3 +49,10 @@ def test_event_payload_carries_the_estate_snapshot_for_other_services():
     assert payload["estate"] == {"code": "DEMO-RES", "name": "锦绣花园", "kind": "residential",
                                  "timezone": "Asia/Shanghai", "region": "EAST"}
     assert payload["received_at"] == "2026-11-24T16:30:00+00:00"
+
+
+def test_control_characters_are_removed_from_the_canonical_text():
+    c = complaint(description="电梯\x00困人\x07\r\n第二行\t完", complainant={"name": "王\x1b先生", "phone": "13800138000"})
+    assert c.description == "电梯困人\r\n第二行\t完" and c.complainant.name == "王先生"
+    with pytest.raises(InvalidComplaint):
+        complaint(description="\x00\x01 ")

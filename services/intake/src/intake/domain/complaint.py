@@ -16,6 +16,9 @@ CHANNELS = ("web", "wechat", "hotline", "walk_in", "email", "letter", "complaint
 _MOBILE = re.compile(r"^1\d{10}$")
 _LANDLINE = re.compile(r"^[0-9][0-9-]{6,19}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# C0 controls (NUL included: PostgreSQL text cannot hold it) and DEL, except tab, newline and carriage return;
+# they come from pasted text, fax OCR and odd mail clients and carry no meaning in a complaint.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -69,7 +72,7 @@ def _text(data: dict, key: str, limit: int, required: bool = False, prefix: str 
         value = ""
     if not isinstance(value, str):
         raise InvalidComplaint(prefix + key, f"{prefix + key} must be text")
-    value = value.strip()
+    value = _CONTROL.sub("", value).strip()
     if required and not value:
         raise InvalidComplaint(prefix + key, f"{prefix + key} is required")
     if len(value) > limit:
