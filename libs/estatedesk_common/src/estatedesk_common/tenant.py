@@ -38,6 +38,12 @@ class TenantContext:
     def roles(self) -> list:
         return list(self._data.get("roles") or [])
 
+    @property
+    def caller_roles(self) -> list | None:
+        """The roles of the person behind the call, or None for a trusted service-to-service call (the gateway
+        always sends ``roles``; a service calling another, or its own background work, does not)."""
+        return list(self._data.get("roles") or []) if "roles" in self._data else None
+
 
 class Tenant(DependencyProvider):
     def get_dependency(self, worker_ctx):

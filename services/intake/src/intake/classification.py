@@ -120,7 +120,7 @@ def suggest_classification(text, tenant_id: str, engine, cache: ClassifierCache)
 
 
 def correct_classification(complaint_id, category, severity, tenant_id: str, user_id: str | None, uow,
-                           cache: ClassifierCache) -> dict:
+                           cache: ClassifierCache, scope=None) -> dict:
     """An agent's correction: update the complaint, keep it as training feedback and announce
     ``complaint_reclassified``, all in one transaction."""
     complaint_id = _complaint_id(complaint_id)
@@ -135,7 +135,7 @@ def correct_classification(complaint_id, category, severity, tenant_id: str, use
         if category not in cache.get(uow.conn, tenant_id).keys:
             raise ValidationFailed(f"unknown category {category!r}", field="category")
         row = repository.get_complaint_row(uow.conn, tenant_id, complaint_id)
-        if row is None:
+        if row is None or (scope is not None and row["estate_code"] not in scope):
             raise ComplaintNotFound("no such complaint", field="id")
         old = {k: row[k] for k in ("category", "severity", "category_source", "severity_source")}
         new = dict(old, category=category, category_source="agent")

@@ -17,12 +17,16 @@ CHANNEL_NAMES_ZH = {"web": "网页", "wechat": "微信公众号", "hotline": "�
 assert set(CHANNEL_NAMES_ZH) == set(CHANNELS)
 
 
-def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifiers=None) -> dict:
+def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifiers=None,
+                       scope=None) -> dict:
     """Validate, classify where the caller gave no category/severity (``classifiers``: a
     ``classification.ClassifierCache``), store the canonical complaint and its ``complaint_received`` event in
     one transaction."""
     if not isinstance(data, dict):
         raise ValidationFailed("complaint must be an object", field="body")
+    estate_code = data.get("estate")
+    if scope is not None and not (isinstance(estate_code, str) and estate_code.strip() in scope):
+        raise EstateNotFound(f"no estate {estate_code!r}", field="estate")  # outside the caller's estates
     with uow:
         complaint = add_complaint(data, tenant_id, user_id, uow, classifiers, raw=data)
         uow.commit()
@@ -105,7 +109,7 @@ LIST_LIMIT_MAX = 200
 
 
 def list_complaints(tenant_id: str, user_id: str | None, engine, estate=None, status=None, channel=None,
-                    limit=50, offset=0, mine=False) -> dict:
+                    limit=50, offset=0, mine=False, scope=None) -> dict:
     """The tenant's complaints, newest first, filtered by estate/status/channel (and, with ``mine``, by who
     recorded them: the caller from the context, never a user id sent by the client)."""
     filters = {"estate": _optional_text(estate, "estate", 40), "status": _optional_text(status, "status", 20),
@@ -113,10 +117,11 @@ def list_complaints(tenant_id: str, user_id: str | None, engine, estate=None, st
     if filters["channel"] is not None and filters["channel"] not in CHANNELS:
         raise ValidationFailed(f"unknown channel {channel!r}", field="channel")
     limit, offset = _bounded_int(limit, "limit", 1, LIST_LIMIT_MAX), _bounded_int(offset, "offset", 0, 10**9)
-    if mine and not user_id:
+    if (mine and not user_id) or (scope is not None and not scope):
         return {"total": 0, "items": []}
     with engine.connect() as conn:
         total, rows = repository.list_complaints(conn, tenant_id, received_by=user_id if mine else None,
+                                                 estate_scope=scope,
                                                  limit=limit, offset=offset, **filters)
     items = [{"id": r["id"], "reference": r["reference"], "status": r["status"], "estate_code": r["estate_code"],
               "estate_name": r["estate_name"], "channel": r["channel"], "category": r["category"],

@@ -45,9 +45,11 @@ def get_complaint_row(conn, tenant_id: str, complaint_id: str):
 
 def list_complaints(conn, tenant_id: str, *, estate: str | None = None, status: str | None = None,
                     channel: str | None = None, received_by: str | None = None, limit: int = 50,
-                    offset: int = 0) -> tuple[int, list]:
+                    offset: int = 0, estate_scope=None) -> tuple[int, list]:
     """``(total, rows)``: the tenant's complaints matching every given filter, newest first."""
     where = [complaints.c.tenant_id == tenant_id]
+    if estate_scope is not None:  # the caller's estates
+        where.append(complaints.c.estate_code.in_(sorted(estate_scope)))
     for column, value in ((complaints.c.estate_code, estate), (complaints.c.status, status),
                           (complaints.c.channel, channel), (complaints.c.received_by, received_by)):
         if value is not None:

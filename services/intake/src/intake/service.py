@@ -6,6 +6,7 @@ from estatedesk_common.dependencies import Database
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
+from .domain.scope import estates_from_roles
 from . import classification, handlers, mail_intake
 from .dependencies import Classifiers, MailboxPoller
 from .exceptions import EXPECTED_EXCEPTIONS
@@ -21,10 +22,15 @@ class IntakeService:
     classifiers = Classifiers()
     mail = MailboxPoller()
 
+    def _scope(self):
+        """Estates the calling person may touch (None: all of the tenant's, or a trusted service call)."""
+        roles = self.tenant.caller_roles
+        return None if roles is None else estates_from_roles(roles)
+
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def register_complaint(self, data):
         return handlers.register_complaint(data, self.tenant.id, self.tenant.user_id, self.db.uow(),
-                                           self.classifiers)
+                                           self.classifiers, scope=self._scope())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def suggest_classification(self, text):
@@ -33,7 +39,8 @@ class IntakeService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def correct_classification(self, complaint_id, category, severity=None):
         return classification.correct_classification(complaint_id, category, severity, self.tenant.id,
-                                                     self.tenant.user_id, self.db.uow(), self.classifiers)
+                                                     self.tenant.user_id, self.db.uow(), self.classifiers,
+                                                     scope=self._scope())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def get_complaint(self, complaint_id):
@@ -46,7 +53,8 @@ class IntakeService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_complaints(self, estate=None, status=None, channel=None, limit=50, offset=0, mine=False):
         return handlers.list_complaints(self.tenant.id, self.tenant.user_id, self.db.engine, estate=estate,
-                                        status=status, channel=channel, limit=limit, offset=offset, mine=mine)
+                                        status=status, channel=channel, limit=limit, offset=offset, mine=mine,
+                                        scope=self._scope())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def find_by_reference(self, reference, phone):
