@@ -64,7 +64,8 @@ STAGES = {
 
 TIMELINE = {"complaint_received": _l("Complaint received"), "case_opened": _l("Case opened"),
             "notification_sent": _l("Notification sent"), "notification_delivered": _l("Notification delivered"),
-            "notification_failed": _l("Notification failed"),
+            "notification_failed": _l("Notification failed"), "notification_queued": _l("Notification queued"),
+            "notification_deferred": _l("Notification deferred (quiet hours)"),
             "case_contacted": _l("Owner contacted"), "case_assigned": _l("Assigned"),
             "case_plan_recorded": _l("Plan recorded"), "case_progress_recorded": _l("Progress told to the owner"),
             "case_resolved": _l("Resolved"), "owner_accepted": _l("Owner accepted"),
