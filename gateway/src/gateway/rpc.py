@@ -28,6 +28,23 @@ def call_context() -> dict:
     return data
 
 
+def _gather(pending: list, return_exceptions: bool) -> list:
+    """Wait for each reply in order; an exception (already failed, or raised by the reply) takes its place
+    with ``return_exceptions``, else it is raised."""
+    results = []
+    for reply in pending:
+        if isinstance(reply, Exception):
+            results.append(reply)
+            continue
+        try:
+            results.append(reply.result())
+        except Exception as exc:
+            if not return_exceptions:
+                raise
+            results.append(exc)
+    return results
+
+
 class ServiceClient:
     def __init__(self, amqp_uri: str, timeout: float):
         self.config = {"AMQP_URI": amqp_uri}
@@ -53,18 +70,7 @@ class ServiceClient:
                     if not return_exceptions:
                         raise
                     pending.append(exc)
-            results = []
-            for reply in pending:
-                if isinstance(reply, Exception):
-                    results.append(reply)
-                    continue
-                try:
-                    results.append(reply.result())
-                except Exception as exc:
-                    if not return_exceptions:
-                        raise
-                    results.append(exc)
-            return results
+            return _gather(pending, return_exceptions)
 
 
 class ProxyPool:
@@ -133,15 +139,7 @@ class ProxyPool:
     def call_many(self, calls, timeout: float | None = None, return_exceptions: bool = False) -> list:
         def work(cluster):
             pending = [getattr(cluster[service], method).call_async(*args) for service, method, args in calls]
-            results = []
-            for reply in pending:
-                try:
-                    results.append(reply.result())
-                except Exception as exc:
-                    if not return_exceptions:
-                        raise
-                    results.append(exc)
-            return results
+            return _gather(pending, return_exceptions)
         return self._run(timeout, work)
 
 

@@ -7,21 +7,14 @@ Outside the scope the answer is 404, as for another tenant's id, so ids cannot b
 """
 from __future__ import annotations
 
+from estatedesk_common.tenant import estates_from_roles
+
 from .errors import ApiError
 
-GROUP_ROLES = frozenset({"head_office", "group_admin"})
-SITE_ROLES = frozenset({"site_manager", "cs_supervisor", "agent", "department_head", "committee_member"})
 
 
 def estates_of(principal) -> frozenset[str] | None:
-    """None = every estate of the tenant; otherwise the estate codes (maybe none)."""
-    estates: set[str] = set()
-    for role, estate in principal.roles:
-        if role in GROUP_ROLES:
-            return None
-        if role in SITE_ROLES and estate:
-            estates.add(estate)
-    return frozenset(estates)
+    return estates_from_roles(principal.roles)
 
 
 def allows(principal, estate_code: str | None) -> bool:

@@ -11,6 +11,30 @@ from nameko.extensions import DependencyProvider
 from .errors import TenantRequired
 
 
+GROUP_ROLES = frozenset({"head_office", "group_admin"})
+SITE_ROLES = frozenset({"site_manager", "cs_supervisor", "agent", "department_head", "committee_member"})
+
+
+def estates_from_roles(roles) -> frozenset[str] | None:
+    """Which estates roles ``[[role, estate|null], ...]`` reach: None = every estate of the tenant.
+
+    Group roles (head office, group admin) reach every estate; site roles the estates they are bound to. A site
+    role without an estate, or an unknown role, grants nothing (fail closed). Every package scopes with this
+    one rule; outside the scope the answer is "not found", as for another tenant's id.
+    """
+    estates: set[str] = set()
+    for item in roles or ():
+        try:
+            role, estate = item
+        except (TypeError, ValueError):
+            continue
+        if role in GROUP_ROLES:
+            return None
+        if role in SITE_ROLES and isinstance(estate, str) and estate:
+            estates.add(estate)
+    return frozenset(estates)
+
+
 class TenantContext:
     def __init__(self, data: dict):
         self._data = data

@@ -4,9 +4,8 @@ from nameko.rpc import rpc
 from estatedesk_common.db import ping
 from estatedesk_common.dependencies import Database
 from estatedesk_common.observability import Observability
-from estatedesk_common.tenant import Tenant
+from estatedesk_common.tenant import Tenant, estates_from_roles
 
-from .domain.scope import estates_from_roles
 from . import classification, handlers, mail_intake
 from .dependencies import Classifiers, MailboxPoller
 from .exceptions import EXPECTED_EXCEPTIONS

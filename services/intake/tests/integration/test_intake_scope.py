@@ -6,7 +6,7 @@ from estatedesk_common.errors import NotFound
 from estatedesk_common.unit_of_work import UnitOfWork
 
 from intake import classification, handlers
-from intake.domain.scope import estates_from_roles
+from estatedesk_common.tenant import estates_from_roles
 from intake.seed import seed_demo
 from intake.tables import reliability
 

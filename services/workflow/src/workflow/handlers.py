@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from . import escalation, policies, repository
 from .domain import sla
-from .domain.scope import estates_from_roles
+from estatedesk_common.tenant import estates_from_roles
 from .exceptions import CaseNotFound
 
 CONSUMER_OPEN_CASE = "workflow.open_case"

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GROUP_ROLES = frozenset({"head_office", "group_admin"})
-SITE_ROLES = frozenset({"site_manager", "cs_supervisor", "agent", "department_head", "committee_member"})
+from estatedesk_common.tenant import estates_from_roles
 
 
 @dataclass(frozen=True)
@@ -28,14 +27,4 @@ class Scope:
 
 
 def scope_from_roles(roles) -> Scope:
-    estates: set[str] = set()
-    for item in roles or ():
-        try:
-            role, estate = item
-        except (TypeError, ValueError):
-            continue
-        if role in GROUP_ROLES:
-            return Scope(None)
-        if role in SITE_ROLES and isinstance(estate, str) and estate:
-            estates.add(estate)
-    return Scope(frozenset(estates))
+    return Scope(estates_from_roles(roles))
