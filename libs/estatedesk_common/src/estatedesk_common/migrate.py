@@ -18,7 +18,8 @@ def alembic_config(package: str, migrations_dir: str, target: DbTarget | None = 
     return cfg
 
 
-def upgrade(package: str, migrations_dir: str, target: DbTarget | None = None, revision: str = "head") -> None:
+def upgrade(package: str, migrations_dir: str, target: DbTarget | None = None, revision: str = "heads") -> None:
+    """Upgrade to every head (a branch from parallel work applies as well as a single line)."""
     command.upgrade(alembic_config(package, migrations_dir, target), revision)
 
 
