@@ -10,6 +10,7 @@ from estatedesk_common.timers import Timers
 
 from . import actions, callbacks, handlers
 from .exceptions import EXPECTED_EXCEPTIONS
+from .statutory import StatutoryCalendars
 from .tables import reliability
 
 
@@ -20,6 +21,7 @@ class WorkflowService:
     tenant = Tenant()
     obs = Observability()
     timers = Timers("workflow.tables.timers", "workflow.escalation.on_timer")  # warnings, breaches, escalation
+    calendars = StatutoryCalendars()  # operator-loaded statutory years (workflow.statutory)
 
     @reliable_event_handler("intake", "complaint_received")
     def on_complaint_received(self, envelope):

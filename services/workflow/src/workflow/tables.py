@@ -81,3 +81,15 @@ case_timeline = Table(
 )
 
 timers = timers_table(metadata)  # warnings, breaches and escalations (estatedesk_common.timers)
+
+# The statutory calendar years an operator loaded (domain/sla/statutory.py): platform reference data, the same
+# for every tenant, so no tenant_id. Replaced as a whole per year; every workflow process reloads within a minute.
+statutory_calendar_years = Table(
+    "statutory_calendar_years", metadata,
+    Column("calendar", String(10), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
+    Column("loaded_by", String(100), nullable=True),
+)

@@ -21,8 +21,9 @@ class CalendarUnavailable(ValueError):
     def __init__(self, calendar: str, year: int, detail: str = ""):
         self.calendar, self.year = calendar, year
         super().__init__(f"calendar {calendar!r} has no data for {year}"
-                         f"{': ' + detail if detail else ''}; deadlines in {year} need a chinese-calendar release "
-                         f"that includes the State Council's {year} holiday schedule")
+                         f"{': ' + detail if detail else ''}; load the State Council's {year} holiday arrangement "
+                         f"(python -m workflow.statutory import FILE, docs/sla.md) or install a chinese-calendar "
+                         f"release that has it")
 
 
 class NoWorkingTime(ValueError):

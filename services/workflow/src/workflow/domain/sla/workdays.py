@@ -2,8 +2,9 @@
 
 Working day = Monday-Friday unless the national calendar makes it a holiday, plus the make-up working days
 (调休) it declares, minus the site's closures, plus the site's extra working days. Calendar ``cn`` is the
-mainland statutory calendar from the ``chinese-calendar`` package; ``none`` is plain Monday-Friday. A year the
-package has no data for raises ``CalendarUnavailable``: deadlines are never computed from a guess.
+mainland statutory calendar (``statutory.py``: years an operator loaded, else the ``chinese-calendar`` package);
+``none`` is plain Monday-Friday. A year neither knows raises ``CalendarUnavailable``: deadlines are never
+computed from a guess.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from .errors import CalendarUnavailable
+from . import statutory
 
 CALENDARS = ("cn", "none")
 
@@ -71,14 +72,7 @@ def _at(date: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
 
 
 def _cn(date: dt.date) -> tuple[bool, str | None]:
-    import chinese_calendar
-
-    try:
-        working = chinese_calendar.is_workday(date)
-        _holiday, name = chinese_calendar.get_holiday_detail(date)
-    except NotImplementedError as exc:
-        raise CalendarUnavailable("cn", date.year, str(exc)) from None
-    return working, name
+    return statutory.cn_day(date)
 
 
 def check_year(calendar: str, year: int) -> None:
