@@ -1,6 +1,7 @@
 """Operator-loaded statutory calendar years: storage, the refresh into every process, and the command line.
 
-    python -m workflow.statutory import FILE [--by NAME]  # load or replace a year (YAML/JSON, docs/sla.md)
+    python -m workflow.statutory import FILE [--by NAME]  # load or replace a year (YAML/JSON, docs/sla.md), then
+                                                          # add the deadlines open cases lacked (workflow.backfill)
     python -m workflow.statutory export YEAR              # a year as a document (from the database, else the package)
     python -m workflow.statutory list                     # which years are known, and from where
     python -m workflow.statutory remove YEAR              # fall back to the package for that year
@@ -26,9 +27,10 @@ from prometheus_client import Gauge
 from sqlalchemy import delete, insert, select
 
 from estatedesk_common.config import db_target
-from estatedesk_common.db import make_engine
+from estatedesk_common.db import SystemClock, make_engine
 from estatedesk_common.dependencies import Database
 
+from . import backfill
 from .domain.sla import statutory
 from .domain.sla.errors import CalendarUnavailable, PolicyInvalid
 from .tables import statutory_calendar_years as years_table
@@ -100,6 +102,8 @@ def main(argv=None) -> int:
     imp = sub.add_parser("import", help="load or replace a year from a YAML/JSON document")
     imp.add_argument("file")
     imp.add_argument("--by", default=None, help="who loads it (kept with the year)")
+    imp.add_argument("--no-backfill", action="store_true",
+                     help="do not add the deadlines open cases are missing (workflow.backfill)")
     exp = sub.add_parser("export", help="print a year as a document")
     exp.add_argument("year", type=int)
     sub.add_parser("list", help="the years known, and their source")
@@ -128,6 +132,11 @@ def _run(args, engine) -> int:
             save_year(conn, year, args.by, dt.datetime.now(dt.timezone.utc))
         print(f"cn {year.year}: {len(year.holidays)} holiday days, {len(year.makeup_workdays)} make-up "
               f"working days loaded ({year.source})")
+        if not args.no_backfill:
+            refresh(engine)
+            for case in backfill.fill_missing_deadlines(engine, SystemClock()):
+                print(f"case {case['reference']}: deadlines added for {', '.join(case['stages'])}"
+                      + (f" (still missing: {', '.join(case['still_missing'])})" if case["still_missing"] else ""))
         return 0
     if args.command == "remove":
         with engine.begin() as conn:
