@@ -37,11 +37,34 @@ MESSAGES = {
     "col.measure": {"zh_CN": "指标", "en": "Measure"},
     "col.value": {"zh_CN": "数值", "en": "Value"},
     "col.note": {"zh_CN": "说明", "en": "Note"},
+    "col.resolved_within_limit_pct": {"zh_CN": "按时办结率 %", "en": "Resolved within limit %"},
     "missing": {"zh_CN": "—", "en": "—"},
     "note.not_yet_measured": {"zh_CN": "尚未统计", "en": "not yet measured"},
+    # KPI notes (reports.kpis ``notes``), by figure; the English text comes with the figures
+    "note.first_contact_on_time_pct": {"zh_CN": "其中 {n} 件未登记联系业主，以受理回执发送时间代替首次联系",
+                                       "en": "{n} of the decided cases had no contact recorded: their first "
+                                             "contact is the acknowledgement"},
+    "note.handling_hours_avg": {"zh_CN": "{n} 件已办结投诉缺少工作时长（工作流尚未上报或日历年份未加载）",
+                                "en": "{n} resolved cases without working hours"},
+    "note.per_1000_units": {"zh_CN": "户数未知：受理服务的项目信息尚未提供户数", "en": "unit counts not known"},
+    "note.extensions_requested": {"zh_CN": "尚未统计：工作流尚无延期审批", "en": "not yet measured: no extensions yet"},
+    "note.extensions_approved": {"zh_CN": "尚未统计：工作流尚无延期审批", "en": "not yet measured: no extensions yet"},
+    "note.nonconformity_records": {"zh_CN": "尚未统计：尚无《不合格品/服务记录处理单》；nonconformity_required 为需填写的件数",
+                                   "en": "not yet measured: no nonconformity records yet; see nonconformity_required"},
+    "note.capa_open": {"zh_CN": "尚未统计：尚无纠正/预防措施报告", "en": "not yet measured: no CAPA reports yet"},
+    "note.capa_overdue": {"zh_CN": "尚未统计：尚无纠正/预防措施报告", "en": "not yet measured: no CAPA reports yet"},
 }
 LEAGUE_COLUMNS = ("rank", "estate", "estate_name", "region", "units", "received", "previous_received",
-                  "received_change", "received_change_pct", "on_time_pct", "previous_on_time_pct", "overdue_now")
+                  "received_change", "received_change_pct", "on_time_pct", "previous_on_time_pct", "overdue_now",
+                  "resolved_within_limit_pct")
+KPI_FIGURES = ("received", "first_contact_on_time_pct", "overdue_now", "resolved_within_limit_pct",
+               "handling_hours_avg", "handling_hours_p90", "breaches", "escalated", "callback_coverage_pct",
+               "satisfaction_pct", "reopened", "reopen_rate_pct", "repeat_complaints", "nonconformity_required",
+               "reclassified", "per_1000_units", "extensions_requested", "extensions_approved",
+               "nonconformity_records", "capa_open", "capa_overdue")
+KPI_PARTS = {"first_contact": ("with_deadline", "on_time", "late", "pending", "by_proxy"),
+             "resolution": ("with_deadline", "resolved", "on_time", "late", "overdue_now", "pending"),
+             "callbacks": ("called_back", "not_called_back", "answered", "satisfied", "neutral", "dissatisfied")}
 i18n.register(MESSAGES)
 
 
@@ -65,17 +88,22 @@ def table(report: str, data: dict, loc: str) -> tuple[list[str], list[list]]:
         header = [i18n.t(f"col.{c}", loc) for c in LEAGUE_COLUMNS]
         return header, [[_cell(row.get(c), loc) for c in LEAGUE_COLUMNS] for row in data["rows"]]
     header = [i18n.t(c, loc) for c in ("col.measure", "col.value", "col.note")]
-    notes = data.get("notes", {})
-    rows = []
-    for key in ("received", "acknowledged_within_first_contact_pct", "overdue_now", "reclassified", "per_1000_units"):
-        rows.append([key, _cell(data[key], loc), notes.get(key, "")])
-    for key in ("with_deadline", "on_time", "late", "pending"):
-        rows.append([f"first_contact.{key}", data["first_contact"][key], ""])
+    rows = [[key, _cell(data[key], loc), _note(key, data, loc)] for key in KPI_FIGURES]
+    for part, keys in KPI_PARTS.items():
+        rows.extend([f"{part}.{key}", _cell(data[part][key], loc), ""] for key in keys)
+    rows.extend([f"escalations_by_level.{r['level']}", r["cases"], ""] for r in data["escalations_by_level"])
     for dim in ("channel", "category", "severity"):
         rows.extend([f"by_{dim}.{r['key'] or ''}", r["received"], ""] for r in data[f"by_{dim}"])
-    rows.extend([key, _cell(None, loc), i18n.t("note.not_yet_measured", loc)]
-                for key, note in notes.items() if note == "not yet measured")
     return header, rows
+
+
+def _note(key: str, data: dict, loc: str) -> str:
+    """The figure's note in ``loc`` (``reports.kpis`` gives it in English), or ''."""
+    if key not in data.get("notes", {}):
+        return ""
+    n = {"first_contact_on_time_pct": data["first_contact"]["by_proxy"],
+         "handling_hours_avg": data["handling"]["unmeasured"]}.get(key)
+    return i18n.t(f"note.{key}", loc, n=n)
 
 
 def to_csv(header: list[str], rows: list[list]) -> bytes:

@@ -13,7 +13,7 @@ from typing import Callable
 from estatedesk_common.envelope import Envelope
 
 from . import queries, repository
-from .domain import facts
+from .domain import facts, lifecycle
 from .domain.facts import CaseFact
 from .domain.rollup import (EstateSnapshot, InvalidEvent, InvalidRange, fact_from_complaint_received,
                             parse_range)
@@ -24,6 +24,17 @@ COMPLAINT_RECLASSIFIED_CONSUMER = "reporting.on_complaint_reclassified"
 CASE_OPENED_CONSUMER = "reporting.on_case_opened"
 NOTIFICATION_SENT_CONSUMER = "reporting.on_notification_sent"
 NOTIFICATION_FAILED_CONSUMER = "reporting.on_notification_failed"
+# the case's later life: event type -> merge (domain.lifecycle); consumer "reporting.on_<event type>"
+LIFECYCLE = {
+    "case_contacted": lifecycle.apply_case_contacted,
+    "case_resolved": lifecycle.apply_case_resolved,
+    "case_cancelled": lifecycle.apply_case_cancelled,
+    "case_reopened": lifecycle.apply_case_reopened,
+    "sla_breached": lifecycle.apply_sla_breached,
+    "case_escalated": lifecycle.apply_case_escalated,
+    "callback_completed": lifecycle.apply_callback_answer,
+    "callback_dissatisfied": lifecycle.apply_callback_answer,
+}
 
 
 def _apply(envelope: Envelope, uow, consumer: str, change: Callable[[CaseFact], CaseFact],
@@ -77,6 +88,15 @@ def record_complaint_reclassified(envelope: Envelope, uow) -> bool:
                   lambda f: facts.apply_reclassified(f, envelope.payload, envelope.occurred_at))
 
 
+def record_case_event(envelope: Envelope, uow) -> bool:
+    """A workflow or notify event about the case's later life (``LIFECYCLE``) merged into its fact."""
+    merge = LIFECYCLE.get(envelope.event_type)
+    if merge is None:
+        raise InvalidEvent(f"reporting does not consume {envelope.event_type!r}")
+    return _apply(envelope, uow, f"reporting.on_{envelope.event_type}",
+                  lambda f: merge(f, envelope.payload, envelope.occurred_at))
+
+
 def complaint_counts(tenant_id: str, date_from, date_to, engine, scope=None) -> dict:
     """Complaints received per estate and channel over inclusive ISO dates (either may be None = open)."""
     try:
@@ -89,4 +109,4 @@ def complaint_counts(tenant_id: str, date_from, date_to, engine, scope=None) -> 
 
 
 __all__ = ["InvalidEvent", "record_complaint_received", "record_case_opened", "record_notification",
-           "record_complaint_reclassified", "complaint_counts"]
+           "record_complaint_reclassified", "record_case_event", "complaint_counts"]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, func, literal, select
 
-from .domain.facts import COUNTS
+from .domain.facts import COUNTS, SATISFIED
 from .domain.scope import Scope
+from .domain.stats import percentile_cont
 from .tables import (complaint_daily, complaint_facts, estate_names, monthly_by_category,
                      monthly_by_channel_severity)
 
@@ -119,16 +120,43 @@ def _open_first_contact():
                 f.c.first_contact_due_at.is_not(None))
 
 
+def _open_resolution():
+    return and_(f.c.resolved_at.is_(None), f.c.cancelled_at.is_(None), f.c.resolution_due_at.is_not(None))
+
+
+OPEN = {"first_contact": (_open_first_contact, f.c.first_contact_due_at),
+        "resolution": (_open_resolution, f.c.resolution_due_at)}
+
+
 def overdue(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope, now: dt.datetime,
-            by_estate: bool = False):
-    """Cases received in the period whose first-contact deadline has passed without contact."""
-    q = select(func.count().label("n")).where(f.c.tenant_id == tenant_id, _open_first_contact(),
-                                              f.c.first_contact_due_at < now, f.c.day >= start, f.c.day <= end)
+            by_estate: bool = False, stage: str = "first_contact"):
+    """Cases received in the period whose ``stage`` (first_contact | resolution) deadline has passed unmet."""
+    is_open, due = OPEN[stage]
+    q = select(func.count().label("n")).where(f.c.tenant_id == tenant_id, is_open(), due < now,
+                                              f.c.day >= start, f.c.day <= end)
     q = _scoped(q, f.c.estate_code, scope)
     if not by_estate:
         return int(conn.execute(q).scalar_one())
     q = q.add_columns(f.c.estate_code).group_by(f.c.estate_code)
     return {r.estate_code: int(r.n) for r in conn.execute(q)}
+
+
+def handling_p90(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope) -> float | None:
+    """The 90th percentile of the period's handling minutes (``percentile_cont``: in SQL on PostgreSQL, over the
+    values read through the partial index on SQLite, which has no percentile function)."""
+    where = [f.c.tenant_id == tenant_id, f.c.day >= start, f.c.day <= end, f.c.handling_minutes.is_not(None),
+             f.c.resolved_at.is_not(None)]
+    if conn.dialect.name == "postgresql":
+        q = _scoped(select(func.percentile_cont(0.9).within_group(f.c.handling_minutes)).where(*where),
+                    f.c.estate_code, scope)
+        value = conn.execute(q).scalar_one()
+        return float(value) if value is not None else None
+    q = _scoped(select(f.c.handling_minutes).where(*where), f.c.estate_code, scope)
+    return percentile_cont([r[0] for r in conn.execute(q)], 0.9)
+
+
+def _resolved():
+    return f.c.resolved_at.is_not(None)
 
 
 METRIC_FILTERS = {
@@ -137,16 +165,32 @@ METRIC_FILTERS = {
                                               _contacted() <= f.c.first_contact_due_at),
     "first_contact_late": lambda now: and_(f.c.first_contact_due_at.is_not(None),
                                            _contacted() > f.c.first_contact_due_at),
+    "first_contact_by_proxy": lambda now: and_(f.c.first_contact_due_at.is_not(None),
+                                               f.c.first_contact_met_at.is_(None), f.c.acknowledged_at.is_not(None)),
     "overdue_now": lambda now: and_(_open_first_contact(), f.c.first_contact_due_at < now),
     "pending_first_contact": lambda now: and_(_open_first_contact(), f.c.first_contact_due_at >= now),
     "reclassified": lambda now: f.c.reclassified.is_(True),
+    "resolved": lambda now: _resolved(),
+    "resolved_on_time": lambda now: and_(_resolved(), f.c.resolution_due_at.is_not(None),
+                                         f.c.resolved_at <= f.c.resolution_due_at),
+    "resolved_late": lambda now: and_(_resolved(), f.c.resolution_due_at.is_not(None),
+                                      f.c.resolved_at > f.c.resolution_due_at),
+    "resolution_overdue_now": lambda now: and_(_open_resolution(), f.c.resolution_due_at < now),
+    "called_back": lambda now: and_(_resolved(), f.c.callback_at.is_not(None)),
+    "not_called_back": lambda now: and_(_resolved(), f.c.callback_at.is_(None)),
+    "satisfied": lambda now: f.c.satisfaction.in_(SATISFIED),
+    "dissatisfied": lambda now: f.c.satisfaction == "dissatisfied",
+    "reopened": lambda now: and_(_resolved(), f.c.reopened_at.is_not(None)),
+    "breached": lambda now: f.c.breached_at.is_not(None),
+    "escalated": lambda now: f.c.escalated_levels.is_not(None),
+    "repeat": lambda now: f.c.repeat_of.is_not(None),
+    "nonconformity_required": lambda now: f.c.nonconformity_required.is_(True),
 }
 
 
 def _contacted():
-    """Earliest of contact recorded and acknowledgement sent (NULL when neither)."""
-    met, ack = f.c.first_contact_met_at, f.c.acknowledged_at
-    return case((met.is_(None), ack), (ack.is_(None), met), (met < ack, met), else_=ack)
+    """The contact recorded, else the acknowledgement sent (the proxy); NULL when neither."""
+    return func.coalesce(f.c.first_contact_met_at, f.c.acknowledged_at)
 
 
 def facts_page(conn, tenant_id: str, metric: str, start: dt.date, end: dt.date, scope: Scope, now: dt.datetime,

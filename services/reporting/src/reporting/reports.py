@@ -12,20 +12,21 @@ from estatedesk_common.errors import NotFound
 from estatedesk_common.i18n import DEFAULT_LOCALE, LOCALES
 
 from . import exports, queries
-from .domain.facts import FIELDS, CaseFact, first_contact_status
+from .domain import figures
+from .domain.facts import FIELDS, CaseFact, first_contact_status, resolution_status
 from .domain.hotspots import BASELINE_PERIODS, hot_spots as find_hot_spots
 from .domain.rollup import InvalidRange, earlier_period, parse_closed_range
 from .domain.scope import Scope
 from .exceptions import ValidationFailed
 
-LEAGUE_SORTS = ("received", "on_time_pct")
+LEAGUE_SORTS = ("received", "on_time_pct", "resolved_within_limit_pct")
 DRILLDOWN_METRICS = tuple(queries.METRIC_FILTERS)
 DRILLDOWN_LIMIT_MAX = 500
 NOT_YET_MEASURED = "not yet measured"
-# KPIs of issue 7 whose events do not exist yet: present as null so a page can say so honestly
-UNMEASURED = ("resolved_within_limit_pct", "handling_hours_avg", "handling_hours_p90", "extensions_requested",
-              "extensions_approved", "escalations_by_level", "callback_coverage_pct", "satisfaction_pct",
-              "reopen_rate_pct", "repeat_complaints", "nonconformity_records", "capa_open", "capa_overdue")
+PROXY_NOTE = ("{n} of the decided cases had no contact recorded: their first contact is the acknowledgement "
+              "(sent before the deadline or not)")
+UNITS_NOTE = ("unit counts not known: intake's estate snapshot in complaint_received carries no `units` yet "
+              "(estate_names.units fills when it does)")
 
 
 def _range(date_from, date_to) -> tuple[dt.date, dt.date]:
@@ -35,8 +36,7 @@ def _range(date_from, date_to) -> tuple[dt.date, dt.date]:
         raise ValidationFailed(str(exc), field=exc.field) from None
 
 
-def _pct(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 1) if whole else None
+_pct = figures.pct
 
 
 def _text(value, field: str, max_len: int = 40) -> str | None:
@@ -57,12 +57,7 @@ def scope_for(conn, tenant_id: str, scope: Scope, estate) -> Scope:
     return scope.narrow(estate)
 
 
-def first_contact(counts: dict, overdue_now: int) -> dict:
-    """The first-contact figures of a set of cases: decided = on time + late + overdue now."""
-    on_time, late, due = counts["first_contact_on_time"], counts["first_contact_late"], counts["first_contact_due"]
-    return {"with_deadline": due, "on_time": on_time, "late": late, "overdue_now": overdue_now,
-            "pending": max(due - on_time - late - overdue_now, 0),
-            "on_time_pct": _pct(on_time, on_time + late + overdue_now)}
+first_contact = figures.first_contact
 
 
 def _breakdown(rows: list[dict], name: str) -> list[dict]:
@@ -76,31 +71,51 @@ def kpis(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date
         scope = scope_for(conn, tenant_id, scope, estate)
         (totals,) = queries.rollup(conn, tenant_id, start, end, scope)
         overdue = queries.overdue(conn, tenant_id, start, end, scope, now)
+        resolution_overdue = queries.overdue(conn, tenant_id, start, end, scope, now, stage="resolution")
+        p90 = queries.handling_p90(conn, tenant_id, start, end, scope) if totals["handling_count"] else None
         breakdowns = {name: _breakdown(queries.rollup(conn, tenant_id, start, end, scope, (name,)), name)
                       for name in ("channel", "category", "severity")}
         units = [r["units"] for r in queries.estates(conn, tenant_id, scope)]
-    fc = first_contact(totals, overdue)
+    fc, res = first_contact(totals, overdue), figures.resolution(totals, resolution_overdue)
+    handling, calls = figures.handling(totals, p90), figures.callbacks(totals)
     known_units = sum(units) if units and all(u is not None for u in units) else None
     result = {
         "from": start.isoformat(), "to": end.isoformat(), "estate": _text(estate, "estate"),
         "received": totals["received"],
-        "acknowledged_within_first_contact_pct": fc["on_time_pct"],
+        "first_contact_on_time_pct": fc["on_time_pct"],
+        "acknowledged_within_first_contact_pct": fc["on_time_pct"],  # the earlier name of the same figure
         "overdue_now": overdue,
         "first_contact": fc,
+        "resolved_within_limit_pct": res["on_time_pct"],
+        "resolution": res,
+        "handling_hours_avg": handling["avg_hours"], "handling_hours_p90": handling["p90_hours"],
+        "handling": handling,
+        "breaches": totals["breached"], "escalated": totals["escalated"],
+        "escalations_by_level": figures.escalations(totals),
+        "callback_coverage_pct": calls["coverage_pct"], "satisfaction_pct": calls["satisfaction_pct"],
+        "callbacks": calls,
+        "reopened": totals["reopened"], "reopen_rate_pct": _pct(totals["reopened"], totals["resolved"]),
+        "repeat_complaints": totals["repeat"],
+        "nonconformity_required": totals["nonconformity_required"],
         "reclassified": totals["reclassified"],
         "per_1000_units": round(1000.0 * totals["received"] / known_units, 2) if known_units else None,
         "by_channel": breakdowns["channel"], "by_category": breakdowns["category"],
         "by_severity": breakdowns["severity"],
-        **dict.fromkeys(UNMEASURED),
+        **dict.fromkeys(figures.UNMEASURED),
     }
-    result["notes"] = {
-        "acknowledged_within_first_contact_pct": "proxy: acknowledgement sent before the first-contact deadline, "
-                                                 "until workflow records the contact itself",
-        "per_1000_units": None if known_units else "unit counts not known yet",
-        **dict.fromkeys(UNMEASURED, NOT_YET_MEASURED),
-    }
-    result["notes"] = {k: v for k, v in result["notes"].items() if v}
+    result["notes"] = {k: v for k, v in _notes(fc, handling, known_units).items() if v}
     return result
+
+
+def _notes(fc: dict, handling: dict, known_units) -> dict:
+    return {
+        "first_contact_on_time_pct": PROXY_NOTE.format(n=fc["by_proxy"]) if fc["by_proxy"] else None,
+        "handling_hours_avg": (f"{handling['unmeasured']} resolved cases without working hours (resolved before "
+                               "workflow reported them, or their calendar year is not loaded)"
+                               if handling["unmeasured"] else None),
+        "per_1000_units": None if known_units else UNITS_NOTE,
+        **figures.UNMEASURED,
+    }
 
 
 def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
@@ -109,6 +124,7 @@ def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
     previous = {r["estate"]: r for r in queries.rollup(conn, tenant_id, prev_start, prev_end, scope, ("estate",))}
     overdue_now = queries.overdue(conn, tenant_id, start, end, scope, now, by_estate=True)
     overdue_prev = queries.overdue(conn, tenant_id, prev_start, prev_end, scope, now, by_estate=True)
+    resolution_overdue = queries.overdue(conn, tenant_id, start, end, scope, now, by_estate=True, stage="resolution")
     zero = dict.fromkeys(queries.COUNTS, 0)
     rows = []
     for est in queries.estates(conn, tenant_id, scope, region):
@@ -124,13 +140,15 @@ def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
             "on_time_pct_change": (round(fc["on_time_pct"] - fc_prev["on_time_pct"], 1)
                                    if fc["on_time_pct"] is not None and fc_prev["on_time_pct"] is not None else None),
             "overdue_now": fc["overdue_now"],
+            "resolved_within_limit_pct": figures.resolution(cur, resolution_overdue.get(code, 0))["on_time_pct"],
         })
     return rows
 
 
 def league_table(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date_to, sort="received",
                  region=None) -> dict:
-    """Estates ranked by ``received`` (most first) or ``on_time_pct`` (best first; no figure last), with the
+    """Estates ranked by ``received`` (most first), ``on_time_pct`` or ``resolved_within_limit_pct`` (best
+    first; no figure last), with the
     same figures for the period just before (``earlier_period``: Q3 -> Q2 for whole months, else the same number
     of days)."""
     start, end = _range(date_from, date_to)
@@ -142,7 +160,7 @@ def league_table(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_fr
     if sort == "received":
         rows.sort(key=lambda r: (-r["received"], r["estate"]))
     else:
-        rows.sort(key=lambda r: (r["on_time_pct"] is None, -(r["on_time_pct"] or 0), -r["received"], r["estate"]))
+        rows.sort(key=lambda r: (r[sort] is None, -(r[sort] or 0), -r["received"], r["estate"]))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     prev_start, prev_end = earlier_period(start, end)
@@ -210,6 +228,12 @@ def drilldown(tenant_id: str, scope: Scope, engine, now: dt.datetime, metric, da
             "received_at": _iso(fact.received_at), "first_contact_due_at": _iso(fact.first_contact_due_at),
             "acknowledged_at": _iso(fact.acknowledged_at), "first_contact_status": first_contact_status(fact, now),
             "reclassified": bool(fact.reclassified),
+            "contacted_at": _iso(fact.first_contact_met_at), "resolution_due_at": _iso(fact.resolution_due_at),
+            "resolved_at": _iso(fact.resolved_at), "resolution_status": resolution_status(fact, now),
+            "handling_hours": round(fact.handling_minutes / 60, 1) if fact.handling_minutes is not None else None,
+            "satisfaction": fact.satisfaction, "reopened": fact.reopened_at is not None,
+            "escalation_level": fact.escalation_level, "breached": fact.breached_at is not None,
+            "repeat_of": fact.repeat_of,
         })
     return {"metric": metric, "from": start.isoformat(), "to": end.isoformat(), "total": total,
             "limit": limit, "offset": offset, "items": items}

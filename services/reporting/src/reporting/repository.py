@@ -65,13 +65,15 @@ def _add(conn, table, key: dict, delta: dict) -> None:
 
 
 def upsert_estate(conn, tenant_id: str, estate: EstateSnapshot, as_of: dt.datetime) -> None:
-    """Keep the newest snapshot of the estate (by the complaint's received_at). ``units`` is left alone."""
+    """Keep the newest snapshot of the estate (by the complaint's received_at). ``units`` only changes when a
+    snapshot carries it."""
     stmt = _insert(conn, estate_names).values(tenant_id=tenant_id, estate_code=estate.code, name=estate.name,
-                                              kind=estate.kind, region=estate.region, as_of=as_of)
+                                              kind=estate.kind, region=estate.region, units=estate.units,
+                                              as_of=as_of)
     stmt = stmt.on_conflict_do_update(
         index_elements=[estate_names.c.tenant_id, estate_names.c.estate_code],
         set_={"name": stmt.excluded.name, "kind": stmt.excluded.kind, "region": stmt.excluded.region,
-              "as_of": stmt.excluded.as_of},
+              "units": func.coalesce(stmt.excluded.units, estate_names.c.units), "as_of": stmt.excluded.as_of},
         where=estate_names.c.as_of <= stmt.excluded.as_of,
     )
     conn.execute(stmt)

@@ -46,6 +46,39 @@ class ReportingService:
     def on_notification_failed(self, envelope):
         handlers.record_notification(envelope, self.db.uow())
 
+    # the case's later life (handlers.LIFECYCLE)
+    @reliable_event_handler("workflow", "case_contacted")
+    def on_case_contacted(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_resolved")
+    def on_case_resolved(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_cancelled")
+    def on_case_cancelled(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_reopened")
+    def on_case_reopened(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "sla_breached")
+    def on_sla_breached(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_escalated")
+    def on_case_escalated(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("notify", "callback_completed")
+    def on_callback_completed(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("notify", "callback_dissatisfied")
+    def on_callback_dissatisfied(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
     def _caller(self):
         return self.tenant.id, scope_from_roles(self.tenant.roles), self.db.engine, self.db.clock.now()
 

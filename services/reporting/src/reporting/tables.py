@@ -9,6 +9,8 @@ counts to exactly one bucket, the one its current day/estate/channel/category/se
 """
 from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, text
 
+from .domain.facts import COUNTS as ROLLUP_COUNTS
+
 from estatedesk_common.db import UTCDateTime
 from estatedesk_common.unit_of_work import ReliabilityTables
 
@@ -17,6 +19,8 @@ reliability = ReliabilityTables(metadata)
 
 _OPEN_FIRST_CONTACT = text("acknowledged_at IS NULL AND first_contact_met_at IS NULL "
                            "AND first_contact_due_at IS NOT NULL")
+OPEN_RESOLUTION = ("resolved_at IS NULL AND cancelled_at IS NULL AND resolution_due_at IS NOT NULL")
+HANDLING_KNOWN = "handling_minutes IS NOT NULL AND resolved_at IS NOT NULL"
 
 complaint_facts = Table(
     "complaint_facts", metadata,
@@ -41,24 +45,39 @@ complaint_facts = Table(
     # from notify: the acknowledgement is the proxy for first contact until workflow records contact
     Column("acknowledged_at", UTCDateTime, nullable=True),
     Column("acknowledgement_failed_at", UTCDateTime, nullable=True),
-    # for workflow events that do not exist yet (contact recorded, sla_breached, case_escalated, case_resolved,
-    # callback results): null until their producers exist
+    # the case's later life (workflow: case_contacted, case_resolved, case_cancelled, case_reopened,
+    # sla_breached, case_escalated; notify: callback_completed / callback_dissatisfied): domain/lifecycle.py
     Column("first_contact_met_at", UTCDateTime, nullable=True),
     Column("breached_at", UTCDateTime, nullable=True),
-    Column("escalation_level", Integer, nullable=True),
-    Column("resolved_at", UTCDateTime, nullable=True),
-    Column("callback_at", UTCDateTime, nullable=True),
-    Column("satisfied", Boolean, nullable=True),
+    Column("escalation_level", Integer, nullable=True),  # the highest level reached
+    Column("resolved_at", UTCDateTime, nullable=True),  # the first resolution
+    Column("callback_at", UTCDateTime, nullable=True),  # the first callback answer
+    Column("satisfied", Boolean, nullable=True),  # the newest answer is satisfied / very satisfied
+    Column("repeat_of", String(36), nullable=True),
+    Column("handling_minutes", Integer, nullable=True),  # working minutes, receipt -> first resolution
+    Column("nonconformity_required", Boolean, nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("reopened_at", UTCDateTime, nullable=True),
+    Column("satisfaction", String(20), nullable=True),
+    Column("satisfaction_at", UTCDateTime, nullable=True),
+    Column("escalated_levels", String(40), nullable=True),
     Index("ix_complaint_facts_day", "tenant_id", "day"),
     # "overdue now" for a period reads only the period's cases still waiting for first contact
     Index("ix_complaint_facts_open_first_contact", "tenant_id", "day", "first_contact_due_at",
           postgresql_where=_OPEN_FIRST_CONTACT, sqlite_where=_OPEN_FIRST_CONTACT),
+    # ... and for resolution: the period's cases unresolved, not cancelled, with a resolution deadline
+    Index("ix_complaint_facts_open_resolution", "tenant_id", "day", "resolution_due_at",
+          postgresql_where=text(OPEN_RESOLUTION), sqlite_where=text(OPEN_RESOLUTION)),
+    # p90 handling time: the period's handling minutes straight from the index
+    Index("ix_complaint_facts_handling", "tenant_id", "day", "handling_minutes",
+          postgresql_where=text(HANDLING_KNOWN), sqlite_where=text(HANDLING_KNOWN)),
 )
 
 # Per estate-local day x estate x channel x category x severity; '' stands for "none" (key columns are NOT NULL).
 # first_contact_* count the bucket's cases with a first-contact deadline, and those met on time / late
-# (met = acknowledgement sent or contact recorded); what is still open is counted from the facts (it changes
-# with the clock, not with events).
+# (met = contact recorded, else the acknowledgement as a proxy); the other counts are ``domain.facts.COUNTS``
+# (resolution, handling minutes, callbacks, reopenings, breaches, escalations, repeats); what is still open is
+# counted from the facts (it changes with the clock, not with events).
 complaint_daily = Table(
     "complaint_daily", metadata,
     Column("tenant_id", String(36), primary_key=True),
@@ -68,13 +87,8 @@ complaint_daily = Table(
     Column("category", String(40), primary_key=True),
     Column("severity", String(40), primary_key=True),
     Column("received", Integer, nullable=False),
-    Column("first_contact_due", Integer, nullable=False, server_default="0"),
-    Column("first_contact_on_time", Integer, nullable=False, server_default="0"),
-    Column("first_contact_late", Integer, nullable=False, server_default="0"),
-    Column("reclassified", Integer, nullable=False, server_default="0"),
+    *[Column(c, Integer, nullable=False, server_default="0") for c in ROLLUP_COUNTS if c != "received"],
 )
-
-ROLLUP_COUNTS = ("received", "first_contact_due", "first_contact_on_time", "first_contact_late", "reclassified")
 
 
 def _monthly(name: str, *dimensions: str) -> Table:

@@ -64,6 +64,11 @@ def test_kpis_export_lists_unmeasured_figures(engine, league):
     measures = {r[0]: r[1:] for r in rows[1:]}
     assert rows[0] == ["Measure", "Value", "Note"]
     assert measures["received"][0] == "3"
-    assert measures["satisfaction_pct"] == ["—", "not yet measured"]
+    assert measures["satisfaction_pct"] == ["—", ""]  # measured, nothing to divide by yet
+    assert measures["capa_open"] == ["—", "not yet measured: no CAPA reports yet"]
+    assert measures["callbacks.not_called_back"][0] == "0" and measures["escalations_by_level.1"][0] == "0"
     assert measures["by_channel.hotline"][0] == "3"
+    zh = reports.export(league, Scope(None), engine, NOW, "kpis", "csv", "2026-11-24", "2026-11-24")
+    zh_rows = {r[0]: r[1:] for r in csv.reader(io.StringIO(zh["content"].decode("utf-8").lstrip("\ufeff")))}
+    assert zh_rows["capa_open"] == ["—", "尚未统计：尚无纠正/预防措施报告"]
 

@@ -15,6 +15,11 @@ T = "00000000-0000-4000-8000-000000000001"
 C = "c-1"
 
 
+def zeros(**counts):
+    """A full rollup delta: every count 0 but those given."""
+    return {**dict.fromkeys(facts.COUNTS, 0), **counts}
+
+
 def apply_all(events_in_order):
     fact = CaseFact(T, C)
     for kind, payload in events_in_order:
@@ -84,8 +89,7 @@ def test_contribution_needs_day_estate_and_channel():
     assert contribution(CaseFact(T, C, estate_code="E", channel="web")) is None
     key, counts = contribution(CaseFact(T, C, estate_code="E", channel="web", day=dt.date(2026, 11, 24)))
     assert key == (dt.date(2026, 11, 24), "E", "web", "", "")
-    assert counts == {"received": 1, "first_contact_due": 0, "first_contact_on_time": 0,
-                      "first_contact_late": 0, "reclassified": 0}
+    assert counts == zeros(received=1)
 
 
 def test_reclassification_moves_the_whole_contribution_between_buckets():
@@ -95,10 +99,10 @@ def test_reclassification_moves_the_whole_contribution_between_buckets():
                    acknowledged_at=dt.datetime(2026, 11, 24, 2, tzinfo=UTC))
     new = CaseFact(**{**old.as_row(), "category": "facilities", "reclassified": True})
     (k1, d1), (k2, d2) = rollup_changes(old, new)
-    assert (k1[3], d1) == ("facilities", {"received": 1, "first_contact_due": 1, "first_contact_on_time": 1,
-                                          "first_contact_late": 0, "reclassified": 1})
-    assert (k2[3], d2) == ("greening", {"received": -1, "first_contact_due": -1, "first_contact_on_time": -1,
-                                        "first_contact_late": 0, "reclassified": 0})
+    assert (k1[3], d1) == ("facilities", zeros(received=1, first_contact_due=1, first_contact_on_time=1,
+                                                reclassified=1, first_contact_proxy=1))
+    assert (k2[3], d2) == ("greening", zeros(received=-1, first_contact_due=-1, first_contact_on_time=-1,
+                                              first_contact_proxy=-1))
     assert rollup_changes(new, new) == []
 
 
@@ -107,9 +111,8 @@ def test_an_acknowledgement_updates_the_same_bucket():
     old = CaseFact(T, C, estate_code="E", channel="web", day=day,
                    first_contact_due_at=dt.datetime(2026, 11, 24, 3, tzinfo=UTC))
     new = CaseFact(**{**old.as_row(), "acknowledged_at": dt.datetime(2026, 11, 24, 4, tzinfo=UTC)})
-    assert rollup_changes(old, new) == [((day, "E", "web", "", ""), {
-        "received": 0, "first_contact_due": 0, "first_contact_on_time": 0, "first_contact_late": 1,
-        "reclassified": 0})]
+    assert rollup_changes(old, new) == [((day, "E", "web", "", ""), zeros(first_contact_late=1,
+                                                                          first_contact_proxy=1))]
 
 
 @pytest.mark.parametrize("payload_patch", [{"received_at": "2026-11-24T02:00:00"}, {"estate": None},

@@ -7,6 +7,7 @@ import pytest
 from estatedesk_common.errors import ValidationFailed
 
 from reporting import handlers, repository
+from reporting.domain.facts import COUNTS
 from reporting.tables import estate_names, reliability
 
 
@@ -29,9 +30,8 @@ def test_upsert_increments_one_daily_row(engine, new_uow, make_event):
     rows = _daily(engine, tenant)
     assert len(rows) == 1
     assert rows[0] == {"tenant_id": tenant, "day": dt.date(2026, 11, 24), "estate_code": "DEMO-RES",
-                       "channel": "hotline", "category": "", "severity": "", "received": 3,
-                       "first_contact_due": 0, "first_contact_on_time": 0, "first_contact_late": 0,
-                       "reclassified": 0}
+                       "channel": "hotline", "category": "", "severity": "",
+                       **dict.fromkeys(COUNTS, 0), "received": 3}
 
 
 def test_a_complaint_resent_under_a_new_event_id_counts_once(engine, new_uow, make_event):

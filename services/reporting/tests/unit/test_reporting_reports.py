@@ -45,15 +45,18 @@ def test_kpis_arithmetic(engine, new_uow, events, tenant):
     k = reports.kpis(tenant, ALL, engine, NOW, "2026-11-24", "2026-11-24")
     assert k["received"] == 5 and k["overdue_now"] == 1
     assert k["first_contact"] == {"with_deadline": 5, "on_time": 2, "late": 1, "overdue_now": 1, "pending": 1,
-                                  "on_time_pct": 50.0}
+                                  "by_proxy": 3, "on_time_pct": 50.0}
     assert k["acknowledged_within_first_contact_pct"] == 50.0
     assert k["by_channel"] == [{"key": "hotline", "received": 4}, {"key": "web", "received": 1}]
     assert k["by_category"] == [{"key": None, "received": 4}, {"key": "greening", "received": 1}]
     assert {r["key"]: r["received"] for r in k["by_severity"]} == {None: 4, "major": 1}
-    for name in ("repeat_complaints", "reopen_rate_pct", "escalations_by_level", "callback_coverage_pct",
-                 "satisfaction_pct"):
-        assert k[name] is None and k["notes"][name] == "not yet measured"
-    assert k["per_1000_units"] is None and k["notes"]["per_1000_units"] == "unit counts not known yet"
+    assert k["first_contact_on_time_pct"] == 50.0 and k["notes"]["first_contact_on_time_pct"].startswith("3 of")
+    assert k["repeat_complaints"] == 0 and k["escalations_by_level"] == [{"level": n, "cases": 0} for n in (1, 2, 3)]
+    for name in ("reopen_rate_pct", "callback_coverage_pct", "satisfaction_pct", "resolved_within_limit_pct"):
+        assert k[name] is None and name not in k["notes"]  # measured: nothing resolved yet
+    for name in ("extensions_requested", "nonconformity_records", "capa_open", "capa_overdue"):
+        assert k[name] is None and k["notes"][name].startswith("not yet measured")
+    assert k["per_1000_units"] is None and k["notes"]["per_1000_units"].startswith("unit counts not known")
     # the clock moves: the pending one is overdue at 09:01; figures stored by events do not change
     later = reports.kpis(tenant, ALL, engine, NOW.replace(hour=9, minute=1), "2026-11-24", "2026-11-24")
     assert later["first_contact"]["overdue_now"] == 2 and later["acknowledged_within_first_contact_pct"] == 40.0

@@ -5,9 +5,12 @@ One transaction: the case row (status, version + 1, resolution fields), the dead
 a timeline entry by the acting user, and the event (``case_contacted``, ``case_assigned``,
 ``case_plan_recorded``, ``case_progress_recorded``, ``case_resolved``, ``owner_accepted``, ``case_cancelled``).
 ``expected_version`` (the gateway's If-Match) makes two agents unable to overwrite each other.
+``case_resolved`` carries ``handling_working_hours`` (receipt -> now on the site's calendar; null when the
+calendar cannot count those days) for reporting, which has no calendar.
 """
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy import update
@@ -15,7 +18,8 @@ from sqlalchemy import update
 from estatedesk_common import timers
 from estatedesk_common.errors import Conflict, ValidationFailed
 
-from . import repository
+from . import backfill, extensions, policies, repository
+from .domain import sla
 from .domain.actions import DONE, LABELS_ZH, InvalidAction, decide
 from .exceptions import CaseNotFound
 from .tables import case_deadlines, cases
@@ -31,7 +35,8 @@ class VersionConflict(Conflict):
 
 
 def act(complaint_id, action: str, data: dict | None, tenant_id: str, user_id: str | None, uow,
-        expected_version: int | None = None) -> dict:
+        expected_version: int | None = None, roles=None) -> dict:
+    """``roles`` ([[role, estate|None], ...]) decide who may ask for and approve extensions (workflow.extensions)."""
     try:
         case_id = str(uuid.UUID(str(complaint_id)))
     except ValueError:
@@ -43,6 +48,10 @@ def act(complaint_id, action: str, data: dict | None, tenant_id: str, user_id: s
         if expected_version is not None and int(expected_version) != case["version"]:
             raise VersionConflict("the case changed since you loaded it", field="version",
                                   details={"current_version": case["version"]})
+        if action in extensions.ACTIONS:
+            result = extensions.act(uow, case, action, data or {}, user_id, roles)
+            uow.commit()
+            return result
         try:
             decision = decide(action, case["status"], data or {})
         except InvalidAction as exc:
@@ -60,9 +69,27 @@ def act(complaint_id, action: str, data: dict | None, tenant_id: str, user_id: s
         uow.publish(EVENTS[action], tenant_id, {
             "case_id": case_id, "complaint_id": case_id, "reference": case["reference"],
             "estate_code": case["estate_code"], "action": action, "status": decision.status, "by": user_id,
-            "stages_met": met, "note": decision.note, **decision.details, "at": now.isoformat()})
+            "stages_met": met, "note": decision.note, **decision.details, "at": now.isoformat(),
+            **({"handling_working_hours": _working_hours(uow.conn, case, now)} if action == "resolve" else {})})
         uow.commit()
     return {"complaint_id": case_id, "status": decision.status, "version": case["version"] + 1, "stages_met": met}
+
+
+def _working_hours(conn, case, now) -> float | None:
+    """Hours inside the site's business hours on its working days from receipt to ``now``."""
+    try:
+        if case["policy_levels"]:  # the policy the case was opened under (region layers included)
+            cal = backfill.policy_for_case(conn, case["tenant_id"], case["policy_levels"]).calendar
+        else:
+            cal = policies.effective_policy(conn, case["tenant_id"], case["estate_code"], case["received_at"]).calendar
+        seconds, day = 0.0, cal.local_date(case["received_at"])
+        while day <= cal.local_date(now):
+            for opens, closes in cal.periods(day) if cal.day(day).working else ():
+                seconds += max((min(closes, now) - max(opens, case["received_at"])).total_seconds(), 0)
+            day += dt.timedelta(days=1)
+    except (sla.CalendarUnavailable, sla.PolicyInvalid):
+        return None
+    return round(seconds / 3600, 2)
 
 
 def _meet(conn, tenant_id, case_id, stages, now) -> list[str]:

@@ -7,7 +7,9 @@ is the earliest one sent. Applying an event twice gives the same fact, so the ro
 
 A fact counts in the rollup once it knows its estate-local day, estate and channel; its bucket and counts are
 a function of the fact alone (``contribution``), so moving a case between buckets (reclassification) is
-"subtract the old contribution, add the new one" (``rollup_changes``).
+"subtract the old contribution, add the new one" (``rollup_changes``). The case's later life (contact,
+resolution, callbacks, breaches, escalations) is merged by ``domain.lifecycle`` with the same rules: earliest
+time wins, levels and flags only accumulate, the newest callback answer is the owner's satisfaction.
 """
 from __future__ import annotations
 
@@ -20,7 +22,19 @@ from .rollup import InvalidEvent, fact_from_complaint_received, local_day, _opti
 FIRST_CONTACT_STAGE = "first_contact"
 RESOLUTION_STAGE = "resolution"
 ACKNOWLEDGEMENT = "acknowledgement"
-COUNTS = ("received", "first_contact_due", "first_contact_on_time", "first_contact_late", "reclassified")
+SATISFIED = ("very_satisfied", "satisfied")
+TOP_LEVEL = 3  # escalation levels above the default ladder's top (head office) count as level 3
+COUNTS = ("received", "first_contact_due", "first_contact_on_time", "first_contact_late", "reclassified",
+          # first contact decided by the acknowledgement because no contact was recorded
+          "first_contact_proxy",
+          # resolution: cases with a resolution deadline (not cancelled), resolved, on time / late against it
+          "resolution_due", "resolved", "resolved_on_time", "resolved_late",
+          # handling time: resolved cases with working minutes known, and the sum of those minutes
+          "handling_count", "handling_minutes",
+          # callbacks: resolved cases whose owner answered a callback; answers by satisfaction (the newest)
+          "called_back", "callback_answered", "satisfied", "dissatisfied",
+          "reopened", "breached", "escalated", "escalated_level_1", "escalated_level_2", "escalated_level_3",
+          "repeat", "nonconformity_required")
 
 
 @dataclass(frozen=True)
@@ -49,15 +63,28 @@ class CaseFact:
     resolved_at: dt.datetime | None = None
     callback_at: dt.datetime | None = None
     satisfied: bool | None = None
+    # revision r7k0p1s2t3u4: the case's later life
+    repeat_of: str | None = None  # intake: the earlier closed complaint this one repeats
+    handling_minutes: int | None = None  # workflow: working minutes from receipt to the first resolution
+    nonconformity_required: bool | None = None  # a resolution with a loss of 500 yuan or more
+    cancelled_at: dt.datetime | None = None
+    reopened_at: dt.datetime | None = None
+    satisfaction: str | None = None  # the newest callback answer: very_satisfied | satisfied | neutral | ...
+    satisfaction_at: dt.datetime | None = None
+    escalated_levels: str | None = None  # every level reached, "1,2,3"
 
     def as_row(self) -> dict:
         return dataclasses.asdict(self)
 
     @property
     def contacted_at(self) -> dt.datetime | None:
-        """First contact: recorded by workflow (future) or, as the proxy until then, the acknowledgement."""
-        times = [t for t in (self.first_contact_met_at, self.acknowledged_at) if t is not None]
-        return min(times) if times else None
+        """First contact: recorded by workflow (``case_contacted``); the acknowledgement only as a proxy for a
+        case with no contact recorded."""
+        return self.first_contact_met_at if self.first_contact_met_at is not None else self.acknowledged_at
+
+    @property
+    def levels(self) -> frozenset[int]:
+        return frozenset(int(x) for x in self.escalated_levels.split(",")) if self.escalated_levels else frozenset()
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(CaseFact))
@@ -83,9 +110,46 @@ def contribution(fact: CaseFact) -> tuple[tuple, dict] | None:
         return None
     key = (fact.day, fact.estate_code, fact.channel, fact.category or "", fact.severity or "")
     status = first_contact_status(fact)
-    return key, {"received": 1, "first_contact_due": int(fact.first_contact_due_at is not None),
-                 "first_contact_on_time": int(status == "on_time"), "first_contact_late": int(status == "late"),
-                 "reclassified": int(bool(fact.reclassified))}
+    counts = {"received": 1, "first_contact_due": int(fact.first_contact_due_at is not None),
+              "first_contact_on_time": int(status == "on_time"), "first_contact_late": int(status == "late"),
+              "reclassified": int(bool(fact.reclassified)),
+              "first_contact_proxy": int(status in ("on_time", "late") and fact.first_contact_met_at is None)}
+    counts.update(_resolution_counts(fact))
+    levels = fact.levels
+    counts.update(breached=int(fact.breached_at is not None), escalated=int(bool(levels)),
+                  escalated_level_1=int(1 in levels), escalated_level_2=int(2 in levels),
+                  escalated_level_3=int(any(level >= TOP_LEVEL for level in levels)),
+                  repeat=int(fact.repeat_of is not None))
+    return key, counts
+
+
+def resolution_status(fact: CaseFact, now: dt.datetime | None = None) -> str:
+    """Against the resolution deadline: ``on_time`` | ``late`` (first resolution after it) | ``overdue`` (due
+    passed, unresolved) | ``pending`` | ``cancelled`` | ``unknown`` (no deadline)."""
+    if fact.cancelled_at is not None and fact.resolved_at is None:
+        return "cancelled"
+    due = fact.resolution_due_at
+    if due is None:
+        return "unknown"
+    if fact.resolved_at is not None:
+        return "on_time" if fact.resolved_at <= due else "late"
+    return "overdue" if now is not None and now > due else "pending"
+
+
+def _resolution_counts(fact: CaseFact) -> dict:
+    status = resolution_status(fact)
+    resolved = fact.resolved_at is not None
+    answered = fact.satisfaction is not None
+    return {"resolution_due": int(fact.resolution_due_at is not None and status != "cancelled"),
+            "resolved": int(resolved), "resolved_on_time": int(status == "on_time"),
+            "resolved_late": int(status == "late"),
+            "handling_count": int(resolved and fact.handling_minutes is not None),
+            "handling_minutes": (fact.handling_minutes or 0) if resolved else 0,
+            "called_back": int(resolved and fact.callback_at is not None),
+            "callback_answered": int(answered), "satisfied": int(fact.satisfaction in SATISFIED),
+            "dissatisfied": int(fact.satisfaction == "dissatisfied"),
+            "reopened": int(resolved and fact.reopened_at is not None),
+            "nonconformity_required": int(bool(fact.nonconformity_required))}
 
 
 def rollup_changes(old: CaseFact, new: CaseFact) -> list[tuple[tuple, dict]]:
@@ -133,7 +197,7 @@ def _utc(value, name: str) -> dt.datetime:
 def apply_complaint_received(fact: CaseFact, payload: dict) -> CaseFact:
     snap = fact_from_complaint_received(fact.tenant_id, payload)
     fact = _fill(fact, reference=_optional_text(payload, "reference"), estate_code=snap.estate.code,
-                 channel=snap.channel, received_at=snap.received_at, day=snap.day)
+                 channel=snap.channel, received_at=snap.received_at, day=snap.day, repeat_of=repeat_of(payload))
     return _classify(fact, snap.category, snap.severity, snap.received_at,
                      _optional_text(payload, "category_source"))
 
@@ -189,6 +253,19 @@ def apply_reclassified(fact: CaseFact, payload: dict, occurred_at: str | None) -
             raise InvalidEvent(f"{name} is not text")
     return _classify(fact, category or None, severity or None, at, _optional_text(payload, "category_source"),
                      reclassified=True)
+
+
+def repeat_of(payload: dict) -> str | None:
+    """intake's ``repeat_of``: ``{"complaint_id", ...}`` of the closed complaint this one repeats (or its id);
+    absent or null for a first complaint (and in events from before intake linked repeats)."""
+    link = payload.get("repeat_of")
+    if isinstance(link, dict):
+        link = link.get("complaint_id")
+    if link is None or link == "":
+        return None
+    if not isinstance(link, str):
+        raise InvalidEvent("repeat_of is neither an object with complaint_id nor an id")
+    return link
 
 
 def complaint_id_of(payload: dict) -> str:

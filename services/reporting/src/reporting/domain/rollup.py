@@ -32,6 +32,7 @@ class EstateSnapshot:
     kind: str
     timezone: str
     region: str | None
+    units: int | None = None  # the estate's unit count, when intake's snapshot carries it
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,12 @@ def _optional_text(data: dict, key: str) -> str | None:
     return value
 
 
+def _units(value) -> int | None:
+    """``estate.units`` if it is a whole number above 0; anything else is unknown (never a reason to lose the
+    complaint)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def fact_from_complaint_received(tenant_id: str, payload: dict) -> ComplaintFact:
     """Read a ``complaint_received`` payload (schema 1). Raises ``InvalidEvent`` when it is unusable."""
     estate = payload.get("estate")
@@ -83,7 +90,7 @@ def fact_from_complaint_received(tenant_id: str, payload: dict) -> ComplaintFact
     snapshot = EstateSnapshot(
         code=_required_text(estate, "code", "estate."), name=_required_text(estate, "name", "estate."),
         kind=_optional_text(estate, "kind") or "", timezone=_required_text(estate, "timezone", "estate."),
-        region=_optional_text(estate, "region"),
+        region=_optional_text(estate, "region"), units=_units(estate.get("units")),
     )
     try:
         received_at = dt.datetime.fromisoformat(_required_text(payload, "received_at"))
