@@ -16,6 +16,7 @@ from .db import SystemClock, make_engine
 from .loops import PollingLoop
 from .observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 from .publishing import ConfirmedPublisher
+from .retention import Pruner
 from .unit_of_work import ReliabilityTables, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,9 @@ def event_publisher(amqp_uri: str, service_name: str, config: dict):
 class OutboxRelay:
     """Background loop: publish due outbox rows; woken at once after a commit that wrote events."""
 
-    def __init__(self, engine, table, publish, service_name, poll_interval=1.0, batch=200):
+    def __init__(self, engine, table, publish, service_name, poll_interval=1.0, batch=200, pruner=None):
         self.engine, self.table, self.publish = engine, table, publish
-        self.service_name, self.batch = service_name, batch
+        self.service_name, self.batch, self.pruner = service_name, batch, pruner
         self._last_backlog = 0.0
         self._loop = PollingLoop(self._pass, poll_interval, f"{service_name} outbox relay",
                                  on_exit=getattr(publish, "close", None))
@@ -55,6 +56,8 @@ class OutboxRelay:
         if failed:
             EVENTS_PUBLISHED.labels(self.service_name, "retry").inc(failed)
         self._report_backlog()
+        if self.pruner is not None:
+            self.pruner.maybe_prune()
         return sent >= self.batch and not failed
 
     def _report_backlog(self):
@@ -96,8 +99,10 @@ class Database(DependencyProvider):
         self.clock = SystemClock()
         if self.with_relay:
             publish = ConfirmedPublisher(cfg[AMQP_URI_CONFIG_KEY], self.container.service_name, cfg)
+            pruner = Pruner(self.engine, self.tables, self.container.service_name, self.clock,
+                            float(cfg.get("OUTBOX_RETENTION_DAYS") or 7), float(cfg.get("INBOX_RETENTION_DAYS") or 90))
             self.relay = OutboxRelay(self.engine, self.tables.outbox, publish, self.container.service_name,
-                                     float(cfg.get("OUTBOX_POLL_SECONDS", 1.0)))
+                                     float(cfg.get("OUTBOX_POLL_SECONDS", 1.0)), pruner=pruner)
 
     def start(self):
         if self.relay:

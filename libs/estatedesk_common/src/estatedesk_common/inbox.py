@@ -5,7 +5,7 @@ is acknowledged without being applied again.
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, String, Table, select
+from sqlalchemy import Column, Index, MetaData, String, Table, select
 
 from .db import UTCDateTime
 
@@ -17,6 +17,7 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("consumer", String(120), primary_key=True),
         Column("event_id", String(36), primary_key=True),
         Column("handled_at", UTCDateTime, nullable=False),
+        Index("ix_inbox_handled_at", "handled_at"),  # pruning (retention.py)
     )
 
 

@@ -1,0 +1,24 @@
+"""inbox handled_at index (pruning, estatedesk_common.retention)
+
+Revision ID: ix10w1b2c3d4
+Revises: w5ca1e0d0a01
+Create Date: 2026-12-03 21:00:00
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+
+
+revision: str = 'ix10w1b2c3d4'
+down_revision: Union[str, Sequence[str], None] = 'w5ca1e0d0a01'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    op.create_index('ix_inbox_handled_at', 'inbox', ['handled_at'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_inbox_handled_at', table_name='inbox')
