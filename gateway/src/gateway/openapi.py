@@ -1,0 +1,249 @@
+"""The HTTP API described as OpenAPI 3.1, served at ``/api/v1/openapi.json`` and browsable at ``/api/docs``.
+
+One table (``OPERATIONS``) names every API operation: summary, tag, the marshmallow schema that validates its
+body or query (the same classes the views load, so the description cannot drift from the validation), the
+roles allowed and the error codes it can answer. ``tests`` check that every ``/api/v1`` route of the app is in the table
+(Open311 follows its own published GeoReport v2 spec, docs/open311.md) and the document validates (openapi-spec-validator), and schemathesis drives the live
+system from it. Response bodies are described by their main fields; the service READMEs are the reference
+for every field.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields, validate
+
+from .schemas import ComplaintSchema, LoginSchema
+
+_PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+
+
+@dataclass(frozen=True)
+class Op:
+    summary: str
+    tag: str
+    body: type | None = None          # marshmallow Schema class for a JSON body
+    query: type | None = None         # marshmallow Schema class for the query string
+    roles: tuple = ()                 # empty: any signed-in user (or public, see ``auth``)
+    auth: str = "bearer"              # bearer | public | api_key
+    errors: tuple = (422,)
+    ok: int = 200
+    returns: str = "object"           # name of a component in RESPONSES, or "object"
+    headers: dict = field(default_factory=dict)  # request headers: name -> description
+    content: str = "application/json"  # for ok responses
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={"description": "machine-readable code, e.g. validation_failed"})
+    message = fields.String(required=True, metadata={"description": "in the caller's language (zh-CN default)"})
+    details = fields.Dict(metadata={"description": "`field`: the field at fault; `fields`: every field's problems"})
+
+
+class DateRange(Schema):
+    date_from = fields.Date(data_key="from", required=True, metadata={"description": "estate-local day, inclusive"})
+    date_to = fields.Date(data_key="to", required=True, metadata={"description": "estate-local day, inclusive"})
+    estate = fields.String(validate=validate.Length(max=40))
+
+
+class LeagueArgs(DateRange):
+    sort = fields.String(validate=validate.OneOf(["received", "on_time_pct", "resolved_within_limit_pct"]))
+    region = fields.String(validate=validate.Length(max=40))
+
+
+class DrilldownArgs(DateRange):
+    metric = fields.String(required=True)
+    category = fields.String()
+    channel = fields.String()
+    limit = fields.Integer(validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(validate=validate.Range(min=0))
+
+
+class ExportArgs(LeagueArgs):
+    report = fields.String(validate=validate.OneOf(["league_table", "kpis"]))
+    locale = fields.String(validate=validate.OneOf(["zh_CN", "en"]))
+
+
+class ComplaintListArgs(Schema):
+    estate = fields.String(validate=validate.Length(max=40))
+    status = fields.String()
+    channel = fields.String()
+    limit = fields.Integer(validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(validate=validate.Range(min=0))
+
+
+class CommitteeListArgs(Schema):
+    limit = fields.Integer(validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(validate=validate.Range(min=0))
+
+
+class PolicyArgs(Schema):
+    estate = fields.String(validate=validate.Length(max=40))
+    at = fields.DateTime(metadata={"description": "ISO 8601 with offset; default now"})
+
+
+class VersionArgs(Schema):
+    scope = fields.String(metadata={"description": "group, region:<code> or estate:<code>; default all"})
+
+
+class CountArgs(Schema):
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+
+
+IF_MATCH = {"If-Match": "the case version from the complaint's ETag (428 without it, 409 when stale)"}
+STAFF = ("agent", "cs_supervisor", "site_manager", "department_head", "head_office", "group_admin")
+MANAGERS = ("head_office", "group_admin", "site_manager", "cs_supervisor")
+
+
+def _operations() -> dict:
+    from .blueprints.api_keys import ApiKeySchema
+    from .blueprints.cti import CallEventSchema
+    from .blueprints.callbacks import AttemptSchema, ListArgs as CallbackListArgs
+    from .blueprints.case_actions import ActionSchema
+    from .blueprints.classification import CorrectionSchema, SuggestSchema
+    from .blueprints.sla import PreviewSchema, SavePolicySchema
+    from .blueprints.committee import CommitteeComplaintSchema
+
+    return {
+        ("/api/v1/", "get"): Op("API index: version and links", "meta", auth="public", errors=()),
+        ("/api/v1/health", "get"): Op("Health of the gateway and every service (503 when one is down)", "meta",
+                                      auth="public", errors=(503,)),
+        ("/api/v1/auth/token", "post"): Op("Sign in: a bearer token (JWT) for a username and password", "auth",
+                                           body=LoginSchema, auth="public", errors=(401, 422, 423, 429)),
+        ("/api/v1/me", "get"): Op("The signed-in user: tenant, roles and estates", "auth", errors=(401,)),
+        ("/api/v1/estates", "get"): Op("The tenant's estates in the caller's scope", "complaints", errors=(401,)),
+        ("/api/v1/complaints", "post"): Op("Register a complaint (any channel)", "complaints", body=ComplaintSchema,
+                                           ok=201, returns="ComplaintView", errors=(401, 404, 422)),
+        ("/api/v1/complaints", "get"): Op("List complaints, newest first", "complaints", query=ComplaintListArgs,
+                                          errors=(401, 422)),
+        ("/api/v1/complaints/{complaint_id}", "get"): Op(
+            "A complaint with its case (status, deadlines with explanations, timeline) and notifications; ETag = "
+            "case version", "complaints", returns="ComplaintView", errors=(401, 404)),
+        ("/api/v1/complaints/{complaint_id}/actions", "post"): Op(
+            "Act on the case: contact, assign, plan, progress, resolve, accept, cancel", "cases", body=ActionSchema,
+            roles=STAFF, headers=IF_MATCH, errors=(401, 403, 404, 409, 422, 428)),
+        ("/api/v1/complaints/{complaint_id}/classification", "post"): Op(
+            "Correct the category/severity (feeds the classifier)", "complaints", body=CorrectionSchema,
+            roles=STAFF, errors=(401, 403, 404, 422)),
+        ("/api/v1/classification/suggest", "post"): Op("Suggest a category and severity for a text", "complaints",
+                                                       body=SuggestSchema, errors=(401, 422)),
+        ("/api/v1/callbacks", "get"): Op("Callbacks (回访) due, in the caller's estates", "callbacks",
+                                         query=CallbackListArgs, errors=(401, 403, 422)),
+        ("/api/v1/callbacks/{callback_id}/claim", "post"): Op("Claim a callback (someone other than the resolver)",
+                                                              "callbacks", errors=(401, 403, 404, 409)),
+        ("/api/v1/callbacks/{callback_id}/attempts", "post"): Op(
+            "Log a callback attempt: reached (satisfied or not) or not reached", "callbacks", body=AttemptSchema,
+            errors=(401, 403, 404, 409, 422)),
+        ("/api/v1/sla/policy", "get"): Op("The time-limit policy in force for an estate", "sla", query=PolicyArgs,
+                                          roles=MANAGERS, errors=(401, 403, 404, 422)),
+        ("/api/v1/sla/preview", "post"): Op("Deadlines a policy would set, each explained", "sla", body=PreviewSchema,
+                                            roles=MANAGERS, errors=(401, 403, 422)),
+        ("/api/v1/sla/policy", "put"): Op(
+            "Save the next version of a scope's policy (optionally recompute open cases: a report)", "sla",
+            body=SavePolicySchema, roles=("group_admin", "site_manager"), errors=(401, 403, 422)),
+        ("/api/v1/sla/policy/versions", "get"): Op("The stored versions of the policies, newest first", "sla",
+                                                   query=VersionArgs, roles=MANAGERS, errors=(401, 403)),
+        ("/api/v1/reports/kpis", "get"): Op("KPIs for a period", "reports", query=DateRange, roles=MANAGERS,
+                                            errors=(401, 403, 404, 422)),
+        ("/api/v1/reports/league-table", "get"): Op("Estate league table with period-over-period change", "reports",
+                                                    query=LeagueArgs, roles=MANAGERS, errors=(401, 403, 422)),
+        ("/api/v1/reports/hot-spots", "get"): Op("Categories and estates rising against their own baseline",
+                                                 "reports", query=DateRange, roles=MANAGERS, errors=(401, 403, 422)),
+        ("/api/v1/reports/drilldown", "get"): Op("The cases behind a figure", "reports", query=DrilldownArgs,
+                                                 roles=MANAGERS, errors=(401, 403, 404, 422)),
+        ("/api/v1/reports/export.{fmt}", "get"): Op(
+            "A report as CSV (UTF-8 with BOM) or XLSX", "reports", query=ExportArgs, roles=MANAGERS,
+            errors=(401, 403, 404, 422), content="application/octet-stream"),
+        ("/api/v1/reports/complaint-counts", "get"): Op("Complaint counts by estate and channel", "reports",
+                                                        query=CountArgs, errors=(401, 422)),
+        ("/api/v1/api-keys", "get"): Op("The tenant's integration API keys (never the key itself)", "api-keys",
+                                        roles=("group_admin",), errors=(401, 403)),
+        ("/api/v1/api-keys", "post"): Op("Issue an API key (open311, cti): the key is in this answer only",
+                                         "api-keys", body=ApiKeySchema, roles=("group_admin",), ok=201,
+                                         errors=(401, 403, 422)),
+        ("/api/v1/api-keys/{key_id}", "delete"): Op("Revoke an API key", "api-keys", roles=("group_admin",),
+                                                    errors=(401, 403, 404)),
+        ("/api/v1/cti/calls", "post"): Op(
+            "Hotline call event from the telephone system (ringing/answered/ended; the same event again is a "
+            "no-op): the screen pop (owners, open and recent complaints, the console URL to record the call)",
+            "cti", body=CallEventSchema, auth="api_key", errors=(401, 404, 422)),
+        ("/api/v1/committee/complaints", "get"): Op(
+            "What the residents' committee member forwarded, newest first, with the case status", "committee",
+            query=CommitteeListArgs, roles=("committee_member",), errors=(401, 403, 422)),
+        ("/api/v1/committee/complaints", "post"): Op(
+            "Forward one owner's complaint (channel committee; reported_at: when the owner told the committee)",
+            "committee", body=CommitteeComplaintSchema, roles=("committee_member",), ok=201,
+            returns="ComplaintView", errors=(401, 403, 422)),
+        ("/api/v1/committee/batch", "post"): Op(
+            "Upload a CSV/XLSX sheet (multipart field `file`): every row imported in one transaction, or none "
+            "with each row's problem (422 batch_rejected, details.rows)", "committee", roles=("committee_member",),
+            ok=201, errors=(401, 403, 409, 422)),
+    }
+
+
+RESPONSES = {
+    "ComplaintView": {"type": "object", "properties": {
+        "id": {"type": "string", "format": "uuid"}, "reference": {"type": "string", "example": "TS20261124-7KQ2MX"},
+        "status": {"type": "string"}, "estate": {"type": "object"}, "channel": {"type": "string"},
+        "category": {"type": ["string", "null"]}, "severity": {"type": ["string", "null"]},
+        "complainant": {"type": "object"}, "received_at": {"type": "string", "format": "date-time"},
+        "case": {"type": ["object", "null"], "description": "workflow's case: deadlines, timeline, version"},
+        "timeline": {"type": "array", "items": {"type": "object"}}}},
+}
+
+_STATUS_TEXT = {400: "Bad request", 401: "Not signed in / bad token or key", 403: "Role not allowed",
+                404: "Not found (also: another tenant's or estate's)", 409: "Conflict", 413: "Too large",
+                422: "Validation failed: details.field names the field", 423: "Account locked",
+                428: "If-Match required", 429: "Rate limited", 503: "A service is unavailable"}
+
+
+def openapi_path(rule: str) -> str:
+    return _PARAM.sub(r"{\1}", rule)
+
+
+def build(operations: dict | None = None, extra: dict | None = None) -> dict:
+    """The OpenAPI document. ``extra`` adds operations (e.g. channels registered by other blueprints)."""
+    ops = dict(operations or _operations())
+    ops.update(extra or {})
+    spec = APISpec(title="EstateDesk API", version="1", openapi_version="3.1.0", plugins=[MarshmallowPlugin()],
+                   info={"description": "Complaint handling for property-management groups. Errors are "
+                                        "`{error, message, details}`; messages are zh-CN unless "
+                                        "Accept-Language asks for English."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.security_scheme("api_key", {"type": "apiKey", "in": "header", "name": "X-Api-Key"})
+    spec.components.schema("Error", schema=ErrorSchema)
+    for name, schema in RESPONSES.items():
+        spec.components.schema(name, schema)
+    by_path: dict = {}
+    for (path, method), op in sorted(ops.items()):
+        by_path.setdefault(path, {})[method] = _operation(path, method, op)
+    for path, operations_ in by_path.items():
+        spec.path(path=path, operations=operations_)
+    return spec.to_dict()
+
+
+def _operation(path: str, method: str, op: Op) -> dict:
+    params = [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+              for name in re.findall(r"{([a-z_]+)}", path)]
+    if op.query is not None:
+        params.append({"in": "query", "schema": op.query})
+    params += [{"in": "header", "name": name, "required": True, "description": text, "schema": {"type": "string"}}
+               for name, text in op.headers.items()]
+    ok_schema = {"$ref": f"#/components/schemas/{op.returns}"} if op.returns in RESPONSES else {"type": "object"}
+    if op.content != "application/json":
+        ok_schema = {"type": "string", "format": "binary"}
+    responses = {str(op.ok): {"description": "OK", "content": {op.content: {"schema": ok_schema}}}}
+    for status in op.errors:
+        responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Error"),
+                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    out = {"summary": op.summary, "tags": [op.tag], "parameters": params, "responses": responses,
+           "operationId": f"{method}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}"}
+    if op.roles:
+        out["description"] = "Roles: " + ", ".join(op.roles)
+    if op.body is not None:
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body}}}
+    out["security"] = [] if op.auth == "public" else [{"bearer": []}] if op.auth == "bearer" else [{"api_key": []}]
+    return out
