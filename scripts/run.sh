@@ -172,13 +172,18 @@ cat <<BANNER
 --------------------------------------------------------------------------------
  Console          http://$GATEWAY_HOST:$GATEWAY_PORT/
  API              http://$GATEWAY_HOST:$GATEWAY_PORT/api/v1/   (health: /api/v1/health)
- Demo logins      hq@demo  manager@demo  supervisor@demo  agent@demo
+ Demo logins      hq@demo  manager@demo  supervisor@demo  agent@demo  committee@demo (residents' committee)
   (DEMO ONLY)     password for all: demo-password
+ Open311 / CTI    http://$GATEWAY_HOST:$GATEWAY_PORT/open311/v2/discovery.json   (docs/open311.md)
+  (DEMO ONLY)     API keys: demo-api-key (tenant demo: open311, cti), other-api-key (tenant other: open311)
  Database         $DB_DESC
  Mail sink        $ESTATEDESK_VAR/mail/   (SMTP $SMTP_HOST:$SMTP_PORT)
  SMS              $SMS_DESC
  Mailbox (IMAP)   imap://$IMAP_HOST:$IMAP_PORT  user $IMAP_DEMO_USER  password $IMAP_DEMO_PASSWORD
   (DEMO ONLY)     mail sent into it becomes a complaint (polled every ${MAILBOX_POLL_SECONDS}s)
+ WeChat account   http://$GATEWAY_HOST:$GATEWAY_PORT/channels/wechat/demo   app id wx0123456789abcdef
+  (DEMO ONLY)     token demo-wechat-token  EncodingAESKey abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
+                  try: .venv/bin/python -m intake.wechat_sim http://$GATEWAY_HOST:$GATEWAY_PORT/channels/wechat/demo "3栋电梯坏了 13812345678"
  RabbitMQ mgmt    http://127.0.0.1:$RABBIT_MGMT_PORT/   (guest/guest; AMQP $AMQP_URI)
  Metrics          intake :$INTAKE_METRICS_PORT  workflow :$WORKFLOW_METRICS_PORT  notify :$NOTIFY_METRICS_PORT  reporting :$REPORTING_METRICS_PORT
                   gateway http://$GATEWAY_HOST:$GATEWAY_PORT/metrics

@@ -90,7 +90,8 @@ def test_head_office_sees_counts_per_estate(system, complaint_body):
 
 
 def test_owner_checks_status_on_a_phone(system, complaint_body):
-    created = _api_complaint(system, complaint_body, channel="web")
+    created = _api_complaint(system, complaint_body, channel="web",
+                             complainant={"name": "王先生", "phone": "13800138000", "email": "wang@example.com"})
     headers = system.headers()
     wait_for(lambda: requests.get(f"{system.api}/complaints/{created['id']}", headers=headers,
                                   timeout=15).json()["deadlines"], what="case opened")

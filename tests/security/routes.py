@@ -1,8 +1,9 @@
 """The gateway's routes as the security suite knows them: every (rule, method) must be listed here.
 
 ``ROUTES`` maps each route to how it is reached (``api`` with a bearer token, ``page`` with a console session,
-``public`` without either). ``tests/e2e/test_security_isolation.py`` probes each of them with another tenant's
-and another estate's ids and codes; ``test_route_table.py`` (unit phase) fails as soon as the app has a route
+``public`` without either, ``api_key`` with a tenant's integration key instead of a user).
+``tests/e2e/test_security_isolation.py`` probes each of them with another tenant's and another estate's ids and
+codes; ``test_route_table.py`` (unit phase) fails as soon as the app has a route
 that is missing here, so a new route cannot ship without a cross-tenant probe.
 """
 from __future__ import annotations
@@ -12,6 +13,12 @@ SECRET = "security-suite-secret-" + "x" * 32
 ROUTES: dict[tuple[str, str], str] = {
     ("/", "GET"): "page",
     ("/api/v1/", "GET"): "public",
+    ("/api/v1/openapi.json", "GET"): "public",
+    ("/api/docs", "GET"): "public",
+    ("/api/docs/assets/<path:filename>", "GET"): "public",
+    ("/api/v1/api-keys", "GET"): "api",
+    ("/api/v1/api-keys", "POST"): "api",
+    ("/api/v1/api-keys/<key_id>", "DELETE"): "api",
     ("/api/v1/auth/token", "POST"): "public",
     ("/api/v1/callbacks", "GET"): "api",
     ("/api/v1/callbacks/<callback_id>/attempts", "POST"): "api",
@@ -33,6 +40,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/api/v1/reports/league-table", "GET"): "api",
     ("/api/v1/sla/policy", "GET"): "api",
     ("/api/v1/sla/preview", "POST"): "api",
+    ("/api/v1/sla/policy", "PUT"): "api",
+    ("/api/v1/sla/policy/versions", "GET"): "api",
     ("/callbacks", "GET"): "page",
     ("/callbacks/<callback_id>/attempts", "POST"): "page",
     ("/callbacks/<callback_id>/claim", "POST"): "page",
@@ -46,12 +55,41 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/login", "POST"): "public",
     ("/logout", "POST"): "page",
     ("/metrics", "GET"): "public",
+    ("/open311/v2/discovery.<fmt>", "GET"): "public",
+    ("/open311/v2/requests.<fmt>", "GET"): "api_key",
+    ("/open311/v2/requests.<fmt>", "POST"): "api_key",
+    ("/open311/v2/requests/<service_request_id>.<fmt>", "GET"): "api_key",
+    ("/open311/v2/services.<fmt>", "GET"): "api_key",
+    ("/open311/v2/services/<service_code>.<fmt>", "GET"): "api_key",
+    ("/open311/v2/tokens/<token>.<fmt>", "GET"): "api_key",
     ("/queue", "GET"): "page",
     ("/static/<path:filename>", "GET"): "public",
     ("/t/<slug>/status", "GET"): "public",
     ("/t/<slug>/status", "POST"): "public",
     ("/t/<slug>/survey/<token>", "GET"): "public",
     ("/t/<slug>/survey/<token>", "POST"): "public",
+    ("/t/<slug>/complain", "GET"): "public",
+    ("/t/<slug>/e/<estate_code>/complain", "GET"): "public",
+    ("/t/<slug>/e/<estate_code>/complain", "POST"): "public",
+    ("/complaints/<complaint_id>/attachments/<attachment_id>", "GET"): "page",
+    ("/t/<slug>/status/photos/<complaint_id>/<attachment_id>", "GET"): "public",
+    ("/channels/wechat/<slug>", "GET"): "public",
+    ("/channels/wechat/<slug>", "POST"): "public",
+    # residents' committee channel (blueprints/committee.py, console_committee.py): role committee_member
+    ("/api/v1/committee/batch", "POST"): "api",
+    ("/api/v1/committee/complaints", "GET"): "api",
+    ("/api/v1/committee/complaints", "POST"): "api",
+    ("/committee", "GET"): "page",
+    ("/committee/new", "GET"): "page",
+    ("/committee/new", "POST"): "page",
+    ("/committee/batch", "GET"): "page",
+    ("/committee/batch", "POST"): "page",
+    ("/committee/batch/errors.csv", "POST"): "page",
+    ("/committee/template.<fmt>", "GET"): "page",
+    # hotline desk (blueprints/cti.py: API key with scope cti; blueprints/console_lookup.py: agents' session)
+    ("/api/v1/cti/calls", "POST"): "public",
+    ("/complaints/lookup", "GET"): "page",
+    ("/calls/panel", "GET"): "page",
 }
 
 

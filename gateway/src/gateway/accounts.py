@@ -16,6 +16,7 @@ from sqlalchemy import select
 from estatedesk_common.db import utcnow
 from estatedesk_common.demo import DEMO_GROUPS, DEMO_PASSWORD, demo_id
 
+from . import api_keys
 from .tables import tenants, user_roles, users
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,8 @@ def seed_demo(engine) -> str:
                 for username, (display_name, roles) in people.items()
             )
             total += len(people)
-    return f"({len(DEMO_GROUPS)} tenants, {created} new of {total} users)"
+        keys = api_keys.seed_demo(conn)  # DEMO ONLY: demo-api-key, other-api-key
+    return f"({len(DEMO_GROUPS)} tenants, {created} new of {total} users, {keys} new API keys)"
 
 
 def tenant_by_slug(conn, slug: str) -> dict | None:

@@ -3,7 +3,8 @@
 Settings (env var -> config key): GATEWAY_SECRET_KEY -> SECRET_KEY (required), AMQP_URI, RPC_TIMEOUT (5 s),
 HEALTH_RPC_TIMEOUT (2 s), RPC_POOL_SIZE (8), TOKEN_TTL (3600 s), LOG_LEVEL (INFO), GATEWAY_COOKIE_SECURE ->
 COOKIE_SECURE (off: the session cookie is Secure on HTTPS requests anyway), GATEWAY_OWNER_RATE_LIMIT ->
-OWNER_RATE_LIMIT ("10 per minute" per IP on owner pages' POST); the database is
+OWNER_RATE_LIMIT ("10 per minute" per IP on owner pages' POST), GATEWAY_OWNER_FORM_RATE_LIMIT ->
+OWNER_FORM_RATE_LIMIT ("10 per minute;60 per hour" per IP on the owner complaint form's POST); the database is
 ``estatedesk_common.config.db_target("gateway")`` unless ``config`` gives ``DB_ENGINE`` or ``DATABASE_URL``.
 ``config["RPC"]`` replaces the service client (unit tests pass a fake).
 """
@@ -22,14 +23,19 @@ from estatedesk_common.config import DbTarget, db_target
 from estatedesk_common.db import make_engine
 from estatedesk_common.observability import logging_config, request_id_var
 
-from . import auth, errors, messages, web
+from . import auth, errors, messages, uploads, web
 from .blueprints import auth as auth_bp
-from .blueprints import complaints, health, reports
+from .blueprints import api_docs, complaints, health, reports
 from .blueprints import dashboard
 from .blueprints import sla as sla_bp
 from .blueprints import classification as classification_bp
 from .blueprints import case_actions
 from .blueprints import callbacks as callbacks_bp
+from .blueprints import api_keys as api_keys_bp
+from .blueprints import open311
+from .blueprints import committee as committee_bp, console_committee
+from .blueprints import wechat as wechat_bp
+from .blueprints import console_lookup, cti
 from .rpc import ProxyPool
 
 MAX_BODY = 1024 * 1024
@@ -56,6 +62,7 @@ def _settings(config: dict | None) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
         "COOKIE_SECURE": (env.get("GATEWAY_COOKIE_SECURE") or "0").lower() in ("1", "true", "yes"),
         "OWNER_RATE_LIMIT": env.get("GATEWAY_OWNER_RATE_LIMIT") or "10 per minute",
+        "OWNER_FORM_RATE_LIMIT": env.get("GATEWAY_OWNER_FORM_RATE_LIMIT") or "10 per minute;60 per hour",
         "CONFIGURE_LOGGING": True,
     }
     settings.update(config or {})
@@ -80,6 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     messages.register()
 
     app = Flask(__name__)
+    app.request_class = uploads.UploadRequest  # upload pages' POST may exceed MAX_BODY (uploads.UPLOAD_BODY_LIMIT)
     app.config.update(settings)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -95,6 +103,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register_error_handlers(app)
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(api_docs.bp)  # /api/v1/openapi.json, /api/docs
     app.register_blueprint(auth_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(complaints.bp, url_prefix="/api/v1")
     app.register_blueprint(reports.bp, url_prefix="/api/v1")
@@ -103,7 +112,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(classification_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(case_actions.bp, url_prefix="/api/v1")
     app.register_blueprint(callbacks_bp.bp, url_prefix="/api/v1")
+    app.register_blueprint(api_keys_bp.bp, url_prefix="/api/v1")
+    app.register_blueprint(open311.bp, url_prefix="/open311/v2")  # API key, not token or session
+    app.register_blueprint(wechat_bp.bp)  # /channels/wechat/<slug>: signed by the tenant's WeChat token
+    app.register_blueprint(cti.bp, url_prefix="/api/v1")  # CTI call events: API key (scope cti)
+    app.register_blueprint(console_lookup.bp)  # hotline desk: caller lookup JSON, calls panel (session)
+    app.register_blueprint(committee_bp.bp, url_prefix="/api/v1")  # residents' committee channel
     web.init_console(app)  # pages: sessions, CSRF, Babel, rate limit, console blueprints
+    app.register_blueprint(console_committee.bp)  # committee pages (session and CSRF from init_console)
     return app
 
 

@@ -16,7 +16,7 @@ CHANNELS = {
     "open311": _l("City service platform"),
 }
 # what an agent records by hand (the other channels arrive by themselves)
-AGENT_CHANNELS = ("hotline", "walk_in", "letter", "complaint_box")
+AGENT_CHANNELS = ("hotline", "walk_in", "letter", "complaint_box", "head_office")
 
 STATUSES = {
     "received": _l("Received"), "open": _l("Open"), "in_progress": _l("In progress"),
@@ -88,7 +88,7 @@ SEVERITIES = {
 }
 
 DEADLINE_STATES = {"met": _l("Met"), "on_time": _l("On time"), "due_soon": _l("Due soon"),
-                   "overdue": _l("Overdue")}
+                   "overdue": _l("Overdue"), "met_late": _l("Met late")}
 
 DUE_SOON_SHARE = 0.25  # less than a quarter of the allowed time left
 
@@ -160,9 +160,10 @@ def local_time(value, timezone: str | None = "Asia/Shanghai") -> str:
 
 
 def deadline_state_of(deadline: dict, received_at, now: dt.datetime) -> str:
-    """met / overdue / due_soon (< 25 % of the allowed time left) / on_time."""
+    """met / met_late (met after it fell due) / overdue / due_soon (< 25 % of the allowed time left) / on_time."""
     if deadline.get("met_at"):
-        return "met"
+        met, due = parse_instant(deadline["met_at"]), parse_instant(deadline.get("due_at"))
+        return "met_late" if met and due and met > due else "met"
     due, start = parse_instant(deadline.get("due_at")), parse_instant(received_at)
     if due is None:
         return "on_time"

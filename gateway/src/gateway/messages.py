@@ -33,6 +33,7 @@ MESSAGES = {
     "error.estate_not_found": {"zh_CN": "找不到该项目（小区）", "en": "Unknown estate"},
     "error.complaint_not_found": {"zh_CN": "找不到该投诉", "en": "Complaint not found"},
     "error.case_not_found": {"zh_CN": "找不到该工单", "en": "Case not found"},
+    "error.call_not_found": {"zh_CN": "找不到该来电记录", "en": "Call not found"},
     "error.service_unavailable": {"zh_CN": "服务暂时不可用，请稍后重试",
                                   "en": "The service is temporarily unavailable, please retry shortly"},
     "error.internal_error": {"zh_CN": "系统内部错误（请求编号 {request_id}）",
@@ -40,6 +41,15 @@ MESSAGES = {
     # reports
     "error.date_range_reversed": {"zh_CN": "开始日期不能晚于结束日期", "en": "'from' must not be after 'to'"},
     "error.invalid_date": {"zh_CN": "日期格式应为 YYYY-MM-DD", "en": "Dates must be YYYY-MM-DD"},
+    # WeChat official-account callback (/channels/wechat/<slug>)
+    "error.wechat_signature_invalid": {"zh_CN": "微信签名校验失败", "en": "The WeChat signature is missing or wrong"},
+    "error.wechat_timestamp_stale": {"zh_CN": "微信请求的时间戳已过期", "en": "The WeChat timestamp is too old"},
+    "error.wechat_malformed_xml": {"zh_CN": "消息不是有效的 XML", "en": "The message is not well-formed XML"},
+    "error.wechat_forbidden_xml": {"zh_CN": "消息含有不允许的 XML 内容（DTD/实体）",
+                                   "en": "The message contains forbidden XML (DTD or entities)"},
+    "error.wechat_malformed_message": {"zh_CN": "不是有效的微信消息", "en": "Not a valid WeChat message"},
+    "error.wechat_decrypt_failed": {"zh_CN": "微信消息解密失败", "en": "The WeChat message cannot be decrypted"},
+    "error.wechat_not_configured": {"zh_CN": "该租户未开通微信公众号", "en": "No WeChat account is set up here"},
 }
 
 

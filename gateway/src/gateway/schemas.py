@@ -38,6 +38,22 @@ class ComplainantSchema(Schema):
             raise ValidationError("A phone number or an e-mail address is required.", "phone")
 
 
+class SuperiorSchema(Schema):
+    """Who forwarded a head-office complaint (told when the case is closed: a phone or an e-mail is needed)."""
+
+    name = Stripped(required=True, validate=validate.Length(min=1, max=50))
+    title = _optional(50)
+    phone = Stripped(load_default=None, allow_none=True,
+                     validate=[validate.Length(min=7, max=20),
+                               validate.Regexp(PHONE, error="Not a valid phone number.")])
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+
+    @validates_schema
+    def _reachable(self, data, **kwargs):
+        if not data.get("phone") and not data.get("email"):
+            raise ValidationError("The superior's phone number or e-mail address is required.", "phone")
+
+
 class ComplaintSchema(Schema):
     estate = Stripped(required=True, validate=validate.Length(min=1, max=40))
     channel = fields.String(load_default="web", validate=validate.OneOf(CHANNELS))
@@ -46,6 +62,15 @@ class ComplaintSchema(Schema):
     category = _optional(40)
     severity = _optional(40)
     urgent = fields.Boolean(load_default=False)
+    # the channel's message id: a second arrival with the same one returns the first complaint (duplicate)
+    external_id = Stripped(allow_none=True, validate=validate.Length(min=1, max=128))
+    # hotline: the CTI call it was recorded from (intake links the call and the complaint)
+    call_id = Stripped(allow_none=True, validate=validate.Length(min=1, max=100))
+    # forwarded channels (intake checks that they fit the channel): committee -> when the owner told the
+    # committee (ISO 8601 with offset); head_office -> the superior and their instructions
+    reported_at = Stripped(allow_none=True, validate=validate.Length(max=40))
+    forwarded_by = fields.Nested(SuperiorSchema, allow_none=True)
+    instructions = Stripped(allow_none=True, validate=validate.Length(min=1, max=2000))
 
 
 class LoginSchema(Schema):

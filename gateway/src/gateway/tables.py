@@ -6,8 +6,8 @@ NULL cannot sit in a primary key, so role grants have their own id.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, Integer, MetaData,
-                        String, Table)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, Integer,
+                        MetaData, String, Table)
 
 from estatedesk_common.db import UTCDateTime
 
@@ -63,4 +63,19 @@ login_failures = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("last_failed_at", UTCDateTime, nullable=False),
     Column("locked_until", UTCDateTime, nullable=True),
+)
+
+# Per-tenant integration API keys (``api_keys.py``): only the SHA-256 hex of the key is kept; the key alone
+# decides the tenant, so its hash is unique across tenants. ``scopes`` is a JSON list ("open311", "cti").
+api_keys = Table(
+    "api_keys", metadata,
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(8), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
 )

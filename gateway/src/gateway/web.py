@@ -107,12 +107,18 @@ def init_console(app) -> None:
     limiter.limit(lambda: app.config["OWNER_RATE_LIMIT"], methods=["POST"])(console_callbacks.survey_bp)
     app.register_blueprint(console_callbacks.bp)
     app.register_blueprint(console_callbacks.survey_bp)
+    from .blueprints import console_attachments, owner_form  # the owner's complaint form; files on the case page
+
+    limiter.limit(lambda: app.config.get("OWNER_FORM_RATE_LIMIT") or owner_form.RATE_LIMIT,
+                  methods=["POST"])(owner_form.bp)
+    app.register_blueprint(owner_form.bp)
+    app.register_blueprint(console_attachments.bp)
     app.before_request(_console_request)
     app.context_processor(_template_globals)
 
 
 def _is_page(path: str) -> bool:
-    return not (path.startswith("/api/") or path.startswith("/static/") or path == "/metrics")
+    return not (path.startswith(("/api/", "/static/", "/open311/", "/channels/")) or path == "/metrics")
 
 
 def _console_request() -> None:

@@ -159,7 +159,8 @@ def test_get_merges_timelines_and_uses_case_status(client, auth_headers, fake_rp
     body = response.get_json()
     assert body["id"] == cid and body["status"] == "in_progress"
     assert body["deadlines"] == [{"stage": "acknowledge", "due_at": "2026-11-24T03:00:00Z",
-                                  "met_at": "2026-11-24T02:00:00Z", "explanation": "集团默认时限：受理后 60 分钟内"}]
+                                  "met_at": "2026-11-24T02:00:00Z", "explanation": "集团默认时限：受理后 60 分钟内",
+                                  "original_due_at": None}]
     assert [e["kind"] for e in body["timeline"]] == ["received", "sms_sent", "opened", "assigned"]
     assert body["timeline"][-1]["actor"] == "客服主管 李"  # a user of this tenant is shown by name
     assert [c["method"] for c in fake_rpc.calls] == ["get_complaint", "get_case", "get_timeline"]

@@ -1,7 +1,10 @@
 """Acting on a case (``POST /api/v1/complaints/<id>/actions``), owned by workflow.
 
 Body: ``{"action": "contact"|"assign"|"plan"|"progress"|"resolve"|"accept"|"cancel", ...fields}`` (assign:
-``assignee``; resolve: ``cause``, ``remedy``, ``loss_amount``; cancel: ``reason``; any: ``note``). The request
+``assignee``; resolve: ``cause``, ``remedy``, ``loss_amount``; cancel: ``reason``; any: ``note``;
+request_extension: ``new_due_at``, ``reason``, ``stage`` (default resolution); decide_extension: ``approve``,
+``note`` (required to reject), ``stage`` — by the next level up, never the requester: otherwise 403
+``extension_not_allowed``). The request
 must carry ``If-Match`` with the case version from the complaint's ``ETag``: without it 428
 ``precondition_required``, with a stale one 409 ``version_conflict`` (two agents cannot overwrite each other).
 The answer carries the new ``ETag``. A case outside the caller's estate scope is 404 (``scope.require``).
@@ -31,6 +34,8 @@ i18n.register({
                                     "en": "Send If-Match with the case version so no one's change is overwritten"},
     "error.version_conflict": {"zh_CN": "案件已被他人更新，请刷新后再操作",
                                "en": "Someone else updated the case; reload it and try again"},
+    "error.extension_not_allowed": {"zh_CN": "延期须由上一级审批，申请人不能审批自己的申请",
+                                    "en": "An extension is decided by the next level up, never by its requester"},
 })
 
 
@@ -38,13 +43,18 @@ class ActionSchema(Schema):
     """Shape only; which fields an action needs is workflow's rule (its 422 names the field)."""
 
     action = fields.String(required=True, validate=validate.OneOf(
-        ["contact", "assign", "plan", "progress", "resolve", "accept", "cancel"]))
+        ["contact", "assign", "plan", "progress", "resolve", "accept", "cancel", "request_extension",
+         "decide_extension"]))
     note = fields.String(validate=validate.Length(max=2000))
     assignee = fields.String(validate=validate.Length(max=100))
     cause = fields.String(validate=validate.Length(max=40))
     remedy = fields.String(validate=validate.Length(max=2000))
     loss_amount = fields.Float(validate=validate.Range(min=0, max=10_000_000))
     reason = fields.String(validate=validate.Length(max=500))
+    # extensions (延期): request_extension {stage?, new_due_at, reason}; decide_extension {approve, note, stage?}
+    stage = fields.String(validate=validate.Length(min=1, max=40))
+    new_due_at = fields.String(validate=validate.Length(max=40))  # ISO 8601 with offset; workflow checks it
+    approve = fields.Boolean()
 
 
 def etag(version) -> str:

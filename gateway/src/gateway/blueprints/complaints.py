@@ -14,35 +14,43 @@ from nameko.exceptions import RemoteError
 
 from estatedesk_common.errors import parse_remote
 
-from .. import accounts, rpc, scope
+from .. import accounts, privacy, rpc, scope
 from ..auth import current_principal
 from ..errors import ApiError
 from ..schemas import ComplaintSchema
 from . import load_json
+from .committee import committee_only
 
 bp = Blueprint("complaints", __name__)
 
 _FIELDS = ("id", "reference", "status", "estate", "channel", "category", "severity", "urgent", "description",
-           "complainant", "received_at", "category_source", "severity_source", "classification")
+           "complainant", "received_at", "category_source", "severity_source", "classification", "attachments",
+           "repeat_of", "committee_received_at", "forwarded_by", "instructions", "closed_at", "call_id")
 
 
 @bp.post("/complaints")
 def create_complaint():
-    current_principal()
+    principal = current_principal()
+    if committee_only(principal):  # a committee forwards through /committee/complaints (channel committee)
+        raise ApiError(403, "forbidden")
     data = load_json(ComplaintSchema())
-    created = rpc.client().call("intake", "register_complaint", data)
+    created = privacy.complaint_view(principal, rpc.client().call("intake", "register_complaint", data))
     location = url_for("complaints.get_complaint", complaint_id=created["id"])
-    return created, 201, {"Location": location}
+    # the same complaint again (same message id, or merged into the first): 200 with the first one
+    return created, 200 if created.get("duplicate") else 201, {"Location": location}
 
 
 @bp.get("/complaints")
 def list_complaints():
     """The tenant's complaints, newest first: ``?estate=&status=&channel=&limit=(1-200, 50)&offset=``."""
-    current_principal()
+    principal = current_principal()
+    if committee_only(principal):  # what it forwarded: /committee/complaints
+        raise ApiError(403, "forbidden")
     args = request.args
-    return rpc.client().call("intake", "list_complaints", estate=args.get("estate") or None,
-                             status=args.get("status") or None, channel=args.get("channel") or None,
-                             limit=_int_arg("limit", 50, 1, 200), offset=_int_arg("offset", 0, 0, 10**9))
+    return privacy.complaint_list(principal, rpc.client().call(
+        "intake", "list_complaints", estate=args.get("estate") or None, status=args.get("status") or None,
+        channel=args.get("channel") or None, limit=_int_arg("limit", 50, 1, 200),
+        offset=_int_arg("offset", 0, 0, 10**9)))
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -67,7 +75,9 @@ def get_complaint(complaint_id: str):
     except ValueError:
         raise ApiError(404, "complaint_not_found", details={"field": "id"}) from None
     complaint = scope.require(principal, rpc.client().call("intake", "get_complaint", complaint_id))
-    view = with_actor_names(full_view(complaint), principal.tenant_id)
+    if committee_only(principal) and complaint.get("received_by") != principal.user_id:
+        raise ApiError(404, "complaint_not_found", details={"field": "id"})  # only what it forwarded
+    view = privacy.complaint_view(principal, with_actor_names(full_view(complaint), principal.tenant_id))
     headers = {"ETag": f'"{view["case"]["version"]}"'} if view.get("case") else {}
     return view, 200, headers
 
@@ -97,7 +107,7 @@ def _absent_if_not_found(result, default):
 
 
 _CASE_FIELDS = ("version", "escalation_level", "assignee", "cause", "remedy", "loss_amount", "resolved_at",
-                "policy_version")
+                "policy_version", "severity", "extensions")  # extensions: 延期 requests (workflow.extensions)
 
 
 def merge(complaint: dict, case: dict | None, notes: list | None) -> dict:
@@ -105,7 +115,7 @@ def merge(complaint: dict, case: dict | None, notes: list | None) -> dict:
     view = {key: complaint.get(key) for key in _FIELDS}
     view["deadlines"] = [
         {"stage": d.get("stage"), "due_at": d.get("due_at"), "met_at": d.get("met_at"),
-         "explanation": d.get("explanation")}
+         "explanation": d.get("explanation"), "original_due_at": d.get("original_due_at")}
         for d in (case or {}).get("deadlines") or []
     ]
     if case and case.get("status"):

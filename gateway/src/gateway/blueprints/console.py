@@ -17,7 +17,7 @@ from nameko.exceptions import RemoteError
 
 from estatedesk_common.db import utcnow
 
-from .. import errors, lockout, rpc
+from .. import errors, lockout, privacy, rpc
 
 bp = Blueprint("console", __name__)
 
@@ -98,15 +98,19 @@ def logout():
 @page()
 def home():
     principal = g.principal
+    if principal.has_role("committee_member") and not principal.has_role(*STAFF):
+        return redirect(url_for("console_committee.forwarded_page"))  # a committee's home: what it forwarded
     sections = {}
     client = rpc.client()
     if principal.has_role("agent"):
-        sections["mine"] = client.call("intake", "list_complaints", limit=10, mine=True)["items"]
+        sections["mine"] = privacy.complaint_list(principal, client.call("intake", "list_complaints", limit=10,
+                                                                         mine=True))["items"]
     if principal.has_role(*QUEUE_ROLES):
         scope = estates_in_scope(principal, QUEUE_ROLES)
         calls = [("intake", "list_complaints", (code, None, None, 20)) for code in scope or [None]]
         pages = client.call_many(calls)
-        sections["queues"] = [(code, result) for code, result in zip(scope or [None], pages)]
+        sections["queues"] = [(code, privacy.complaint_list(principal, result))
+                              for code, result in zip(scope or [None], pages)]
     if principal.has_role(*COUNT_ROLES):
         sections["counts"] = _counts_by_estate(client.call("reporting", "complaint_counts", None, None))
     return render_template("home.html", sections=sections, staff=principal.has_role(*STAFF))

@@ -15,11 +15,12 @@ from nameko.exceptions import RemoteError
 from estatedesk_common.db import utcnow
 from estatedesk_common.errors import parse_remote
 
-from .. import labels, rpc, scope
+from .. import labels, privacy, rpc, scope, uploads
 from ..errors import UNAVAILABLE
 from ..schemas import ComplaintSchema
 from .complaints import full_view, with_actor_names
 from .case_actions import ACTING_ROLES
+from .console_lookup import call_for_form, local_number
 from .console import STAFF, estates_in_scope, page, page_error
 
 bp = Blueprint("console_complaints", __name__)
@@ -28,10 +29,13 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 20
 CASE_DONE = ("resolved", "closed", "cancelled")
 FIELDS = ("estate", "channel", "name", "phone", "email", "unit", "description")
+HEAD_OFFICE_FIELDS = ("fwd_name", "fwd_title", "fwd_phone", "fwd_email", "instructions")  # channel head_office
 # the form's field for each field the schema (or intake) may name
 _FORM_FIELD = {"estate": "estate", "channel": "channel", "description": "description",
                "complainant": "phone", "complainant.name": "name", "complainant.phone": "phone",
-               "complainant.email": "email", "complainant.unit": "unit"}
+               "complainant.email": "email", "complainant.unit": "unit", "call_id": "call",
+               "forwarded_by": "fwd_name", "forwarded_by.name": "fwd_name", "forwarded_by.title": "fwd_title",
+               "forwarded_by.phone": "fwd_phone", "forwarded_by.email": "fwd_email", "instructions": "instructions"}
 _MESSAGES = {
     "estate": _l("Choose the estate."),
     "channel": _l("Choose how the complaint came in."),
@@ -40,6 +44,12 @@ _MESSAGES = {
     "phone": _l("Enter a valid phone number (7 to 20 digits), or an e-mail address."),
     "email": _l("Enter a valid e-mail address."),
     "unit": _l("The unit can have at most 50 characters."),
+    "call": _l("This call cannot be linked: it is unknown or outside your estates."),
+    "fwd_name": _l("Enter the name of the superior who forwarded it."),
+    "fwd_title": _l("The title can have at most 50 characters."),
+    "fwd_phone": _l("Enter the superior's phone number or e-mail address: they are told when the case is closed."),
+    "fwd_email": _l("Enter a valid e-mail address."),
+    "instructions": _l("Enter the superior's instructions (at most 2000 characters)."),
 }
 
 
@@ -52,10 +62,15 @@ def _estates(principal) -> list[dict]:
 
 def _to_body(form: dict) -> dict:
     blank = lambda key: form.get(key, "").strip() or None  # noqa: E731 - empty inputs are "not given"
-    return {"estate": form.get("estate", ""), "channel": form.get("channel", ""),
+    body = {"estate": form.get("estate", ""), "channel": form.get("channel", ""),
             "description": form.get("description", ""), "urgent": form.get("urgent") == "on",
             "complainant": {"name": blank("name"), "phone": blank("phone"), "email": blank("email"),
                             "unit": blank("unit")}}
+    if body["channel"] == "head_office":  # forwarded by a superior: who, and what they asked for
+        body |= {"forwarded_by": {"name": form.get("fwd_name", ""), "title": blank("fwd_title"),
+                                  "phone": blank("fwd_phone"), "email": blank("fwd_email")},
+                 "instructions": blank("instructions")}
+    return body
 
 
 def _field_errors(messages: dict, prefix: str = "") -> dict:
@@ -75,19 +90,26 @@ def _field_errors(messages: dict, prefix: str = "") -> dict:
 def new_complaint():
     estates = _estates(g.principal)
     form, errors = {"channel": "hotline"}, {}
+    call = call_for_form(request.values.get("call"))  # ?call=<CTI call id>: record that call (hotline)
+    form |= {"phone": local_number(call["caller"]), "estate": call["estate"] or ""} if call else {}
     if request.method == "POST":
-        form = {key: request.form.get(key, "")[:6000] for key in FIELDS} | {"urgent": request.form.get("urgent")}
+        form = {key: request.form.get(key, "")[:6000] for key in FIELDS + HEAD_OFFICE_FIELDS} | {
+            "urgent": request.form.get("urgent")}
         data, errors = _validate(form, estates)
+        data = data | {"call_id": call["call_id"]} if data and call else data  # linked in intake's transaction
+        scans, refused = uploads.scans_from_request(request.files.getlist("scans"))  # letters, box slips
+        errors |= {"scans": refused} if refused else {}
         if not errors:
             try:
-                created = rpc.client().call("intake", "register_complaint", data)
+                created = rpc.client().call("intake", "register_complaint",
+                                            data | ({"attachments": scans} if scans else {}))
             except RemoteError as exc:
                 errors = _service_errors(exc)
             else:
                 flash(_("Complaint recorded. Reference: %(reference)s", reference=created["reference"]))
                 return redirect(url_for("console_complaints.case_page", complaint_id=created["id"]))
     return render_template("complaint_new.html", estates=estates, channels=labels.AGENT_CHANNELS, form=form,
-                           errors=errors), 422 if errors else 200
+                           errors=errors, call=call), 422 if errors else 200
 
 
 def _validate(form: dict, estates: list[dict]) -> tuple[dict | None, dict]:
@@ -130,7 +152,7 @@ def render_case(complaint_id: str, attempt: dict | None = None, status: int = 20
     with the input kept. A complaint outside the user's estate scope is 404 (``scope.require``)."""
     complaint_id = valid_uuid(complaint_id)
     complaint = scope.require(g.principal, rpc.client().call("intake", "get_complaint", complaint_id))
-    view = with_actor_names(full_view(complaint), g.principal.tenant_id)
+    view = privacy.complaint_view(g.principal, with_actor_names(full_view(complaint), g.principal.tenant_id))
     now = utcnow()
     timezone = (complaint.get("estate") or {}).get("timezone")
     deadlines = [d | {"state": labels.deadline_state_of(d, view["received_at"], now),
@@ -170,7 +192,7 @@ def list_page():
         ("intake", "list_complaints", (filters["estate"], filters["status"], filters["channel"], PAGE_SIZE,
                                        (page_no - 1) * PAGE_SIZE)),
         ("intake", "list_estates", ())])
-    result["items"] = with_case_status(result["items"])
+    result["items"] = with_case_status(privacy.complaint_list(g.principal, result)["items"])
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     return render_template("complaint_list.html", result=result, estates=estates, filters=filters,
                            page_no=page_no, pages=pages)

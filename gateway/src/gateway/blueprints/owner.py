@@ -44,6 +44,9 @@ def status(slug: str):
             found = _lookup(reference, phone)
             if found is None:
                 error = _("We found no complaint with this reference number and phone number.")
+            else:
+                from .owner_form import remember_lookup  # here: owner_form imports this module
+                remember_lookup(tenant["id"], found["id"])  # lets this browser show the complaint's photos
     status_code = 200 if error is None else 404 if reference and phone else 422
     return render_template("owner_status.html", tenant=tenant, reference=reference, phone=phone, found=found,
                            error=error), status_code

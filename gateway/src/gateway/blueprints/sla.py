@@ -7,6 +7,10 @@ document. Both need an SLA role; a role scoped to one estate may only look at th
 comes from intake's directory (workflow does not own it). A policy that does not validate is 422
 ``policy_invalid`` with ``details.problems`` [{path, line, problem}]; a year the statutory calendar does not
 know is 422 ``calendar_unavailable``.
+
+``PUT /sla/policy`` body ``{"scope": "group"|"region:<code>"|"estate:<code>", "document", "effective_from"?,
+"recompute_open"?}`` stores the scope's next version (group_admin; site_manager for their own estate) and
+``GET /sla/policy/versions?scope=`` lists versions; see workflow.policy_admin.
 """
 from __future__ import annotations
 
@@ -74,6 +78,52 @@ def policy():
                 "at": ["Not a valid ISO 8601 date-time with an offset."]}}, field="at") from None
     estate = _estate(code, status=404) if code else None
     return rpc.client().call("workflow", "get_sla_policy", estate, at)
+
+
+class SavePolicySchema(Schema):
+    scope = fields.String(required=True, validate=validate.Regexp(
+        r"^(group|region:[A-Za-z0-9_\-]{1,40}|estate:[A-Za-z0-9_\-]{1,40})$",
+        error="Must be group, region:<code> or estate:<code>."))
+    document = PolicyField(required=True)
+    effective_from = fields.AwareDateTime(load_default=None, allow_none=True, format="iso")
+    recompute_open = fields.Boolean(load_default=False)
+
+
+@bp.put("/sla/policy")
+def save_policy():
+    """Store the next version of a scope's policy (workflow ``save_sla_policy``; see workflow.policy_admin).
+
+    group and region scopes: ``group_admin``; an estate scope: also that estate's ``site_manager``. The answer
+    is workflow's report ``{scope, version, effective_from, recomputed: [...], unchanged, failed}``."""
+    data = load_json(SavePolicySchema())
+    kind, _, code = data["scope"].partition(":")
+    principal = current_principal()
+    admin = any(role == "group_admin" for role, _scope in principal.roles)
+    manager = kind == "estate" and ("site_manager", code) in {tuple(r) for r in principal.roles}
+    if not (admin or manager):
+        raise ApiError(403, "forbidden")
+    directory = [{"code": e.get("code"), "region": e.get("region")}
+                 for e in rpc.client().call("intake", "list_estates")]
+    if kind == "estate" and code not in {e["code"] for e in directory}:
+        raise ApiError(422, "validation_failed", details={"field": "scope", "fields": {
+            "scope": ["Unknown estate."]}}, field="scope")
+    effective = data["effective_from"].isoformat() if data["effective_from"] else None
+    return rpc.client().call("workflow", "save_sla_policy", data["scope"], data["document"], effective,
+                             data["recompute_open"], directory)
+
+
+@bp.get("/sla/policy/versions")
+def policy_versions():
+    """``?scope=`` (optional): the stored versions, newest first. Estate-scoped SLA roles see their estates'."""
+    scope = request.args.get("scope") or None
+    principal = current_principal()
+    scopes = [s for role, s in principal.roles if role in SLA_ROLES]
+    if not scopes:
+        raise ApiError(403, "forbidden")
+    items = rpc.client().call("workflow", "list_sla_policy_versions", scope)["items"]
+    if None not in scopes:  # a site role: its estates' scopes, and the group/region layers they inherit
+        items = [i for i in items if not i["scope"].startswith("estate:") or i["scope"][7:] in scopes]
+    return {"items": items}
 
 
 def _allowed(estate: str | None) -> None:

@@ -32,6 +32,7 @@ DEMO_USERS = {
     "manager@demo": ("项目经理 王", [("site_manager", "DEMO-RES"), ("site_manager", "DEMO-NEW")]),
     "supervisor@demo": ("客服主管 李", [("cs_supervisor", "DEMO-RES")]),
     "agent@demo": ("客服专员 张", [("agent", "DEMO-RES"), ("agent", "DEMO-OFFICE")]),
+    "committee@demo": ("业委会 陈", [("committee_member", "DEMO-RES")]),
 }
 
 # A second group on the same platform, so tenant isolation can be seen (and is tested end to end).

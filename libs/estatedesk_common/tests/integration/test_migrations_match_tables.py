@@ -41,3 +41,15 @@ def test_migrations_create_what_tables_py_declares(package):
         finally:
             engine.dispose()
     assert diffs == [], f"{package}: migrations and tables.py differ: {diffs}"
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_each_package_has_one_line_of_migrations(package):
+    """Parallel work may branch (``upgrade`` applies every head), but main keeps one line: give the later
+    migration the earlier one as its ``down_revision`` before committing."""
+    from alembic.script import ScriptDirectory
+
+    from estatedesk_common.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(package, os.path.join(ROOT, PACKAGES[package], "migrations")))
+    assert len(script.get_heads()) == 1, f"{package}: several heads {script.get_heads()}"

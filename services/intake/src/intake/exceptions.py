@@ -10,4 +10,8 @@ class ComplaintNotFound(NotFound):
     code = "complaint_not_found"
 
 
+class CallNotFound(NotFound):
+    code = "call_not_found"
+
+
 EXPECTED_EXCEPTIONS = EXPECTED

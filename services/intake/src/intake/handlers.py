@@ -7,7 +7,7 @@ import uuid
 
 from .domain.complaint import CHANNELS, InvalidComplaint, make_reference, new_complaint, to_event_payload
 from .exceptions import ComplaintNotFound, EstateNotFound, ValidationFailed
-from . import classification, repository
+from . import attachments, calls, classification, committee, duplicates, repository
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +27,24 @@ def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow, cla
     estate_code = data.get("estate")
     if scope is not None and not (isinstance(estate_code, str) and estate_code.strip() in scope):
         raise EstateNotFound(f"no estate {estate_code!r}", field="estate")  # outside the caller's estates
+    files = attachments.parse(data.get("attachments"))  # photos and scans: stored in the same transaction
     with uow:
-        complaint = add_complaint(data, tenant_id, user_id, uow, classifiers, raw=data)
+        match = duplicates.existing(data, tenant_id, user_id, uow, scope, files, attachments.store)
+        if match is not None:  # the same complaint again: the first one answers, nothing is doubled
+            uow.commit()
+            return duplicates.answer(match, tenant_id, uow.engine)
+        complaint = add_complaint(data, tenant_id, user_id, uow, classifiers,
+                                  raw=attachments.audit_record(data, files))
+        stored = attachments.store(uow.conn, tenant_id, complaint.id, files, complaint.received_at,
+                                   source=complaint.channel)
+        if data.get("call_id") is not None:  # hotline: the call it was recorded from, linked both ways
+            calls.link_complaint(uow.conn, tenant_id, data["call_id"], complaint.id, user_id, scope)
         uow.commit()
     log.info("complaint %s received via %s for estate %s", complaint.reference, complaint.channel,
              complaint.estate.code)
-    return complaint_view(to_event_payload(complaint) | {"id": complaint.id, "status": complaint.status,
-                                                          "classification": complaint.classification})
+    view = complaint_view(to_event_payload(complaint) | {"id": complaint.id, "status": complaint.status,
+                                                         "classification": complaint.classification})
+    return view | {"attachments": attachments.listing(stored, files), "duplicate": False, "merged_into": None}
 
 
 def add_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifiers=None, raw=None):
@@ -51,6 +62,7 @@ def add_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifi
     except InvalidComplaint as exc:
         raise ValidationFailed(str(exc), field=exc.field) from exc
     classification.classify_new(complaint, uow.conn, classifiers or classification.default_cache())
+    duplicates.link_repeat(uow.conn, complaint)  # a closed complaint of the owner's on the same issue
     while repository.reference_taken(uow.conn, tenant_id, complaint.reference):
         complaint.reference = make_reference(complaint.received_at, estate.timezone)
     repository.add_complaint(uow.conn, complaint, raw=raw)
@@ -67,6 +79,7 @@ def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
         row = repository.get_complaint_row(conn, tenant_id, str(complaint_id))
         notes = repository.list_notes(conn, tenant_id, str(complaint_id)) if row is not None else []
         files = repository.list_attachments(conn, tenant_id, str(complaint_id)) if row is not None else []
+        repeat = duplicates.repeat_link(conn, tenant_id, row) if row is not None else None
     if row is None:
         raise ComplaintNotFound("no such complaint", field="id")
     view = complaint_view({
@@ -80,22 +93,30 @@ def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
         "category_source": row["category_source"], "severity_source": row["severity_source"],
         "classification": row["classification"],
         "received_at": row["received_at"].isoformat(), "received_by": row["received_by"],
+        "committee_received_at": (row["committee_received_at"].isoformat()
+                                  if row["committee_received_at"] else None),
+        "forwarded_by": row["forwarded_by"], "instructions": row["instructions"],
+        "external_id": row["external_id"], "repeat_of": repeat,
+        "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
     })
     view["timeline"] += [{"at": n["at"].isoformat(), "kind": n["kind"], "actor": n["actor"], "text": n["text"]}
                          for n in notes]
     view["attachments"] = [{"id": f["id"], "filename": f["filename"], "content_type": f["content_type"],
                             "size": f["size"], "sha256": f["sha256"]} for f in files]
+    view["call_id"] = row["call_id"]  # hotline: the CTI call it was recorded from (calls.py)
     return view
 
 
 def complaint_view(c: dict) -> dict:
     view = {k: c[k] for k in ("id", "reference", "status", "estate", "channel", "category", "severity",
                               "urgent", "description", "complainant", "received_at", "received_by")}
-    view.update({k: c.get(k) for k in ("category_source", "severity_source", "classification")})
+    view.update({k: c.get(k) for k in ("category_source", "severity_source", "classification",
+                                       "committee_received_at", "forwarded_by", "instructions",
+                                       "external_id", "repeat_of", "closed_at")})
     view["timeline"] = [{
         "at": c["received_at"], "kind": "complaint_received", "actor": c["received_by"] or c["channel"],
-        "text": f"经{CHANNEL_NAMES_ZH[c['channel']]}受理，编号 {c['reference']}",
-    }]
+        "text": f"经{CHANNEL_NAMES_ZH[c['channel']]}受理，编号 {c['reference']}" + committee.received_note(c),
+    }] + duplicates.repeat_timeline(c)
     return view
 
 
@@ -161,3 +182,18 @@ def _bounded_int(value, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationFailed(f"{field} must be an integer from {low} to {high}", field=field)
     return value
+
+
+def operator_log(list_log, tenant_id: str, engine, limit=50) -> dict:
+    """A channel's log for an operator (``list_log(conn, tenant_id, limit)`` -> ``{"messages", "rejects"}``):
+    outcomes and refusals with their times, never the raw sources."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 200:
+        raise ValidationFailed("limit must be an integer from 1 to 200", field="limit")
+    with engine.connect() as conn:
+        found = list_log(conn, tenant_id, limit)
+    for row in found["messages"]:
+        row["received_at"] = row["received_at"].isoformat()
+    for row in found["rejects"]:
+        row["rejected_at"] = row["rejected_at"].isoformat()
+    return found
+

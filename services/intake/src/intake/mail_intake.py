@@ -7,6 +7,7 @@ polling at the same time) a no-op.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
@@ -100,9 +101,9 @@ def _estate_for(conn, box: MailboxConfig, mail: ParsedMail) -> str:
 
 
 def _keep_attachments(conn, tenant, complaint_id, mail: ParsedMail, row_id, now) -> None:
-    for a in mail.attachments:
+    for i, a in enumerate(mail.attachments):  # a microsecond apart: listed in the mail's order
         repo.add_attachment(conn, tenant, complaint_id, filename=a.filename, content_type=a.content_type,
-                            content=a.content, sha256=a.sha256, source=row_id, at=now)
+                            content=a.content, sha256=a.sha256, source=row_id, at=now + dt.timedelta(microseconds=i))
 
 
 def reject(box: MailboxConfig, uidvalidity: int, uid: int, reason: str, uow, *, raw: bytes | None = None,
@@ -122,12 +123,4 @@ def reject(box: MailboxConfig, uidvalidity: int, uid: int, reason: str, uow, *, 
 
 
 def mail_log(tenant_id: str, engine, limit=50) -> dict:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 200:
-        raise ValidationFailed("limit must be an integer from 1 to 200", field="limit")
-    with engine.connect() as conn:
-        found = repo.list_log(conn, tenant_id, limit)
-    for row in found["messages"]:
-        row["received_at"] = row["received_at"].isoformat()
-    for row in found["rejects"]:
-        row["rejected_at"] = row["rejected_at"].isoformat()
-    return found
+    return handlers.operator_log(repo.list_log, tenant_id, engine, limit)

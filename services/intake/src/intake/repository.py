@@ -32,6 +32,9 @@ def add_complaint(conn, c: Complaint, raw: dict | None) -> None:
         severity=c.severity, category_source=c.category_source, severity_source=c.severity_source,
         classification=c.classification, urgent=c.urgent, status=c.status, received_at=c.received_at,
         received_by=c.received_by, schema_version=c.schema_version, raw=raw,
+        committee_received_at=c.committee_received_at, forwarded_by=c.forwarded_by, instructions=c.instructions,
+        external_id=c.external_id, repeat_of=(c.repeat_of or {}).get("complaint_id"),
+        repeat_count=(c.repeat_of or {}).get("repeat_count", 0),
     ))
 
 

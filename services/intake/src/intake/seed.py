@@ -7,6 +7,7 @@ from estatedesk_common.db import utcnow
 from estatedesk_common.demo import DEMO_GROUPS, DEMO_TENANT, demo_id
 
 from . import classification_repository
+from . import wechat_seed
 from .tables import buildings, estates, mailboxes, regions, units
 
 DEMO_MAILBOX_ID = demo_id("mailbox", "complaints@demo")
@@ -18,6 +19,7 @@ def seed_demo(engine) -> str:
         with engine.begin() as conn:  # classification categories and keyword rules: the defaults
             classification_repository.seed_defaults(conn, tenant["id"])
     _seed_mailbox(engine, os.environ)
+    wechat_seed.seed_wechat(engine)  # the demo WeChat official account
     return f"({sum(len(g[2]) for g in DEMO_GROUPS)} estates in {len(DEMO_GROUPS)} tenants)"
 
 

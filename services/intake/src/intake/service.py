@@ -3,13 +3,16 @@ from nameko.rpc import rpc
 
 from estatedesk_common.db import ping
 from estatedesk_common.dependencies import Database
+from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant, estates_from_roles
 
-from . import classification, handlers, mail_intake
+from . import (attachments, calls, classification, committee, duplicates, handlers, mail_intake, open311_requests,
+               wechat_intake)
 from .dependencies import Classifiers, MailboxPoller
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
+from .wechat_provider import WeChatChannel
 
 
 class IntakeService:
@@ -20,6 +23,7 @@ class IntakeService:
     obs = Observability()
     classifiers = Classifiers()
     mail = MailboxPoller()
+    wechat = WeChatChannel()
 
     def _scope(self):
         """Estates the calling person may touch (None: all of the tenant's, or a trusted service call)."""
@@ -28,8 +32,26 @@ class IntakeService:
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def register_complaint(self, data):
-        return handlers.register_complaint(data, self.tenant.id, self.tenant.user_id, self.db.uow(),
-                                           self.classifiers, scope=self._scope())
+        return duplicates.register_once(handlers.register_complaint, data, self.tenant.id, self.tenant.user_id,
+                                        self.db.uow(), self.classifiers, scope=self._scope())
+
+    @reliable_event_handler("workflow", "case_closed")
+    def on_case_closed(self, envelope):
+        duplicates.on_case_closed(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "owner_accepted")
+    def on_owner_accepted(self, envelope):
+        duplicates.on_case_closed(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_reopened")
+    def on_case_reopened(self, envelope):
+        duplicates.on_case_reopened(envelope, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def register_batch(self, rows, file_sha256=None, filename=None, validate_only=False):
+        return committee.register_batch(rows, self.tenant.id, self.tenant.user_id, self.db.uow(), self.classifiers,
+                                        scope=self._scope(), file_sha256=file_sha256, filename=filename,
+                                        validate_only=bool(validate_only))
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def suggest_classification(self, text):
@@ -46,6 +68,11 @@ class IntakeService:
         return handlers.get_complaint(complaint_id, self.tenant.id, self.db.engine)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_attachment(self, complaint_id, attachment_id):
+        return attachments.get_attachment(complaint_id, attachment_id, self.tenant.id, self.db.engine,
+                                          scope=self._scope())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_estates(self):
         return handlers.list_estates(self.tenant.id, self.db.engine)
 
@@ -56,12 +83,54 @@ class IntakeService:
                                         scope=self._scope())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_categories(self):
+        """The tenant's classification categories with their keywords (Open311 services)."""
+        return open311_requests.list_categories(self.tenant.id, self.db.engine, self.classifiers)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_open311_requests(self, references=None, estate=None, category=None, received_from=None,
+                              received_to=None, limit=1000, offset=0):
+        """Complaints of the open311 channel with the public part of their form, newest first."""
+        return open311_requests.list_open311_requests(self.tenant.id, self.db.engine, references, estate, category,
+                                                      received_from, received_to, limit, offset)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def find_by_reference(self, reference, phone):
         return handlers.find_by_reference(reference, phone, self.tenant.id, self.db.engine)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_mail_log(self, limit=50):
         return mail_intake.mail_log(self.tenant.id, self.db.engine, limit)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def record_call_event(self, event):
+        return calls.record_call_event(event, self.tenant.id, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def lookup_caller(self, phone=None, unit=None, estate=None):
+        return calls.lookup_caller(self.tenant.id, self.db.engine, phone=phone, unit=unit, estate=estate,
+                                   scope=self._scope())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_call(self, call_id):
+        return calls.get_call(call_id, self.tenant.id, self.db.engine, scope=self._scope())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_calls(self, limit=20):
+        return calls.list_calls(self.tenant.id, self.db.engine, self.db.clock.now(), scope=self._scope(),
+                                limit=limit)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def verify_wechat(self, query):
+        return wechat_intake.verify_url(query, self.tenant.id, self.db, self.wechat)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def receive_wechat(self, query, body):
+        return wechat_intake.receive(query, body, self.tenant.id, self.db, self.classifiers, self.wechat)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_wechat_log(self, limit=50):
+        return wechat_intake.wechat_log(self.tenant.id, self.db.engine, limit)
 
     @rpc
     def health(self):

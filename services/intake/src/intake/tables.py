@@ -69,9 +69,25 @@ complaints = Table(
     Column("received_by", String(36), nullable=True),
     Column("schema_version", Integer, nullable=False),
     Column("raw", JSON, nullable=True),  # the channel's original input, kept for audit
+    # forwarded channels (domain/forwarded.py): committee -> when the owner told the committee; head_office ->
+    # the superior {name, title, phone, email} and their instructions
+    Column("committee_received_at", UTCDateTime, nullable=True),
+    Column("forwarded_by", JSON, nullable=True),
+    Column("instructions", Text, nullable=True),
+    Column("call_id", String(100), nullable=True),  # hotline: the call it was recorded from (calls.call_id)
     UniqueConstraint("tenant_id", "reference", name="uq_complaints_reference"),
     ForeignKeyConstraint(["tenant_id", "estate_code"], ["estates.tenant_id", "estates.code"]),
     Index("ix_complaints_estate_received", "tenant_id", "estate_code", "received_at"),
+    # duplicates and repeats (duplicates.py, domain/duplicates.py): the channel's message id (unique per tenant
+    # and channel; NULLs do not collide), the closed complaint this one repeats and how many in a row, and when
+    # workflow closed its case (from case_closed / owner_accepted)
+    Column("external_id", String(128), nullable=True),
+    Column("repeat_of", String(36), nullable=True),
+    Column("repeat_count", Integer, nullable=False, server_default="0", default=0),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Index("uq_complaints_external_id", "tenant_id", "channel", "external_id", unique=True),
+    Index("ix_complaints_phone", "tenant_id", "complainant_phone", "estate_code"),
+    Index("ix_complaints_email", "tenant_id", "complainant_email", "estate_code"),
 )
 
 # Classification (seed 003): a tenant's categories and keyword rules (none: the defaults in
@@ -126,6 +142,7 @@ complaint_notes = Table(
     Column("actor", String(254), nullable=False),        # who: a user id or the sender's address
     Column("text", Text, nullable=False),
     Column("source", String(40), nullable=True),         # the mail_messages row it came from
+    Column("data", JSON, nullable=True),                 # duplicate_merged: the merged submission as received
     ForeignKeyConstraint(["tenant_id", "complaint_id"], ["complaints.tenant_id", "complaints.id"]),
     Index("ix_complaint_notes_complaint", "tenant_id", "complaint_id", "at"),
 )
@@ -208,4 +225,107 @@ mail_rejects = Table(
     Column("raw", LargeBinary, nullable=True),           # the source when small enough, else the headers only
     Column("rejected_at", UTCDateTime, nullable=False),
     UniqueConstraint("tenant_id", "mailbox_id", "uidvalidity", "uid", name="uq_mail_rejects_uid"),
+)
+
+# The WeChat official-account channel (wechat_intake.py): per-tenant accounts (app id, token, EncodingAESKey;
+# ``env:NAME`` reads a secret from the service's environment, as for mailbox passwords; never logged nor returned
+# by RPC), every accepted message with its raw XML (MsgId unique per tenant: WeChat's retries get the same
+# reply) and every refused request, for an operator.
+wechat_accounts = Table(
+    "wechat_accounts", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("app_id", String(32), nullable=False),
+    Column("token", String(500), nullable=False),
+    Column("aes_key", String(500), nullable=True),       # null: plaintext mode only
+    Column("estate_code", String(40), nullable=False),   # the estate its complaints are registered for
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "app_id", name="uq_wechat_accounts_app_id"),
+    ForeignKeyConstraint(["tenant_id", "estate_code"], ["estates.tenant_id", "estates.code"]),
+)
+
+wechat_messages = Table(
+    "wechat_messages", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("msg_id", String(128), nullable=False),       # MsgId; events: event:<openid>:<CreateTime>:<Event>
+    Column("openid", String(64), nullable=False),
+    Column("msg_type", String(20), nullable=False),
+    Column("outcome", String(20), nullable=False),       # complaint | followup | pending | ignored | unsupported
+    Column("complaint_id", String(36), nullable=True),
+    Column("phone", String(20), nullable=True),          # a phone number the owner gave in this message
+    Column("text", Text, nullable=True),                 # the text taken from it (content or voice recognition)
+    Column("reply", Text, nullable=False),               # the passive reply's text (sent again on a retry)
+    Column("encrypted", Boolean, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("raw", LargeBinary, nullable=False),          # the message XML (decrypted when it came encrypted)
+    Column("envelope", LargeBinary, nullable=True),      # the encrypted request body as received
+    UniqueConstraint("tenant_id", "msg_id", name="uq_wechat_messages_msg_id"),
+    Index("ix_wechat_messages_openid", "tenant_id", "openid", "received_at"),
+)
+
+wechat_rejects = Table(
+    "wechat_rejects", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=True),
+    Column("reason", String(40), nullable=False),        # the error code the sender got
+    Column("detail", Text, nullable=False),
+    Column("query", JSON, nullable=False),               # the callback's query arguments
+    Column("size", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=True),          # the request body (up to 64 KiB)
+    Column("rejected_at", UTCDateTime, nullable=False),
+    Index("ix_wechat_rejects_at", "tenant_id", "rejected_at"),
+)
+
+# Hotline calls as the telephone system (CTI) reports them (``calls.py``, ``domain/calls.py``): one row per call,
+# keyed by the CTI's ``call_id`` (unique per tenant); ``call_events`` keeps each event as received, and its key
+# makes a repeated event a no-op. ``complaint_id``: the first complaint recorded from the call (every complaint
+# recorded from it carries ``complaints.call_id``).
+calls = Table(
+    "calls", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("call_id", String(100), nullable=False),
+    Column("caller", String(32), nullable=False, default=""),
+    Column("called", String(32), nullable=False, default=""),
+    Column("state", String(10), nullable=False),          # ringing | answered | ended
+    Column("estate_code", String(40), nullable=True),     # given by the CTI, or the known caller's only estate
+    Column("agent_user_id", String(36), nullable=True),   # who answered (the CTI's agent, or who recorded it)
+    Column("agent_ref", String(150), nullable=True),      # the CTI's "agent" as given
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("complaint_id", String(36), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "call_id", name="uq_calls_call_id"),
+    ForeignKeyConstraint(["tenant_id", "complaint_id"], ["complaints.tenant_id", "complaints.id"]),
+    Index("ix_calls_state_started", "tenant_id", "state", "started_at"),
+)
+
+call_events = Table(
+    "call_events", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("call_id", String(100), primary_key=True),
+    Column("event", String(10), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),              # the event as the gateway passed it on
+)
+
+# Committee batch imports (committee.register_batch): one row per imported file, written in the transaction of
+# its complaints. The file's SHA-256 is unique per tenant, so a file sent twice (a retry after a timeout, a
+# double click) is refused as already imported instead of importing every row again.
+committee_batches = Table(
+    "committee_batches", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("file_sha256", String(64), nullable=False),
+    Column("filename", String(200), nullable=False, default=""),
+    Column("rows", Integer, nullable=False),
+    Column("complaint_ids", JSON, nullable=False),
+    Column("created_by", String(36), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "file_sha256", name="uq_committee_batches_file"),
 )

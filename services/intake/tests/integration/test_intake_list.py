@@ -39,7 +39,8 @@ def register(engine):
     clock = StepClock()
 
     def register(tenant=TENANT, user=None, **over):
-        data = {"estate": "DEMO-RES", "channel": "hotline", "description": "楼道灯坏了",
+        # a text of its own each time: the same owner's identical text within 24 h would be merged (duplicates)
+        data = {"estate": "DEMO-RES", "channel": "hotline", "description": f"楼道灯坏了 {uuid.uuid4().hex[:12]}",
                 "complainant": {"name": f"业主{uuid.uuid4().hex[:4]}", "phone": "139-0013-9000", "unit": "2栋201"}}
         data.update(over)
         return handlers.register_complaint(data, tenant, user, UnitOfWork(engine, reliability, clock))

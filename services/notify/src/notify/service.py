@@ -8,7 +8,7 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import callbacks, handlers
+from . import callbacks, handlers, superior
 from .dependencies import CallbackConfig, Mailer, Sms
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
@@ -34,6 +34,23 @@ class NotifyService:
     @reliable_event_handler("workflow", "case_resolved")
     def on_case_resolved(self, envelope):
         callbacks.on_case_resolved(envelope, self.db.uow(), self.callback_config.due_hours)
+
+    @reliable_event_handler("workflow", "case_opened")
+    def remember_superior(self, envelope):
+        superior.remember(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_closed")
+    def report_to_superior_on_close(self, envelope):
+        self._wake(superior.on_case_closed(envelope, self.db.uow(), superior.CONSUMER_CLOSED, self.sms.policy))
+
+    @reliable_event_handler("workflow", "owner_accepted")
+    def report_to_superior_on_acceptance(self, envelope):
+        self._wake(superior.on_case_closed(envelope, self.db.uow(), superior.CONSUMER_ACCEPTED, self.sms.policy))
+
+    def _wake(self, channels):
+        for channel, loop in (("email", self.mailer), ("sms", self.sms)):
+            if channel in channels:
+                loop.wake()
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_callbacks(self, estate=None, status=None, limit=50, offset=0, complaint_id=None):

@@ -85,3 +85,24 @@ callback_attempts = Table(
     Column("words", Text, nullable=True),
     Index("ix_callback_attempts_callback", "tenant_id", "callback_id", "at"),
 )
+
+# Head-office forwards (上级转办, seed 001 part 5 §4.1.4: report back when done): the superior and their
+# instructions, kept from ``case_opened`` until the case closes, when ``superior.on_case_closed`` queues the
+# report (e-mail and/or SMS) and stamps ``reported_at`` in the same transaction.
+superior_reports = Table(
+    "superior_reports", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("complaint_id", String(36), primary_key=True),
+    Column("reference", String(32), nullable=False, default=""),
+    Column("estate_name", String(100), nullable=False, default=""),
+    Column("timezone", String(64), nullable=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("superior_name", String(50), nullable=False),
+    Column("superior_title", String(50), nullable=False, default=""),
+    Column("superior_phone", String(20), nullable=False, default=""),
+    Column("superior_email", String(254), nullable=False, default=""),
+    Column("instructions", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("reported_at", UTCDateTime, nullable=True),  # when the report was queued (null: case not closed yet)
+    Column("closed_reason", String(40), nullable=True),  # owner_accepted | callback_satisfied
+)

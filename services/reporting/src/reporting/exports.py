@@ -47,8 +47,6 @@ MESSAGES = {
     "note.handling_hours_avg": {"zh_CN": "{n} 件已办结投诉缺少工作时长（工作流尚未上报或日历年份未加载）",
                                 "en": "{n} resolved cases without working hours"},
     "note.per_1000_units": {"zh_CN": "户数未知：受理服务的项目信息尚未提供户数", "en": "unit counts not known"},
-    "note.extensions_requested": {"zh_CN": "尚未统计：工作流尚无延期审批", "en": "not yet measured: no extensions yet"},
-    "note.extensions_approved": {"zh_CN": "尚未统计：工作流尚无延期审批", "en": "not yet measured: no extensions yet"},
     "note.nonconformity_records": {"zh_CN": "尚未统计：尚无《不合格品/服务记录处理单》；nonconformity_required 为需填写的件数",
                                    "en": "not yet measured: no nonconformity records yet; see nonconformity_required"},
     "note.capa_open": {"zh_CN": "尚未统计：尚无纠正/预防措施报告", "en": "not yet measured: no CAPA reports yet"},

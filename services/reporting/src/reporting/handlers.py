@@ -32,6 +32,8 @@ LIFECYCLE = {
     "case_reopened": lifecycle.apply_case_reopened,
     "sla_breached": lifecycle.apply_sla_breached,
     "case_escalated": lifecycle.apply_case_escalated,
+    "extension_requested": lifecycle.apply_extension_requested,
+    "extension_decided": lifecycle.apply_extension_decided,
     "callback_completed": lifecycle.apply_callback_answer,
     "callback_dissatisfied": lifecycle.apply_callback_answer,
 }

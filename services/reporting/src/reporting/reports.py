@@ -97,6 +97,8 @@ def kpis(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date
         "reopened": totals["reopened"], "reopen_rate_pct": _pct(totals["reopened"], totals["resolved"]),
         "repeat_complaints": totals["repeat"],
         "nonconformity_required": totals["nonconformity_required"],
+        # cases with an extension (延期) request / approval; on-time figures stay against the original deadlines
+        "extensions_requested": totals["extensions_requested"], "extensions_approved": totals["extensions_approved"],
         "reclassified": totals["reclassified"],
         "per_1000_units": round(1000.0 * totals["received"] / known_units, 2) if known_units else None,
         "by_channel": breakdowns["channel"], "by_category": breakdowns["category"],

@@ -71,6 +71,14 @@ class ReportingService:
     def on_case_escalated(self, envelope):
         handlers.record_case_event(envelope, self.db.uow())
 
+    @reliable_event_handler("workflow", "extension_requested")
+    def on_extension_requested(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "extension_decided")
+    def on_extension_decided(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
     @reliable_event_handler("notify", "callback_completed")
     def on_callback_completed(self, envelope):
         handlers.record_case_event(envelope, self.db.uow())

@@ -61,6 +61,9 @@ complaint_facts = Table(
     Column("satisfaction", String(20), nullable=True),
     Column("satisfaction_at", UTCDateTime, nullable=True),
     Column("escalated_levels", String(40), nullable=True),
+    # workflow extension_requested / extension_decided (revision r8e1x2t3n4s5)
+    Column("extension_requested_at", UTCDateTime, nullable=True),
+    Column("extension_approved_at", UTCDateTime, nullable=True),
     Index("ix_complaint_facts_day", "tenant_id", "day"),
     # "overdue now" for a period reads only the period's cases still waiting for first contact
     Index("ix_complaint_facts_open_first_contact", "tenant_id", "day", "first_contact_due_at",

@@ -76,7 +76,8 @@ def test_contribution_of_a_whole_life():
                 "handling_count": 1, "handling_minutes": 750, "called_back": 1, "callback_answered": 1,
                 "satisfied": 1, "dissatisfied": 0, "reopened": 1, "breached": 1, "escalated": 1,
                 "escalated_level_1": 1, "escalated_level_2": 1, "escalated_level_3": 0, "repeat": 0,
-                "nonconformity_required": 1, "reclassified": 0, "first_contact_late": 0}
+                "nonconformity_required": 1, "reclassified": 0, "first_contact_late": 0,
+                "extensions_requested": 0, "extensions_approved": 0}
     assert counts == expected
 
 

@@ -54,8 +54,9 @@ def test_kpis_arithmetic(engine, new_uow, events, tenant):
     assert k["repeat_complaints"] == 0 and k["escalations_by_level"] == [{"level": n, "cases": 0} for n in (1, 2, 3)]
     for name in ("reopen_rate_pct", "callback_coverage_pct", "satisfaction_pct", "resolved_within_limit_pct"):
         assert k[name] is None and name not in k["notes"]  # measured: nothing resolved yet
-    for name in ("extensions_requested", "nonconformity_records", "capa_open", "capa_overdue"):
+    for name in ("nonconformity_records", "capa_open", "capa_overdue"):
         assert k[name] is None and k["notes"][name].startswith("not yet measured")
+    assert k["extensions_requested"] == 0 and k["extensions_approved"] == 0 and "extensions_requested" not in k["notes"]
     assert k["per_1000_units"] is None and k["notes"]["per_1000_units"].startswith("unit counts not known")
     # the clock moves: the pending one is overdue at 09:01; figures stored by events do not change
     later = reports.kpis(tenant, ALL, engine, NOW.replace(hour=9, minute=1), "2026-11-24", "2026-11-24")

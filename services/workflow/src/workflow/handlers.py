@@ -6,8 +6,8 @@ import logging
 import uuid
 from zoneinfo import ZoneInfo
 
-from . import escalation, policies, repository
-from .domain import sla
+from . import escalation, extensions, forwarding, policies, repository
+from .domain import repeats, sla
 from estatedesk_common.tenant import estates_from_roles
 from .exceptions import CaseNotFound
 
@@ -38,8 +38,12 @@ def open_case(envelope, uow) -> bool:
         now = uow.clock.now()
         policy = policies.effective_policy(uow.conn, tenant_id, estate, received_at)
         severity, notes = _severity(policy, p.get("severity"))
+        if p.get("repeat_of"):  # 重复投诉 (intake links it): raised per the seeds, why on the timeline
+            severity = _repeat_severity(uow.conn, tenant_id, policy, severity, p["repeat_of"], notes)
         failures: list = []
-        deadlines = sla.compute(policy, received_at, severity, p.get("category"), p["channel"], failures)
+        committee_start = forwarding.starts(p)
+        deadlines = sla.compute(policy, received_at, severity, p.get("category"), p["channel"], failures,
+                                starts=committee_start)
         repository.add_case(uow.conn, {
             "tenant_id": tenant_id, "id": case_id, "reference": p["reference"], "estate_code": estate["code"],
             "estate_name": estate["name"], "timezone": estate["timezone"], "channel": p["channel"],
@@ -49,11 +53,15 @@ def open_case(envelope, uow) -> bool:
             "policy_levels": [{"scope": s, "version": v} for s, v in policy.levels],
         })
         rows = policies.deadline_rows(deadlines, received_at, policy.version_label)
+        late = forwarding.meet_on_receipt(rows, received_at) if committee_start else []
         for row in rows:
             repository.add_deadline(uow.conn, tenant_id, case_id, row)
-        escalation.schedule_case_timers(uow, tenant_id, case_id, received_at, rows)
+        escalation.schedule_case_timers(uow, tenant_id, case_id, received_at, [r for r in rows if not r.get("met_at")])
         repository.add_timeline(uow.conn, tenant_id, case_id, now, "case_opened", "workflow",
                                 _opened_text(rows, estate["timezone"], policy, severity, notes, failures))
+        forwarding.report_late(uow, tenant_id, {"id": case_id, "reference": p["reference"],
+                                                "estate_code": estate["code"], "timezone": estate["timezone"]},
+                               late, received_at, now)
         uow.publish("case_opened", tenant_id, {
             "case_id": case_id, "complaint_id": case_id, "reference": p["reference"], "estate": estate,
             "channel": p["channel"], "description": p["description"], "complainant": p["complainant"],
@@ -61,6 +69,7 @@ def open_case(envelope, uow) -> bool:
             "opened_at": now.isoformat(), "policy_version": policy.version_label,
             "deadlines": [{"stage": r["stage"], "due_at": r["due_at"].isoformat(), "limit": r["limit_spec"]}
                           for r in rows],
+            **{k: p.get(k) for k in ("committee_received_at", "forwarded_by", "instructions")},
         })
         uow.commit()
     for failure in failures:
@@ -75,6 +84,16 @@ def _severity(policy, given: str | None) -> tuple[str, list[str]]:
     if given:
         return policy.default_severity, [f"严重程度「{given}」不在策略中，按默认「{policy.default_severity}」计时"]
     return policy.default_severity, []
+
+
+def _repeat_severity(conn, tenant_id: str, policy, severity: str, link: dict, notes: list) -> str:
+    earlier = repository.get_case(conn, tenant_id, str(link.get("complaint_id")))
+    labels = {key: spec.get("label") for key, spec in policy.severities.items()}
+    raised = repeats.raise_for_repeat(repeats.ranking(policy.severity_order, policy.severities), severity,
+                                      earlier["severity"] if earlier else None, int(link.get("repeat_count") or 1),
+                                      link.get("reference") or str(link.get("complaint_id")), labels)
+    notes.append(raised.note)
+    return raised.severity
 
 
 def _opened_text(rows, timezone: str, policy, severity: str, notes: list, failures: list) -> str:
@@ -103,6 +122,7 @@ def get_case(case_id: str, tenant_id: str, engine) -> dict:
             raise CaseNotFound("no such case", field="id")
         deadlines = repository.deadlines(conn, tenant_id, case["id"])
         timeline = repository.timeline(conn, tenant_id, case["id"])
+        requests = extensions.view(conn, case)
     return {
         "complaint_id": case["id"], "reference": case["reference"], "status": case["status"],
         "estate": case["estate_code"], "severity": case["severity"], "category": case["category"],
@@ -113,7 +133,10 @@ def get_case(case_id: str, tenant_id: str, engine) -> dict:
         "deadlines": [{"stage": d["stage"], "due_at": d["due_at"].isoformat(),
                        "met_at": d["met_at"].isoformat() if d["met_at"] else None, "limit": d["limit_spec"],
                        "explanation": d["explanation"], "explanation_en": d["explanation_en"],
-                       "policy_version": d["policy_version"]} for d in deadlines],
+                       "policy_version": d["policy_version"],
+                       "original_due_at": d["original_due_at"].isoformat() if d["original_due_at"] else None}
+                      for d in deadlines],
+        "extensions": requests,  # extension (延期) requests, oldest first; status pending | approved | rejected
         "timeline": [{"at": t["at"].isoformat(), "kind": t["kind"], "actor": t["actor"], "text": t["text"]}
                      for t in timeline],
     }

@@ -39,7 +39,7 @@ def add_case(conn, row: dict) -> None:
 
 
 def add_deadline(conn, tenant_id: str, case_id: str, row: dict) -> None:
-    conn.execute(case_deadlines.insert().values(tenant_id=tenant_id, case_id=case_id, met_at=None, **row))
+    conn.execute(case_deadlines.insert().values(tenant_id=tenant_id, case_id=case_id, **({"met_at": None} | row)))
 
 
 def add_timeline(conn, tenant_id: str, case_id: str, at, kind: str, actor: str, text: str) -> None:

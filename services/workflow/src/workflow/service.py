@@ -8,7 +8,7 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 from estatedesk_common.timers import Timers
 
-from . import actions, callbacks, handlers
+from . import actions, callbacks, case_summaries, handlers, policy_admin
 from .exceptions import EXPECTED_EXCEPTIONS
 from .statutory import StatutoryCalendars
 from .tables import reliability
@@ -37,9 +37,10 @@ class WorkflowService:
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def act(self, complaint_id, action, data=None, expected_version=None):
-        """contact | assign | plan | progress | resolve | accept | cancel (see workflow.actions)."""
+        """contact | assign | plan | progress | resolve | accept | cancel (workflow.actions);
+        request_extension | decide_extension (workflow.extensions)."""
         return actions.act(complaint_id, action, data, self.tenant.id, self.tenant.user_id, self.db.uow(),
-                           expected_version)
+                           expected_version, roles=self.tenant.roles)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def get_case(self, complaint_id):
@@ -54,6 +55,12 @@ class WorkflowService:
                                    complaint_ids)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def case_summaries(self, complaint_ids):
+        """Status, last change and resolution deadline of up to 1000 cases (status feeds such as Open311)."""
+        return case_summaries.case_summaries(complaint_ids, self.tenant.id, self.tenant.caller_roles,
+                                             self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def preview_sla(self, policy, received_at, severity, category=None, estate=None, channel=None):
         """Deadlines under ``policy`` (a document, YAML/JSON text, or None for the tenant's policy in force)."""
         return handlers.preview_sla(self.tenant.id, self.db.engine, policy, received_at, severity, category,
@@ -62,6 +69,18 @@ class WorkflowService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def get_sla_policy(self, estate=None, at=None):
         return handlers.get_sla_policy(self.tenant.id, self.db.engine, estate, at, self.db.clock)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def save_sla_policy(self, scope, document, effective_from=None, recompute_open=False, directory=None):
+        """Validate and store the next version of ``scope``'s policy; optionally recompute open cases
+        (workflow.policy_admin). ``directory``: intake's estates [{code, region}] (the scope's estates)."""
+        return policy_admin.save(self.db.uow(), self.tenant.id, self.tenant.user_id, scope, document,
+                                 effective_from, bool(recompute_open), directory)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_sla_policy_versions(self, scope=None):
+        with self.db.engine.connect() as conn:
+            return policy_admin.versions(conn, self.tenant.id, scope)
 
     @rpc
     def health(self):

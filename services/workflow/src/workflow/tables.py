@@ -64,8 +64,32 @@ case_deadlines = Table(
     Column("policy_version", String(200), nullable=True),
     Column("explanation_data", JSON, nullable=True),  # structured (domain/sla/engine.py)
     Column("explanation_en", Text, nullable=True),
+    # the due time the case was first given, kept when an approved extension moves due_at (null: never moved);
+    # reports measure the SLA outcome against it (revision w8e1x2t3n4s5)
+    Column("original_due_at", UTCDateTime, nullable=True),
     ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
     Index("ix_case_deadlines_due", "met_at", "due_at"),
+)
+
+# Extension (延期) requests of a case's stages and their decisions (workflow/extensions.py). status: pending |
+# approved | rejected; at most one pending per stage (checked under the case's version).
+case_extensions = Table(
+    "case_extensions", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("case_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("stage", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),  # the stage's due time when asked
+    Column("new_due_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", String(100), nullable=True),
+    Column("requested_rank", Integer, nullable=False),  # the requester's rung (domain/extensions.RANKS)
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(100), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("note", Text, nullable=True),
+    ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
 )
 
 case_timeline = Table(

@@ -8,6 +8,9 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from . import forwarded
+from .duplicates import clean_external_id
+
 SCHEMA_VERSION = 1
 
 CHANNELS = ("web", "wechat", "hotline", "walk_in", "email", "letter", "complaint_box", "committee",
@@ -60,6 +63,11 @@ class Complaint:
     category_source: str | None = None  # "agent" when a person chose it, "auto" when the classifier did
     severity_source: str | None = None
     classification: dict | None = None  # the automatic suggestion (top 3 categories with scores, ...)
+    committee_received_at: dt.datetime | None = None  # committee channel: when the owner told the committee
+    forwarded_by: dict | None = None  # head_office channel: the superior {name, title, phone, email}
+    instructions: str | None = None  # head_office channel: the superior's instructions
+    external_id: str | None = None  # the channel's message id (duplicates: unique per tenant and channel)
+    repeat_of: dict | None = None  # {complaint_id, reference, closed_at, repeat_count}: a closed one it repeats
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     reference: str = ""
     status: str = "received"
@@ -117,6 +125,12 @@ def new_complaint(data: dict, tenant_id: str, estate: Estate, received_at: dt.da
         category=_text(data, "category", 40) or None, severity=_text(data, "severity", 40) or None,
         urgent=urgent,
     )
+    complaint.committee_received_at, complaint.forwarded_by, complaint.instructions = forwarded.channel_details(
+        data, channel, received_at)
+    try:
+        complaint.external_id = clean_external_id(data.get("external_id"))
+    except ValueError as exc:
+        raise InvalidComplaint("external_id", str(exc)) from exc
     complaint.category_source = "agent" if complaint.category else None
     complaint.severity_source = "agent" if complaint.severity else None
     complaint.reference = make_reference(received_at, estate.timezone)
@@ -141,5 +155,8 @@ def to_event_payload(c: Complaint) -> dict:
         "category": c.category, "severity": c.severity, "urgent": c.urgent,
         "category_source": c.category_source, "severity_source": c.severity_source,
         "received_at": c.received_at.isoformat(), "received_by": c.received_by,
+        "committee_received_at": c.committee_received_at.isoformat() if c.committee_received_at else None,
+        "forwarded_by": c.forwarded_by, "instructions": c.instructions,
+        "external_id": c.external_id, "repeat_of": c.repeat_of,
         "schema_version": c.schema_version,
     }

@@ -34,7 +34,9 @@ COUNTS = ("received", "first_contact_due", "first_contact_on_time", "first_conta
           # callbacks: resolved cases whose owner answered a callback; answers by satisfaction (the newest)
           "called_back", "callback_answered", "satisfied", "dissatisfied",
           "reopened", "breached", "escalated", "escalated_level_1", "escalated_level_2", "escalated_level_3",
-          "repeat", "nonconformity_required")
+          "repeat", "nonconformity_required",
+          # workflow's extensions (延期): cases with a request / with an approved one (revision r8e1x2t3n4s5)
+          "extensions_requested", "extensions_approved")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class CaseFact:
     satisfaction: str | None = None  # the newest callback answer: very_satisfied | satisfied | neutral | ...
     satisfaction_at: dt.datetime | None = None
     escalated_levels: str | None = None  # every level reached, "1,2,3"
+    # revision r8e1x2t3n4s5: extensions (延期); the SLA outcome stays measured against the original deadlines
+    extension_requested_at: dt.datetime | None = None  # the first request
+    extension_approved_at: dt.datetime | None = None  # the first approval
 
     def as_row(self) -> dict:
         return dataclasses.asdict(self)
@@ -119,7 +124,9 @@ def contribution(fact: CaseFact) -> tuple[tuple, dict] | None:
     counts.update(breached=int(fact.breached_at is not None), escalated=int(bool(levels)),
                   escalated_level_1=int(1 in levels), escalated_level_2=int(2 in levels),
                   escalated_level_3=int(any(level >= TOP_LEVEL for level in levels)),
-                  repeat=int(fact.repeat_of is not None))
+                  repeat=int(fact.repeat_of is not None),
+                  extensions_requested=int(fact.extension_requested_at is not None),
+                  extensions_approved=int(fact.extension_approved_at is not None))
     return key, counts
 
 

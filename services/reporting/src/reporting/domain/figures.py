@@ -8,8 +8,6 @@ from __future__ import annotations
 
 ESCALATION_LEVELS = (1, 2, 3)
 UNMEASURED = {
-    "extensions_requested": "not yet measured: workflow has no deadline extension (overrun approval) yet",
-    "extensions_approved": "not yet measured: workflow has no deadline extension (overrun approval) yet",
     "nonconformity_records": "not yet measured: workflow records no nonconformity records yet; "
                              "nonconformity_required counts the resolutions that need one (loss of 500 yuan or more)",
     "capa_open": "not yet measured: corrective/preventive action reports are not recorded yet",

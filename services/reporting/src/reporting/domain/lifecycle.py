@@ -78,6 +78,20 @@ def apply_case_escalated(fact: CaseFact, payload: dict, occurred_at: str | None 
     return replace(fact, escalated_levels=",".join(str(x) for x in sorted(levels)), escalation_level=max(levels))
 
 
+def apply_extension_requested(fact: CaseFact, payload: dict, occurred_at: str | None = None) -> CaseFact:
+    """workflow's ``extension_requested``: the case asked for a later due date (the first request counts)."""
+    return _earliest(fact, "extension_requested_at", _at(payload, occurred_at))
+
+
+def apply_extension_decided(fact: CaseFact, payload: dict, occurred_at: str | None = None) -> CaseFact:
+    """workflow's ``extension_decided``: an approval counts (the first); a rejection changes nothing. The
+    deadlines reporting measures against stay the ones ``case_opened`` brought (the original SLA outcome)."""
+    approved = payload.get("approved")
+    if not isinstance(approved, bool):
+        raise InvalidEvent("approved is not true or false")
+    return _earliest(fact, "extension_approved_at", _at(payload, occurred_at)) if approved else fact
+
+
 def apply_callback_answer(fact: CaseFact, payload: dict, occurred_at: str | None = None) -> CaseFact:
     """notify's ``callback_completed`` / ``callback_dissatisfied``: the owner was reached and answered."""
     satisfaction = payload.get("satisfaction")

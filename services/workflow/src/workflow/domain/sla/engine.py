@@ -27,9 +27,11 @@ class Deadline:
 
 
 def compute(policy: Policy, received_at: dt.datetime, severity: str, category: str | None = None,
-            channel: str | None = None, failures: list | None = None) -> list[Deadline]:
+            channel: str | None = None, failures: list | None = None, starts: dict | None = None) -> list[Deadline]:
     """Every stage's deadline. With ``failures`` (a list), a stage the calendar cannot count (and the stages
-    counted after it) is recorded there as ``{"stage", "error"}`` and left out instead of raising."""
+    counted after it) is recorded there as ``{"stage", "error"}`` and left out instead of raising.
+    ``starts`` {stage: (instant, reason)} counts a stage from an instant other than the receipt (the committee
+    stage from when the owner told the committee); ``reason`` names the start in the explanation."""
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
     received_at = received_at.astimezone(dt.timezone.utc)
@@ -46,9 +48,12 @@ def compute(policy: Policy, received_at: dt.datetime, severity: str, category: s
             raise PolicyInvalid([{"path": f"severities.{severity}.stages", "line": None,
                                   "problem": f"after: stage {name!r} is unknown or part of a cycle"}])
         stage = stages[name]
-        start = due(stage.after, chain + (name,)).due_at if stage.after else received_at
+        given = (starts or {}).get(name)
+        start = due(stage.after, chain + (name,)).due_at if stage.after else (
+            given[0].astimezone(dt.timezone.utc) if given else received_at)
         try:
-            done[name] = _deadline(policy, severity, stage, start, received_at)
+            done[name] = _deadline(policy, severity, stage, start, received_at,
+                                   None if stage.after or not given else given[1])
         except (CalendarUnavailable, NoWorkingTime) as exc:
             if failures is None:
                 raise
@@ -80,7 +85,8 @@ class _Skipped(Exception):
         self.stage = stage
 
 
-def _deadline(policy: Policy, severity: str, stage: Stage, start: dt.datetime, received_at: dt.datetime) -> Deadline:
+def _deadline(policy: Policy, severity: str, stage: Stage, start: dt.datetime, received_at: dt.datetime,
+              start_reason: str | None = None) -> Deadline:
     cal = policy.calendar
     counted = {"m": _elapsed, "h": _elapsed, "d": _elapsed, "bh": _business_hours, "wd": _working_days}[stage.limit.unit]
     due_at, detail = counted(cal, start, stage.limit)
@@ -94,6 +100,7 @@ def _deadline(policy: Policy, severity: str, stage: Stage, start: dt.datetime, r
         "timezone": cal.timezone, "calendar": cal.calendar,
         "business_hours": [f"{a:%H:%M}-{b:%H:%M}" for a, b in cal.business_hours],
         "received_at": received_at.astimezone(zone).isoformat(), "start": start.astimezone(zone).isoformat(),
+        "start_reason": start_reason,
         "due_at": due_at.astimezone(zone).isoformat(),
         **detail,
     }

@@ -22,6 +22,7 @@ MESSAGES = {
     "sla.category": {"zh_CN": "类别「{category}」专项时限", "en": "override for category '{category}'"},
     "sla.from.receipt": {"zh_CN": "受理后", "en": "from receipt,"},
     "sla.from.after": {"zh_CN": "「{stage}」到期后", "en": "after '{stage}' falls due,"},
+    "sla.from.committee": {"zh_CN": "自业主向居委会/业委会反映（{at}）起", "en": "from when the owner told the committee ({at}),"},
     "sla.limit.m": {"zh_CN": "{start} {n} 分钟内", "en": "{start} within {n} min"},
     "sla.limit.h": {"zh_CN": "{start} {n} 小时（{minutes} 分钟）内", "en": "{start} within {n} h ({minutes} min)"},
     "sla.limit.d": {"zh_CN": "{start} {n} 天（{n}×24 小时）内", "en": "{start} within {n} d ({n} x 24 h)"},
@@ -54,6 +55,8 @@ def render(e: dict, locale: str = DEFAULT_LOCALE) -> str:
     sep, comma, stop = _SEP.get(locale, _SEP[DEFAULT_LOCALE])
     parts = [_source(e, locale)]
     start = t("sla.from.after", locale, stage=e["after"]) if e.get("after") else t("sla.from.receipt", locale)
+    if e.get("start_reason") and f"sla.from.{e['start_reason']}" in MESSAGES:
+        start = t(f"sla.from.{e['start_reason']}", locale, at=_hm(e["start"], with_date=True))
     n = e["amount"]
     params = {"start": start, "n": n, "minutes": n * 60, "day0": e.get("day0"),
               "day0_label": t("sla.day0.after" if e.get("after") else "sla.day0.receipt", locale),

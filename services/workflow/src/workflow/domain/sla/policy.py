@@ -39,6 +39,7 @@ class Policy:
     default_severity: str
     severities: dict  # key -> {"label": str|None, "stages": tuple[Stage], "categories": {cat: tuple[Stage]}}
     levels: tuple = (("group", None),)  # ((scope, version), ...) from the group down
+    severity_order: tuple = ()  # lowest to highest (``severity_order``; empty: the policy does not say)
 
     @property
     def version_label(self) -> str:
@@ -134,7 +135,8 @@ def build(layers: list[tuple[str, int | None, dict]]) -> Policy:
                                        for c, cs in spec["categories"].items()}}
                   for sev, spec in merged["severities"].items()}
     return Policy(calendar, merged["default_severity"], severities,
-                  tuple((scope, version) for scope, version, _doc in layers))
+                  tuple((scope, version) for scope, version, _doc in layers),
+                  tuple(merged.get("severity_order") or ()))
 
 
 def _strip(stage: dict) -> dict:

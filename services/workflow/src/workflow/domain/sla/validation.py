@@ -10,7 +10,7 @@ from .grammar import parse_limit
 from .workdays import CALENDARS
 
 TOP_KEYS = {"name", "description", "timezone", "calendar", "business_hours", "closures", "extra_working_days",
-            "default_severity", "severities"}
+            "default_severity", "severities", "severity_order"}
 REQUIRED = ("timezone", "calendar", "business_hours", "default_severity", "severities")
 STAGE_KEYS = {"name", "limit", "after", "repeat", "channels", "label"}
 SEVERITY_KEYS = {"label", "stages", "categories"}
@@ -58,6 +58,16 @@ class _Validator:
         if default is not None and isinstance(data.get("severities"), dict) and default not in data["severities"]:
             if not partial:
                 self.fail(("default_severity",), f"unknown severity {default!r}")
+        if "severity_order" in data:
+            self.severity_order(data["severity_order"], data.get("severities"), partial)
+
+    def severity_order(self, value, severities, partial: bool) -> None:
+        """Lowest to highest, each severity once (repeat complaints move a case up this list)."""
+        if not isinstance(value, list) or not all(isinstance(k, str) for k in value) or len(set(value)) != len(value):
+            return self.fail(("severity_order",), "severity_order must list each severity once, lowest first")
+        if not partial and isinstance(severities, dict) and set(value) != set(severities):
+            self.fail(("severity_order",), f"severity_order must list exactly the severities: "
+                                           f"{', '.join(sorted(severities))}")
 
     def timezone(self, value) -> None:
         try:
