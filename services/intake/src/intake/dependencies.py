@@ -37,6 +37,7 @@ class MailboxPoller(DependencyProvider):
         cfg = self.container.config
         self.interval = float(cfg.get("MAILBOX_POLL_SECONDS") or 0)  # absent: off (config.yml sets 30)
         self.timeout = float(cfg.get("IMAP_TIMEOUT_SECONDS", 30))
+        self.idle = str(cfg.get("MAILBOX_IDLE", "true")).lower() in ("1", "true", "yes", "on")
         self.limits = Limits(max_message=int(cfg.get("MAIL_MAX_MESSAGE_BYTES", Limits.max_message)),
                              max_attachment=int(cfg.get("MAIL_MAX_ATTACHMENT_BYTES", Limits.max_attachment)))
         self.environ = dict(os.environ)  # for mailbox passwords given as env:NAME
@@ -47,7 +48,7 @@ class MailboxPoller(DependencyProvider):
         wake = db.relay.wake if db.relay else None
         self.poller = MailPoller(db.engine, lambda: UnitOfWork(db.engine, db.tables, db.clock, on_events=wake),
                                  classifiers.cache if classifiers else None, self.limits, self.environ,
-                                 self.interval, self.timeout)
+                                 self.interval, self.timeout, idle=self.idle and self.interval > 0)
         if self.interval > 0:
             self.container.spawn_managed_thread(self.poller.run)
 

@@ -11,7 +11,9 @@ nothing flagged, so the next pass retries it; after ``max_attempts`` failures in
 error as the reason, so one poison message cannot block a mailbox forever (the count is per process).
 The first pass on a new mailbox (no stored UIDVALIDITY) takes every message in the folder, ``batch`` at a time
 (polling again at once while there is more); set ``uidvalidity``/``last_uid`` first to skip old mail.
-IMAP IDLE is not used: a poll every ``MAILBOX_POLL_SECONDS`` is simpler and fast enough for complaints.
+With ``idle`` on (``MAILBOX_IDLE``, default on), ``mail_idle.IdleWatchers`` holds an IMAP IDLE connection per
+mailbox that offers it and wakes this loop as soon as mail arrives; the poll every ``MAILBOX_POLL_SECONDS`` stays
+as the safety net (and the only way for servers without IDLE).
 """
 from __future__ import annotations
 
@@ -135,30 +137,46 @@ class MailPoller:
     """Polls every enabled mailbox; ``poll_once`` is one pass (tests call it directly), ``run`` the loop."""
 
     def __init__(self, engine, uow_factory, classifiers=None, limits: Limits | None = None, environ=None,
-                 interval: float = 30.0, timeout: float = 30.0, session_factory=ImapSession):
+                 interval: float = 30.0, timeout: float = 30.0, session_factory=ImapSession, idle: bool = False):
         self.engine, self.uow_factory, self.classifiers = engine, uow_factory, classifiers
         self.limits, self.environ = limits or Limits(), environ or {}
         self.interval, self.timeout, self.session_factory = interval, timeout, session_factory
         self.failures: dict[tuple[str, str, int, int], int] = {}
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by stop() and by IDLE watchers: new mail, poll now
         self._backlog = False  # a mailbox had more than one batch: poll again at once
+        self.watchers = None
+        if idle:
+            from .mail_idle import IdleWatchers
+
+            self.watchers = IdleWatchers(self.wake, lambda box: resolve_password(box.password, self.environ),
+                                         timeout=timeout)
+
+    def wake(self):
+        self._wake.set()
 
     def stop(self):
         self._stop.set()
+        self._wake.set()
+        if self.watchers is not None:
+            self.watchers.stop_all()
 
     def run(self):
         while not self._stop.is_set():
             self._backlog = False
+            self._wake.clear()
             try:
                 self.poll_once()
             except Exception:  # database away: keep looping; nothing was flagged, the next pass retries
                 log.exception("mailbox pass failed")
-            if not self._backlog:
-                self._stop.wait(self.interval)
+            if not self._backlog and not self._stop.is_set():
+                self._wake.wait(self.interval)
 
     def poll_once(self) -> list[mail_intake.Outcome]:
         with self.engine.connect() as conn:
             boxes = repo.enabled_mailboxes(conn)
+        if self.watchers is not None and not self._stop.is_set():
+            self.watchers.sync(boxes)
         outcomes = []
         for box in boxes:
             error = None
