@@ -18,6 +18,8 @@ import threading
 from imapclient import IMAPClient
 from prometheus_client import Counter
 
+from .mailbox import needs_starttls
+
 log = logging.getLogger(__name__)
 
 IDLE_WAKES = Counter("estatedesk_mail_idle_wakes_total", "Poller wake-ups by IMAP IDLE (new mail reported)")
@@ -60,6 +62,8 @@ class Watcher:
         context = ssl.create_default_context() if box.use_ssl else None
         client = IMAPClient(box.host, port=box.port, ssl=box.use_ssl, ssl_context=context, timeout=self.timeout)
         try:
+            if not box.use_ssl and needs_starttls(box.host):
+                client.starttls(ssl.create_default_context())
             client.login(box.username, self.password_for(box))
             if b"IDLE" not in client.capabilities():
                 log.info("mailbox %s: the server offers no IDLE; polling only", box.id)

@@ -18,6 +18,7 @@ as the safety net (and the only way for servers without IDLE).
 from __future__ import annotations
 
 import imaplib
+import ipaddress
 import logging
 import re
 import ssl
@@ -53,6 +54,14 @@ def resolve_password(value: str, environ) -> str:
     return value
 
 
+def needs_starttls(host: str) -> bool:
+    """Plain IMAP (``use_ssl`` off) is upgraded with STARTTLS unless the server is on this machine."""
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() != "localhost"
+
+
 class ImapSession:
     """The few IMAP commands the poller needs, by UID."""
 
@@ -62,6 +71,12 @@ class ImapSession:
                                           timeout=timeout)
         else:
             self.imap = imaplib.IMAP4(box.host, box.port, timeout=timeout)
+            if needs_starttls(box.host):  # never send a password in clear over a network
+                try:
+                    self.imap.starttls(ssl_context=ssl.create_default_context())
+                except (imaplib.IMAP4.error, ssl.SSLError, OSError) as exc:
+                    self.close()
+                    raise ImapError(f"STARTTLS to {box.host} failed (plain IMAP is only for loopback): {exc}") from None
         try:
             self._ok(self.imap.login(box.username, password), "LOGIN")
         except imaplib.IMAP4.error as exc:
