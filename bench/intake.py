@@ -41,7 +41,7 @@ from estatedesk_common.outbox import relay_once  # noqa: E402
 from estatedesk_common.publishing import ConfirmedPublisher  # noqa: E402
 from estatedesk_common.unit_of_work import UnitOfWork  # noqa: E402
 
-from intake import classification, handlers  # noqa: E402
+from intake import classification, duplicates, handlers  # noqa: E402
 from intake.seed import seed_demo  # noqa: E402
 from intake.tables import reliability  # noqa: E402
 
@@ -74,6 +74,11 @@ def bench_raw(amqp_uri: str, n: int, tag: str) -> float:
             exchange(channel).delete()
 
 
+def register(data, tenant_id, user_id, uow, cache):
+    """What the service's ``register_complaint`` runs: duplicate checks, then the handler."""
+    return duplicates.register_once(handlers.register_complaint, data, tenant_id, user_id, uow, cache)
+
+
 def bench_internal(amqp_uri: str, n: int, tag: str) -> float:
     service = f"bench-intake-{tag}"
     exchange = Exchange(f"{service}.events", type="topic", durable=True)
@@ -87,13 +92,12 @@ def bench_internal(amqp_uri: str, n: int, tag: str) -> float:
         cache, clock = classification.default_cache(), SystemClock()
         publisher = ConfirmedPublisher(amqp_uri, service)
         try:
-            handlers.register_complaint(complaint(0), DEMO_TENANT["id"], None, UnitOfWork(engine, reliability, clock),
-                                        cache)  # warm-up: trains the tenant's classifier once
+            register(complaint(n), DEMO_TENANT["id"], None, UnitOfWork(engine, reliability, clock),
+                     cache)  # warm-up: trains the tenant's classifier once
             relay_once(engine, reliability.outbox, publisher)
             started = time.perf_counter()
             for i in range(n):
-                handlers.register_complaint(complaint(i), DEMO_TENANT["id"], None,
-                                            UnitOfWork(engine, reliability, clock), cache)
+                register(complaint(i), DEMO_TENANT["id"], None, UnitOfWork(engine, reliability, clock), cache)
                 if i % 200 == 199:
                     relay_once(engine, reliability.outbox, publisher, batch=500)
             while relay_once(engine, reliability.outbox, publisher, batch=500)[0]:

@@ -72,7 +72,9 @@ def existing(data: dict, tenant_id: str, user_id: str | None, uow, scope=None, f
     except InvalidComplaint:
         return None
     now = uow.clock.now()
-    first = rules.find_duplicate(description, now, earlier(conn, tenant_id, estate.strip(), who, now))
+    history = earlier(conn, tenant_id, estate.strip(), who, now)
+    uow.owner_history = (_owner_key(tenant_id, estate.strip(), who), history)  # link_repeat reads it again
+    first = rules.find_duplicate(description, now, history)
     if first is None:
         return None
     _merge(uow, tenant_id, first, data, channel, external_id, user_id, now, files, store_files)
@@ -114,11 +116,20 @@ def earlier(conn, tenant_id: str, estate_code: str, who, now: dt.datetime) -> li
                           r.repeat_count or 0, r.repeat_of) for r in conn.execute(q)]
 
 
-def link_repeat(conn, complaint) -> None:
-    """Set ``complaint.repeat_of`` when it repeats one of the owner's recently closed complaints."""
-    found = rules.find_repeat(complaint.description, complaint.category, complaint.received_at,
-                              earlier(conn, complaint.tenant_id, complaint.estate.code, complaint.complainant,
-                                      complaint.received_at))
+def _owner_key(tenant_id: str, estate_code: str, who) -> tuple:
+    return tenant_id, estate_code, who.phone, who.email
+
+
+def link_repeat(conn, complaint, known=None) -> None:
+    """Set ``complaint.repeat_of`` when it repeats one of the owner's recently closed complaints. ``known``:
+    ``(owner key, earlier complaints)`` that ``existing`` already read in this transaction (one query less)."""
+    key = _owner_key(complaint.tenant_id, complaint.estate.code, complaint.complainant)
+    if known is not None and known[0] == key:
+        history = known[1]
+    else:
+        history = earlier(conn, complaint.tenant_id, complaint.estate.code, complaint.complainant,
+                          complaint.received_at)
+    found = rules.find_repeat(complaint.description, complaint.category, complaint.received_at, history)
     if found is not None:
         complaint.repeat_of = {"complaint_id": found.id, "reference": found.reference,
                                "closed_at": found.closed_at.isoformat(), "repeat_count": found.repeat_count + 1}

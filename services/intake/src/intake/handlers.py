@@ -62,7 +62,8 @@ def add_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifi
     except InvalidComplaint as exc:
         raise ValidationFailed(str(exc), field=exc.field) from exc
     classification.classify_new(complaint, uow.conn, classifiers or classification.default_cache())
-    duplicates.link_repeat(uow.conn, complaint)  # a closed complaint of the owner's on the same issue
+    # a closed complaint of the owner's on the same issue (``existing`` may have read their history already)
+    duplicates.link_repeat(uow.conn, complaint, getattr(uow, "owner_history", None))
     while repository.reference_taken(uow.conn, tenant_id, complaint.reference):
         complaint.reference = make_reference(complaint.received_at, estate.timezone)
     repository.add_complaint(uow.conn, complaint, raw=raw)
