@@ -51,6 +51,9 @@ export SMTP_HOST SMTP_PORT SMTP_FROM
 : "${KANNEL_ADMIN_PASSWORD:=estatedesk-dev-admin}"
 : "${KANNEL_HOST:=127.0.0.1}"   # where notify reaches sendsms (our boxes always listen on loopback)
 : "${NOTIFY_HTTP_PORT:=9203}"   # notify's HTTP entrypoints (Kannel's DLR callback)
+: "${WEBHOOK_ALLOW_HTTP:=true}"     # local runs: tenants' webhooks may be plain http ...
+: "${WEBHOOK_ALLOW_PRIVATE:=true}"  # ... and on loopback/private addresses (production: both false)
+export WEBHOOK_ALLOW_HTTP WEBHOOK_ALLOW_PRIVATE
 export SMS_ENABLED KANNEL_ADMIN_PORT KANNEL_SENDSMS_PORT KANNEL_SMSBOX_PORT KANNEL_FAKESMSC_PORT \
        KANNEL_USER KANNEL_PASSWORD KANNEL_ADMIN_PASSWORD KANNEL_HOST NOTIFY_HTTP_PORT
 ed_sms_enabled() { case "${SMS_ENABLED,,}" in 1|true|yes|on) return 0 ;; *) return 1 ;; esac; }

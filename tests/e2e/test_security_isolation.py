@@ -193,6 +193,31 @@ def probe_api_keys_create(sy, ac, u, t):
     return [("api key create", _api(sy, ac, u, "POST", "/api-keys", json=body), {403, 422})]
 
 
+def probe_webhooks_list(sy, ac, u, t):
+    r = _api(sy, ac, u, "GET", "/webhooks")
+    assert t.reference not in r.text, r.text[:300]
+    return [("webhooks", r, LISTED)]
+
+
+def probe_webhooks_create(sy, ac, u, t):
+    body = {"url": "ftp://example.com/" + t.reference, "events": ["case_opened"]}  # never valid: nothing created
+    return [("webhook create", _api(sy, ac, u, "POST", "/webhooks", json=body), {403, 422})]
+
+
+def probe_webhooks_delete(sy, ac, u, t):
+    return [("delete by complaint id", _api(sy, ac, u, "DELETE", f"/webhooks/{t.id}"), NOT_THERE),
+            ("delete by a bad id", _api(sy, ac, u, "DELETE", "/webhooks/../../x"), NOT_THERE)]
+
+
+def probe_webhooks_deliveries(sy, ac, u, t):
+    return [("deliveries by complaint id", _api(sy, ac, u, "GET", f"/webhooks/{t.id}/deliveries"), NOT_THERE)]
+
+
+def probe_webhooks_redeliver(sy, ac, u, t):
+    return [("redeliver by complaint id", _api(sy, ac, u, "POST", f"/webhooks/deliveries/{t.id}/redeliver"),
+             NOT_THERE)]
+
+
 def probe_api_keys_revoke(sy, ac, u, t):
     return [("revoke the other tenant's key", _api(sy, ac, u, "DELETE", f"/api-keys/{OTHER_KEY_ID}"), NOT_THERE),
             ("revoke by complaint id", _api(sy, ac, u, "DELETE", f"/api-keys/{t.id}"), NOT_THERE)]
@@ -658,6 +683,11 @@ PROBES = {
     ("/", "GET"): probe_home,
     ("/api/v1/", "GET"): probe_api_index,
     ("/api/v1/api-keys", "GET"): probe_api_keys_list,
+    ("/api/v1/webhooks", "GET"): probe_webhooks_list,
+    ("/api/v1/webhooks", "POST"): probe_webhooks_create,
+    ("/api/v1/webhooks/<webhook_id>", "DELETE"): probe_webhooks_delete,
+    ("/api/v1/webhooks/<webhook_id>/deliveries", "GET"): probe_webhooks_deliveries,
+    ("/api/v1/webhooks/deliveries/<delivery_id>/redeliver", "POST"): probe_webhooks_redeliver,
     ("/api/v1/api-keys", "POST"): probe_api_keys_create,
     ("/api/v1/api-keys/<key_id>", "DELETE"): probe_api_keys_revoke,
     ("/api/v1/auth/token", "POST"): probe_token,

@@ -13,6 +13,11 @@ SECRET = "security-suite-secret-" + "x" * 32
 ROUTES: dict[tuple[str, str], str] = {
     ("/", "GET"): "page",
     ("/api/v1/", "GET"): "public",
+    ("/api/v1/webhooks", "GET"): "api",
+    ("/api/v1/webhooks", "POST"): "api",
+    ("/api/v1/webhooks/<webhook_id>", "DELETE"): "api",
+    ("/api/v1/webhooks/<webhook_id>/deliveries", "GET"): "api",
+    ("/api/v1/webhooks/deliveries/<delivery_id>/redeliver", "POST"): "api",
     ("/api/v1/openapi.json", "GET"): "public",
     ("/api/docs", "GET"): "public",
     ("/api/docs/assets/<path:filename>", "GET"): "public",

@@ -105,6 +105,7 @@ def _operations() -> dict:
     from .blueprints.case_actions import ActionSchema
     from .blueprints.classification import CorrectionSchema, SuggestSchema
     from .blueprints.sla import PreviewSchema, SavePolicySchema
+    from .blueprints.webhooks import WebhookSchema
     from .blueprints.committee import CommitteeComplaintSchema
 
     return {
@@ -157,6 +158,19 @@ def _operations() -> dict:
         ("/api/v1/reports/export.{fmt}", "get"): Op(
             "A report as CSV (UTF-8 with BOM) or XLSX", "reports", query=ExportArgs, roles=MANAGERS,
             errors=(401, 403, 404, 422), content="application/octet-stream"),
+        ("/api/v1/webhooks", "get"): Op("The tenant's outgoing webhooks", "webhooks", roles=("group_admin",),
+                                        errors=(401, 403)),
+        ("/api/v1/webhooks", "post"): Op("Add a webhook for case events; the signing secret is answered once",
+                                         "webhooks", body=WebhookSchema, roles=("group_admin",), ok=201,
+                                         errors=(401, 403, 422)),
+        ("/api/v1/webhooks/{webhook_id}", "delete"): Op("Remove a webhook (its delivery log stays)", "webhooks",
+                                                        roles=("group_admin",), errors=(401, 403, 404)),
+        ("/api/v1/webhooks/{webhook_id}/deliveries", "get"): Op(
+            "A webhook's delivery log: status, attempts, last HTTP status or error", "webhooks",
+            roles=("group_admin",), errors=(401, 403, 404)),
+        ("/api/v1/webhooks/deliveries/{delivery_id}/redeliver", "post"): Op(
+            "Queue a delivery again (e.g. after the receiver was fixed)", "webhooks", roles=("group_admin",),
+            errors=(401, 403, 404)),
         ("/api/v1/reports/complaint-counts", "get"): Op("Complaint counts by estate and channel", "reports",
                                                         query=CountArgs, errors=(401, 422)),
         ("/api/v1/api-keys", "get"): Op("The tenant's integration API keys (never the key itself)", "api-keys",

@@ -12,9 +12,11 @@ from . import callbacks, handlers, superior
 from .dependencies import CallbackConfig, Mailer, Sms
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
+from . import webhook_entrypoints  # not its class by name: `nameko run` would take the mixin for a service
+from .webhooks import WebhookDeliverer
 
 
-class NotifyService:
+class NotifyService(webhook_entrypoints.WebhookEntrypoints):
     name = "notify"
 
     db = Database("notify", reliability)
@@ -23,6 +25,7 @@ class NotifyService:
     tenant = Tenant()
     obs = Observability()
     callback_config = CallbackConfig()
+    webhooks = WebhookDeliverer()  # outgoing webhooks (webhooks.py; entrypoints in webhook_entrypoints.py)
 
     @reliable_event_handler("workflow", "case_opened")
     def on_case_opened(self, envelope):

@@ -1,5 +1,5 @@
 """notify's own tables: outgoing messages, callbacks (回访) and their attempts (+ outbox/inbox)."""
-from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 from estatedesk_common.db import UTCDateTime
 from estatedesk_common.unit_of_work import ReliabilityTables
@@ -105,4 +105,39 @@ superior_reports = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("reported_at", UTCDateTime, nullable=True),  # when the report was queued (null: case not closed yet)
     Column("closed_reason", String(40), nullable=True),  # owner_accepted | callback_satisfied
+)
+
+# Outgoing webhooks (webhooks.py): a tenant's endpoints and one delivery row per (endpoint, event), so an event
+# delivered twice to notify is still posted once, and every attempt's result is kept for the delivery log.
+webhook_endpoints = Table(
+    "webhook_endpoints", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("url", String(500), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("events", JSON, nullable=False),  # [] = every event type
+    Column("description", String(200), nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(36), nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("endpoint_id", String(36), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes posted (and signed), UTF-8 JSON
+    Column("status", String(10), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    UniqueConstraint("tenant_id", "endpoint_id", "event_id", name="uq_webhook_deliveries_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_endpoint", "tenant_id", "endpoint_id", "created_at"),
 )
