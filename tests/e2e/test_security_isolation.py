@@ -193,6 +193,35 @@ def probe_api_keys_create(sy, ac, u, t):
     return [("api key create", _api(sy, ac, u, "POST", "/api-keys", json=body), {403, 422})]
 
 
+def probe_report_subscriptions_list(sy, ac, u, t):
+    r = _api(sy, ac, u, "GET", "/report-subscriptions")
+    assert t.reference not in r.text, r.text[:300]
+    return [("report subscriptions", r, LISTED)]
+
+
+def probe_report_subscriptions_create(sy, ac, u, t):
+    body = {"kind": "yearly", "recipients": ["x@example.com"], "estate": t.estate}  # never valid: nothing made
+    return [("report subscribe", _api(sy, ac, u, "POST", "/report-subscriptions", json=body), {403, 422})]
+
+
+def probe_report_subscriptions_delete(sy, ac, u, t):
+    return [("unsubscribe by complaint id", _api(sy, ac, u, "DELETE", f"/report-subscriptions/{t.id}"), NOT_THERE)]
+
+
+def probe_report_subscriptions_run(sy, ac, u, t):
+    return [("run by complaint id", _api(sy, ac, u, "POST", f"/report-subscriptions/{t.id}/run"), NOT_THERE)]
+
+
+def probe_report_runs_list(sy, ac, u, t):
+    r = _api(sy, ac, u, "GET", "/report-runs")
+    assert t.reference not in r.text, r.text[:300]
+    return [("report runs", r, LISTED)]
+
+
+def probe_report_run(sy, ac, u, t):
+    return [("report by complaint id", _api(sy, ac, u, "GET", f"/report-runs/{t.id}?format=html"), NOT_THERE)]
+
+
 def probe_webhooks_list(sy, ac, u, t):
     r = _api(sy, ac, u, "GET", "/webhooks")
     assert t.reference not in r.text, r.text[:300]
@@ -683,6 +712,12 @@ PROBES = {
     ("/", "GET"): probe_home,
     ("/api/v1/", "GET"): probe_api_index,
     ("/api/v1/api-keys", "GET"): probe_api_keys_list,
+    ("/api/v1/report-subscriptions", "GET"): probe_report_subscriptions_list,
+    ("/api/v1/report-subscriptions", "POST"): probe_report_subscriptions_create,
+    ("/api/v1/report-subscriptions/<subscription_id>", "DELETE"): probe_report_subscriptions_delete,
+    ("/api/v1/report-subscriptions/<subscription_id>/run", "POST"): probe_report_subscriptions_run,
+    ("/api/v1/report-runs", "GET"): probe_report_runs_list,
+    ("/api/v1/report-runs/<run_id>", "GET"): probe_report_run,
     ("/api/v1/webhooks", "GET"): probe_webhooks_list,
     ("/api/v1/webhooks", "POST"): probe_webhooks_create,
     ("/api/v1/webhooks/<webhook_id>", "DELETE"): probe_webhooks_delete,

@@ -13,6 +13,12 @@ SECRET = "security-suite-secret-" + "x" * 32
 ROUTES: dict[tuple[str, str], str] = {
     ("/", "GET"): "page",
     ("/api/v1/", "GET"): "public",
+    ("/api/v1/report-subscriptions", "GET"): "api",
+    ("/api/v1/report-subscriptions", "POST"): "api",
+    ("/api/v1/report-subscriptions/<subscription_id>", "DELETE"): "api",
+    ("/api/v1/report-subscriptions/<subscription_id>/run", "POST"): "api",
+    ("/api/v1/report-runs", "GET"): "api",
+    ("/api/v1/report-runs/<run_id>", "GET"): "api",
     ("/api/v1/webhooks", "GET"): "api",
     ("/api/v1/webhooks", "POST"): "api",
     ("/api/v1/webhooks/<webhook_id>", "DELETE"): "api",

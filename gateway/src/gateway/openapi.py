@@ -106,6 +106,7 @@ def _operations() -> dict:
     from .blueprints.classification import CorrectionSchema, SuggestSchema
     from .blueprints.sla import PreviewSchema, SavePolicySchema
     from .blueprints.webhooks import WebhookSchema
+    from .blueprints.periodic_reports import SubscriptionSchema
     from .blueprints.committee import CommitteeComplaintSchema
 
     return {
@@ -158,6 +159,22 @@ def _operations() -> dict:
         ("/api/v1/reports/export.{fmt}", "get"): Op(
             "A report as CSV (UTF-8 with BOM) or XLSX", "reports", query=ExportArgs, roles=MANAGERS,
             errors=(401, 403, 404, 422), content="application/octet-stream"),
+        ("/api/v1/report-subscriptions", "get"): Op("Periodic report subscriptions", "reports",
+                                                    roles=("head_office", "group_admin"), errors=(401, 403)),
+        ("/api/v1/report-subscriptions", "post"): Op(
+            "Subscribe managers to a weekly/monthly/quarterly report (group or one estate), e-mailed on schedule",
+            "reports", body=SubscriptionSchema, roles=("head_office", "group_admin"), ok=201,
+            errors=(401, 403, 422)),
+        ("/api/v1/report-subscriptions/{subscription_id}", "delete"): Op(
+            "End a subscription", "reports", roles=("head_office", "group_admin"), errors=(401, 403, 404)),
+        ("/api/v1/report-subscriptions/{subscription_id}/run", "post"): Op(
+            "Make (and e-mail) the last complete period's report now, if not made yet", "reports",
+            roles=("head_office", "group_admin"), errors=(401, 403, 404)),
+        ("/api/v1/report-runs", "get"): Op("Reports made, newest first", "reports",
+                                           roles=("head_office", "group_admin"), errors=(401, 403)),
+        ("/api/v1/report-runs/{run_id}", "get"): Op(
+            "One report; ?format=html answers the page itself (print-ready)", "reports",
+            roles=("head_office", "group_admin"), errors=(401, 403, 404)),
         ("/api/v1/webhooks", "get"): Op("The tenant's outgoing webhooks", "webhooks", roles=("group_admin",),
                                         errors=(401, 403)),
         ("/api/v1/webhooks", "post"): Op("Add a webhook for case events; the signing secret is answered once",

@@ -8,7 +8,7 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import callbacks, handlers, superior
+from . import callbacks, handlers, periodic_reports, superior
 from .dependencies import CallbackConfig, Mailer, Sms
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
@@ -37,6 +37,11 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
     @reliable_event_handler("workflow", "case_resolved")
     def on_case_resolved(self, envelope):
         callbacks.on_case_resolved(envelope, self.db.uow(), self.callback_config.due_hours)
+
+    @reliable_event_handler("reporting", "report_ready")
+    def on_report_ready(self, envelope):
+        if periodic_reports.on_report_ready(envelope, self.db.uow()):
+            self.mailer.wake()
 
     @reliable_event_handler("workflow", "case_opened")
     def remember_superior(self, envelope):

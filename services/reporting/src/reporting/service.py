@@ -1,6 +1,6 @@
 """reporting: entrypoints only. Consumes events into read models; answers per-tenant, estate-scoped queries.
 
-The database runs without the outbox relay: reporting publishes no events. The caller's estates come from the
+Reporting publishes one event, ``report_ready`` (a periodic report made: notify e-mails it). The caller's estates come from the
 ``roles`` in the context (``domain.scope``); binary exports cross RPC as base64.
 """
 import base64
@@ -13,7 +13,7 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import handlers, reports
+from . import handlers, periodic_reports, reports
 from .domain.scope import scope_from_roles
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
@@ -22,7 +22,8 @@ from .tables import reliability
 class ReportingService:
     name = "reporting"
 
-    db = Database("reporting", reliability, relay=False)
+    db = Database("reporting", reliability)  # relay: the periodic reports' report_ready events
+    scheduler = periodic_reports.ReportScheduler()
     tenant = Tenant()
     obs = Observability()
 
@@ -120,6 +121,31 @@ class ReportingService:
         out = reports.export(*self._caller(), report, format, date_from, date_to, estate, sort, region, locale)
         content = out.pop("content")
         return dict(out, content_base64=base64.b64encode(content).decode("ascii"))
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def subscribe_report(self, data):
+        return periodic_reports.subscribe(data, self.tenant.id, self.tenant.user_id, self.tenant.roles, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_report_subscriptions(self):
+        return periodic_reports.list_subscriptions(self.tenant.id, self.tenant.roles, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def unsubscribe_report(self, subscription_id):
+        return periodic_reports.unsubscribe(subscription_id, self.tenant.id, self.tenant.roles, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def run_report_now(self, subscription_id):
+        return periodic_reports.run_now(subscription_id, self.tenant.id, self.tenant.roles, self.db.engine,
+                                        self.db.clock)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_report_runs(self, limit=50):
+        return periodic_reports.list_runs(self.tenant.id, self.tenant.roles, self.db.engine, limit)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_report_run(self, run_id):
+        return periodic_reports.get_run(run_id, self.tenant.id, self.tenant.roles, self.db.engine)
 
     @rpc
     def health(self):

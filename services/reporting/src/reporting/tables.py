@@ -7,7 +7,7 @@ events arrive in any order (every column but the key is nullable for that reason
 ``complaint_daily`` is derived from it (``reporting.cli rebuild`` recomputes it): each fact contributes its
 counts to exactly one bucket, the one its current day/estate/channel/category/severity name.
 """
-from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, text
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text
 
 from .domain.facts import COUNTS as ROLLUP_COUNTS
 
@@ -124,4 +124,32 @@ estate_names = Table(
     Column("region", String(40), nullable=True),
     Column("units", Integer, nullable=True),
     Column("as_of", UTCDateTime, nullable=False),
+)
+
+# Periodic reports (periodic_reports.py): who gets which report, and each report made (kept: the page can be
+# opened again, and the unique period makes a second run for it a no-op).
+report_subscriptions = Table(
+    "report_subscriptions", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(10), nullable=False),  # weekly | monthly | quarterly
+    Column("estate_code", String(40), nullable=True),  # None = the whole group
+    Column("recipients", JSON, nullable=False),
+    Column("locale", String(10), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(36), nullable=True),
+)
+
+report_runs = Table(
+    "report_runs", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("subscription_id", String(36), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("html", Text, nullable=False),
+    Column("generated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "subscription_id", "period_start", name="uq_report_runs_period"),
 )

@@ -1,0 +1,91 @@
+"""Periodic reports (周报/月报/季报) e-mailed to subscribed managers: ``/api/v1/report-subscriptions`` and
+``/api/v1/report-runs``, for head office and group admins; owned by reporting (made on schedule, sent by notify).
+
+``GET /report-runs/<id>?format=html`` answers the report page itself (self-contained HTML: inline styles and
+SVG, no scripts), ready to open in a browser or print to PDF; without it the JSON carries the same page in
+``html``. Another tenant's subscription or report is 404 like an unknown one.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, request, url_for
+from marshmallow import Schema, fields, validate
+
+from estatedesk_common import i18n
+
+from .. import rpc
+from ..auth import current_principal, require_roles
+from ..errors import ApiError
+from . import load_json
+
+bp = Blueprint("periodic_reports", __name__)
+MANAGERS = ("head_office", "group_admin")
+
+i18n.register({
+    "error.report_subscription_not_found": {"zh_CN": "找不到该报表订阅", "en": "No such report subscription"},
+})
+
+
+class SubscriptionSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["weekly", "monthly", "quarterly"]))
+    estate = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+    recipients = fields.List(fields.Email(validate=validate.Length(max=254)), required=True,
+                             validate=validate.Length(min=1, max=20))
+    locale = fields.String(load_default="zh_CN", validate=validate.OneOf(["zh_CN", "en"]))
+
+
+def _id(value: str, code: str = "report_subscription_not_found") -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ApiError(404, code, details={"field": "id"}) from None
+
+
+@bp.get("/report-subscriptions")
+@require_roles(*MANAGERS)
+def list_subscriptions():
+    current_principal()
+    return {"items": rpc.client().call("reporting", "list_report_subscriptions")}
+
+
+@bp.post("/report-subscriptions")
+@require_roles(*MANAGERS)
+def subscribe():
+    current_principal()
+    created = rpc.client().call("reporting", "subscribe_report", load_json(SubscriptionSchema()))
+    return created, 201, {"Location": url_for("periodic_reports.list_subscriptions")}
+
+
+@bp.delete("/report-subscriptions/<subscription_id>")
+@require_roles(*MANAGERS)
+def unsubscribe(subscription_id: str):
+    current_principal()
+    return rpc.client().call("reporting", "unsubscribe_report", _id(subscription_id))
+
+
+@bp.post("/report-subscriptions/<subscription_id>/run")
+@require_roles(*MANAGERS)
+def run_now(subscription_id: str):
+    """The last complete period's report, made now if it is not yet (and then e-mailed)."""
+    current_principal()
+    return rpc.client().call("reporting", "run_report_now", _id(subscription_id), timeout=60)
+
+
+@bp.get("/report-runs")
+@require_roles(*MANAGERS)
+def list_runs():
+    current_principal()
+    return {"items": rpc.client().call("reporting", "list_report_runs")}
+
+
+@bp.get("/report-runs/<run_id>")
+@require_roles(*MANAGERS)
+def get_run(run_id: str):
+    current_principal()
+    run = rpc.client().call("reporting", "get_report_run", _id(run_id, "not_found"))
+    if request.args.get("format") == "html":
+        return Response(run["html"], content_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                                 "X-Content-Type-Options": "nosniff"})
+    return run
