@@ -33,6 +33,7 @@ from .blueprints import case_actions
 from .blueprints import callbacks as callbacks_bp
 from .blueprints import api_keys as api_keys_bp
 from .blueprints import webhooks as webhooks_bp
+from .blueprints import periodic_reports as periodic_reports_bp
 from .blueprints import open311
 from .blueprints import committee as committee_bp, console_committee
 from .blueprints import wechat as wechat_bp
@@ -115,6 +116,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(callbacks_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(api_keys_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(webhooks_bp.bp, url_prefix="/api/v1")  # outgoing webhooks (notify)
+    app.register_blueprint(periodic_reports_bp.bp, url_prefix="/api/v1")  # 周报/月报/季报 (reporting)
     app.register_blueprint(open311.bp, url_prefix="/open311/v2")  # API key, not token or session
     app.register_blueprint(wechat_bp.bp)  # /channels/wechat/<slug>: signed by the tenant's WeChat token
     app.register_blueprint(cti.bp, url_prefix="/api/v1")  # CTI call events: API key (scope cti)
