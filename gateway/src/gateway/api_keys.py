@@ -199,3 +199,20 @@ def seed_demo(conn) -> int:
         _insert(conn, tenant["id"], key_id, name, scopes, raw_key)
         created += 1
     return created
+
+
+def limit_by_key(app, *blueprints) -> None:
+    """Per-key rate limit on the API-key blueprints (``API_KEY_RATE_LIMIT``, default 120 per minute): counted per
+    presented key (its hash, never the key), or per address when no key is given, so one tenant's integration
+    cannot starve another's and a key-guessing client is slowed down. In memory per gateway process, like the
+    console's owner-page limits (``web.py``)."""
+    from flask_limiter.util import get_remote_address
+
+    limiter = app.extensions["console_limiter"]
+
+    def key() -> str:
+        raw = presented_key()
+        return "key:" + hashlib.sha256(raw.encode()).hexdigest()[:24] if raw else "ip:" + get_remote_address()
+
+    for blueprint in blueprints:
+        limiter.limit(lambda: app.config.get("API_KEY_RATE_LIMIT") or "120 per minute", key_func=key)(blueprint)
