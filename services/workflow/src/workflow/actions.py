@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
 from estatedesk_common import timers
 from estatedesk_common.errors import Conflict, ValidationFailed
 
-from . import backfill, extensions, policies, repository
+from . import backfill, extensions, policies, quality, repeating, repository
 from .domain import sla
 from .domain.actions import DONE, LABELS_ZH, InvalidAction, decide
 from .exceptions import CaseNotFound
@@ -52,6 +53,10 @@ def act(complaint_id, action: str, data: dict | None, tenant_id: str, user_id: s
             result = extensions.act(uow, case, action, data or {}, user_id, roles)
             uow.commit()
             return result
+        if action in quality.ACTIONS:  # the site manager's decision on a nonconformity record
+            result = quality.act(uow, case, action, data or {}, user_id, roles)
+            uow.commit()
+            return result
         try:
             decision = decide(action, case["status"], data or {})
         except InvalidAction as exc:
@@ -60,19 +65,30 @@ def act(complaint_id, action: str, data: dict | None, tenant_id: str, user_id: s
         met = _meet(uow.conn, tenant_id, case_id, decision.stages, now)
         for stage in met:
             timers.cancel(uow.conn, timer_table, tenant_id, case_id, now, key=stage)
+        met_next = []
         if decision.status in DONE:
             timers.cancel(uow.conn, timer_table, tenant_id, case_id, now)
+        else:  # a repeating stage (progress every 12 h) met now is due again
+            met_next = repeating.rearm(uow, case, met, now)
         uow.conn.execute(update(cases).where(cases.c.tenant_id == tenant_id, cases.c.id == case_id)
                          .values(status=decision.status, version=case["version"] + 1, **_fields(decision, now)))
         repository.add_timeline(uow.conn, tenant_id, case_id, now, EVENTS[action], user_id or "workflow",
-                                _text(decision, met))
+                                _text(decision, met) + _next_text(case, met_next))
         uow.publish(EVENTS[action], tenant_id, {
             "case_id": case_id, "complaint_id": case_id, "reference": case["reference"],
             "estate_code": case["estate_code"], "action": action, "status": decision.status, "by": user_id,
             "stages_met": met, "note": decision.note, **decision.details, "at": now.isoformat(),
+            "stages_due_again": [{"stage": a["stage"], "due_at": a["due_at"].isoformat()} for a in met_next],
             **({"handling_working_hours": _working_hours(uow.conn, case, now)} if action == "resolve" else {})})
+        if action == "resolve":  # nonconformity record (loss >= 500 yuan), CAPA for a cluster of one cause
+            quality.on_resolved(uow, case, decision.details, user_id, now)
         uow.commit()
     return {"complaint_id": case_id, "status": decision.status, "version": case["version"] + 1, "stages_met": met}
+
+
+def _next_text(case, armed: list[dict]) -> str:
+    zone = ZoneInfo(case["timezone"])
+    return "".join(f"；下次「{a['stage']}」时限 {a['due_at'].astimezone(zone):%Y-%m-%d %H:%M}" for a in armed)
 
 
 def _working_hours(conn, case, now) -> float | None:
