@@ -61,10 +61,13 @@ wait_for() {   # seconds what command...
 
 render_config() {
   [ -f "$TMPL" ] || ed_die "missing $TMPL"
+  # owners' SMS replies (MO) go to notify; the token is optional (notify checks it when KANNEL_MO_TOKEN is set)
+  : "${NOTIFY_HTTP_HOST:=127.0.0.1}" "${NOTIFY_HTTP_PORT:=9203}" "${KANNEL_MO_TOKEN:=}"
   mkdir -p "$KDIR"
   local esc v args=()
   for v in KANNEL_ADMIN_PORT KANNEL_SENDSMS_PORT KANNEL_SMSBOX_PORT KANNEL_FAKESMSC_PORT \
-           KANNEL_USER KANNEL_PASSWORD KANNEL_ADMIN_PASSWORD KANNEL_DIR; do
+           KANNEL_USER KANNEL_PASSWORD KANNEL_ADMIN_PASSWORD KANNEL_DIR \
+           NOTIFY_HTTP_HOST NOTIFY_HTTP_PORT KANNEL_MO_TOKEN; do
     if [ "$v" = KANNEL_DIR ]; then esc="$KDIR"; else esc="${!v}"; fi
     esc="$(printf '%s' "$esc" | sed -e 's/[\\|&]/\\&/g')"
     args+=(-e "s|@$v@|$esc|g")

@@ -67,7 +67,7 @@ def record_all(uow, channel, outcomes, now, max_attempts: int = MAX_ATTEMPTS) ->
 
 def _record(uow, channel, row, outcome, now, max_attempts: int) -> str:
     if isinstance(outcome, Deferred):
-        repository.mark_deferred(uow.conn, row, outcome.until, now)
+        repository.mark_deferred(uow.conn, row, outcome.until, now, outcome.reason)
         return "deferred"
     attempts = (row["attempts"] or 0) + 1
     if isinstance(outcome, Sent):

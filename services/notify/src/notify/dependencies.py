@@ -15,7 +15,9 @@ from estatedesk_common.unit_of_work import UnitOfWork
 
 from .delivery import MAX_ATTEMPTS, DeliveryLoop
 from .domain.quiet_hours import QuietHours, parse_hhmm
+from .domain.opt_outs import DEFAULT_LIMIT
 from .mail import EmailChannel
+from .opt_outs import SmsThrottle
 from .sms import DLR_MASK_ALL, KannelProvider, SmsChannel, dlr_url
 from .smtp import SmtpTransport
 
@@ -90,9 +92,11 @@ class Mailer(Dispatcher):
 
 @dataclass(frozen=True)
 class SmsPolicy:
-    """What the ``case_opened`` handler needs to know about SMS."""
+    """What the handlers need to know about SMS; ``mo_token``: the secret Kannel's MO URL carries (None: not
+    checked, the endpoint listens on loopback)."""
     enabled: bool
     quiet_hours: QuietHours
+    mo_token: str | None = None
 
 
 def dlr_base_url(cfg) -> str:
@@ -108,7 +112,9 @@ class Sms(Dispatcher):
         cfg = self.container.config
         quiet = QuietHours(parse_hhmm(cfg.get("QUIET_HOURS_START") or "22:00"),
                            parse_hhmm(cfg.get("QUIET_HOURS_END") or "07:00"))
-        self.policy = SmsPolicy(_bool(cfg.get("SMS_ENABLED", False)), quiet)
+        self.policy = SmsPolicy(_bool(cfg.get("SMS_ENABLED", False)), quiet, cfg.get("KANNEL_MO_TOKEN") or None)
+        limit = cfg.get("SMS_MAX_PER_HOUR")
+        self.max_per_hour = int(DEFAULT_LIMIT if limit in (None, "") else limit)
         if not self.policy.enabled:
             return
         provider = KannelProvider(
@@ -121,6 +127,11 @@ class Sms(Dispatcher):
         self.channel = SmsChannel(provider, quiet, lambda row: dlr_url(base, row))
         self.poll_interval = float(cfg.get("SMS_POLL_SECONDS") or 1.0)
         self.max_attempts = int(cfg.get("SMS_MAX_ATTEMPTS") or MAX_ATTEMPTS)
+
+    def start(self):
+        if self.channel is not None and self.max_per_hour > 0:
+            self.channel.throttle = SmsThrottle(self._database().engine, self.max_per_hour)
+        super().start()
 
 
 @dataclass(frozen=True)

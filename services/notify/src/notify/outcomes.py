@@ -18,5 +18,7 @@ class Failure:
 
 @dataclass(frozen=True)
 class Deferred:
-    """Not tried (quiet hours): due again at ``until``; no attempt is counted."""
+    """Not tried (quiet hours, or the recipient's hourly SMS limit: ``reason``): due again at ``until``; no attempt
+    is counted."""
     until: dt.datetime
+    reason: str | None = None

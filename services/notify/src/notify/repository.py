@@ -10,6 +10,7 @@ from sqlalchemy import or_, select, update
 from estatedesk_common.db import is_postgres
 
 from .domain.messages import Message
+from .domain.opt_outs import THROTTLED
 from .domain.reports import FINAL
 from .tables import messages
 
@@ -21,7 +22,7 @@ def add_message(conn, m: Message) -> None:
         body_text=m.body_text, body_html=m.body_html, status=m.status, attempts=0,
         created_at=m.created_at, updated_at=m.created_at, sent_at=None, last_error=m.last_error,
         smtp_message_id=m.smtp_message_id, timezone=m.timezone, next_attempt_at=m.next_attempt_at,
-        deferred_until=m.deferred_until, dlr_token=m.dlr_token,
+        deferred_until=m.deferred_until, dlr_token=m.dlr_token, urgent=m.urgent or None,
     ))
 
 
@@ -50,9 +51,12 @@ def mark_sent(conn, row, now, provider_message_id: str | None = None) -> bool:
                    next_attempt_at=None, provider_message_id=provider_message_id)
 
 
-def mark_deferred(conn, row, until, now) -> bool:
-    """Held back (quiet hours) without an attempt."""
-    return _update(conn, row, next_attempt_at=until, deferred_until=until, updated_at=now)
+def mark_deferred(conn, row, until, now, reason: str | None = None) -> bool:
+    """Held back (quiet hours, or throttled: ``reason``) without an attempt."""
+    error = row["last_error"]
+    if reason or (error or "").startswith(THROTTLED):
+        error = reason
+    return _update(conn, row, next_attempt_at=until, deferred_until=until, updated_at=now, last_error=error)
 
 
 def mark_retry(conn, row, attempts: int, next_attempt_at, error: str, now) -> bool:

@@ -8,8 +8,9 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import callbacks, handlers, periodic_reports, superior
+from . import callbacks, handlers, opt_outs, owner_updates, periodic_reports, staff, superior
 from .dependencies import CallbackConfig, Mailer, Sms
+from .reminders import ReminderLoop
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
 from . import webhook_entrypoints  # not its class by name: `nameko run` would take the mixin for a service
@@ -26,6 +27,7 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
     obs = Observability()
     callback_config = CallbackConfig()
     webhooks = WebhookDeliverer()  # outgoing webhooks (webhooks.py; entrypoints in webhook_entrypoints.py)
+    reminders = ReminderLoop()  # overdue callbacks -> the estate's cs_supervisor (reminders.py)
 
     @reliable_event_handler("workflow", "case_opened")
     def on_case_opened(self, envelope):
@@ -54,6 +56,51 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
     @reliable_event_handler("workflow", "owner_accepted")
     def report_to_superior_on_acceptance(self, envelope):
         self._wake(superior.on_case_closed(envelope, self.db.uow(), superior.CONSUMER_ACCEPTED, self.sms.policy))
+
+    @reliable_event_handler("workflow", "case_opened")
+    def remember_owner(self, envelope):
+        owner_updates.remember_contacts(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_progress_recorded")
+    def tell_owner_progress(self, envelope):
+        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy))
+
+    @reliable_event_handler("workflow", "case_plan_recorded")
+    def tell_owner_plan(self, envelope):
+        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy))
+
+    @reliable_event_handler("workflow", "case_resolved")
+    def tell_owner_resolved(self, envelope):
+        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy))
+
+    @reliable_event_handler("workflow", "case_reopened")
+    def tell_owner_reopened(self, envelope):
+        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy))
+
+    @reliable_event_handler("workflow", "sla_warning")
+    def alert_staff_warning(self, envelope):
+        self._wake({"email"} if staff.on_case_event(envelope, self.db.uow()) else set())
+
+    @reliable_event_handler("workflow", "sla_breached")
+    def alert_staff_breach(self, envelope):
+        self._wake({"email"} if staff.on_case_event(envelope, self.db.uow()) else set())
+
+    @reliable_event_handler("workflow", "case_escalated")
+    def alert_staff_escalation(self, envelope):
+        self._wake({"email"} if staff.on_case_event(envelope, self.db.uow()) else set())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_staff_contacts(self):
+        return staff.list_staff_contacts(self.tenant.id, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def set_staff_contacts(self, contacts):
+        return staff.set_staff_contacts(self.tenant.id, self.tenant.caller_roles, contacts, self.db.uow())
+
+    @http("GET", "/kannel/mo")
+    def kannel_mo(self, request):
+        """An owner's SMS reply through Kannel's sms-service; "TD"/"退订" opts the number out (opt_outs.py)."""
+        return opt_outs.on_kannel_mo(request.args, self.db.uow(), self.sms.policy.mo_token)
 
     def _wake(self, channels):
         for channel, loop in (("email", self.mailer), ("sms", self.sms)):

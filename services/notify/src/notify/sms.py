@@ -105,17 +105,24 @@ def dlr_url(base_url: str, row) -> str:
 class SmsChannel:
     name = "sms"
 
-    def __init__(self, provider: SmsProvider, quiet_hours, callback: Callable[[dict], str | None]):
-        self.provider, self.quiet_hours, self.callback = provider, quiet_hours, callback
+    def __init__(self, provider: SmsProvider, quiet_hours, callback: Callable[[dict], str | None], throttle=None):
+        """``throttle`` (``opt_outs.SmsThrottle``): per-number hourly limit; the excess is deferred."""
+        self.provider, self.quiet_hours, self.callback, self.throttle = provider, quiet_hours, callback, throttle
 
     def send_all(self, rows, now) -> list:
         outcomes = []
+        sent: dict[str, list] = {}  # this batch's sends per number, for the throttle
         for i, row in enumerate(rows):
-            until = None if is_urgent(row["kind"]) else self.quiet_hours.deferred_until(
-                now, row["timezone"] or DEFAULT_TIMEZONE)
+            urgent = is_urgent(row["kind"]) or bool(row.get("urgent"))
+            until = None if urgent else self.quiet_hours.deferred_until(now, row["timezone"] or DEFAULT_TIMEZONE)
             if until:
                 outcomes.append((row, Deferred(until)))
                 continue
+            if not urgent and self.throttle is not None:
+                until = self.throttle.until(row["recipient"], now, sent.get(row["recipient"], []))
+                if until:
+                    outcomes.append((row, Deferred(until, self.throttle.reason)))
+                    continue
             try:
                 provider_id = self.provider.send(e164(row["recipient"]), row["body_text"], self.callback(row))
             except (InvalidPhone, PermanentFailure) as exc:
@@ -131,6 +138,7 @@ class SmsChannel:
                     break
                 continue
             outcomes.append((row, Sent(provider_id)))
+            sent.setdefault(row["recipient"], []).append(now)
         return outcomes
 
     def sent_fields(self, row, outcome: Sent) -> dict:

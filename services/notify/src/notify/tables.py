@@ -36,6 +36,7 @@ messages = Table(
     Column("dlr_type", Integer, nullable=True),  # latest Kannel DLR type (1, 2, 4, 8, 16)
     Column("dlr_reply", Text, nullable=True),
     Column("dlr_at", UTCDateTime, nullable=True),
+    Column("urgent", Boolean, nullable=True),  # sent in quiet hours too (an owner update of an urgent case)
     Index("ix_messages_due", "status", "next_attempt_at"),
     Index("ix_messages_complaint", "tenant_id", "complaint_id", "created_at"),
 )
@@ -141,3 +142,60 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_endpoint", "tenant_id", "endpoint_id", "created_at"),
 )
+
+# Issue 6 (owner updates, staff alerts, opt-outs, callback reminders; owner_updates.py, staff.py, opt_outs.py,
+# reminders.py). The owner's contacts from ``case_opened`` (later case events carry none), kept per complaint.
+owner_contacts = Table(
+    "owner_contacts", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("complaint_id", String(36), primary_key=True),
+    Column("reference", String(32), nullable=False, default=""),
+    Column("estate_code", String(40), nullable=False, default=""),
+    Column("estate_name", String(100), nullable=False, default=""),
+    Column("timezone", String(64), nullable=True),
+    Column("name", String(50), nullable=False, default=""),
+    Column("email", String(254), nullable=False, default=""),
+    Column("phone", String(40), nullable=False, default=""),
+    Column("locale", String(10), nullable=False),
+    Column("severity", String(40), nullable=True),  # the case's severity: "urgent"/"major" ignore quiet hours
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Staff who get SLA warnings, breaches, escalations and overdue-callback reminders: notify does not own users
+# (the gateway does), so each tenant keeps its alert recipients here (role, estate or null = every estate).
+staff_contacts = Table(
+    "staff_contacts", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("role", String(40), nullable=False),
+    Column("estate_code", String(40), nullable=True),
+    Column("name", String(100), nullable=False, default=""),
+    Column("email", String(254), nullable=False, default=""),
+    Column("phone", String(40), nullable=False, default=""),
+    Column("locale", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_staff_contacts_role", "tenant_id", "role", "estate_code"),
+)
+
+# Owners who replied "TD"/"退订" by SMS: no more non-essential SMS to that number from that tenant.
+sms_opt_outs = Table(
+    "sms_opt_outs", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("phone", String(20), primary_key=True),  # national form, 13812345678
+    Column("keyword", String(20), nullable=False),
+    Column("opted_out_at", UTCDateTime, nullable=False),
+)
+
+# One overdue reminder per callback task and local day (the estate's zone).
+callback_reminders = Table(
+    "callback_reminders", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("callback_id", String(36), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD
+    Column("recipients", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Per-recipient SMS throttling counts a number's recent sends.
+Index("ix_messages_recipient_sent", messages.c.channel, messages.c.recipient, messages.c.sent_at)
+

@@ -52,6 +52,7 @@ class Message:
     next_attempt_at: dt.datetime | None = None
     deferred_until: dt.datetime | None = None  # held back by quiet hours until then
     dlr_token: str | None = None  # secret in the delivery-report URL of this message only
+    urgent: bool = False  # ignores quiet hours (an owner update of an urgent/major case)
 
     def __post_init__(self):
         if not self.id:

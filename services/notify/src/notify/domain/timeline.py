@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from estatedesk_common import i18n
 
 from .messages import NO_EMAIL, mask_emails_in, mask_recipient
+from .opt_outs import THROTTLED
+from .owner_updates import OPTED_OUT
 from .phones import mask_phones_in
 
 i18n.register({
@@ -36,6 +38,9 @@ i18n.register({
     "notify.acknowledgement.sms.failed": {"zh_CN": "受理短信发送失败（{recipient}）：{reason}",
                                           "en": "Acknowledgement SMS to {recipient} failed: {reason}"},
     "notify.reason.no_email": {"zh_CN": "无电子邮箱", "en": "no e-mail address"},
+    "notify.reason.opted_out": {"zh_CN": "业主已回复退订短信", "en": "the owner opted out of SMS"},
+    "notify.throttled": {"zh_CN": "{what}（超过每小时发送上限，将于 {until} 发送）",
+                         "en": "{what} (hourly limit for this number reached, goes at {until})"},
     "notify.callback_survey.sms.queued": {"zh_CN": "回访问卷短信排队中", "en": "Callback survey SMS queued"},
     "notify.callback_survey.sms.deferred": {"zh_CN": "回访问卷短信因免打扰时段暂缓，将于 {until} 发送",
                                             "en": "Callback survey SMS held back for quiet hours until {until}"},
@@ -56,6 +61,8 @@ i18n.register({
 def _reason(last_error: str | None, locale: str) -> str:
     if last_error == NO_EMAIL:
         return i18n.t("notify.reason.no_email", locale)
+    if last_error == OPTED_OUT:
+        return i18n.t("notify.reason.opted_out", locale)
     return mask_phones_in(mask_emails_in(last_error or ""))[:300]
 
 
@@ -79,6 +86,10 @@ def timeline_entry(row, locale: str = i18n.DEFAULT_LOCALE) -> dict:
     elif status == "queued" and row["attempts"]:
         text = i18n.t(f"{prefix}.retrying", locale, attempts=row["attempts"],
                       reason=_reason(row["last_error"], locale))
+    elif status == "queued" and deferred and (row["last_error"] or "").startswith(THROTTLED):
+        kind = "notification_deferred"
+        text = i18n.t("notify.throttled", locale, what=i18n.t(f"{prefix}.queued", locale),
+                      until=_local(deferred, row.get("timezone")))
     elif status == "queued" and deferred:
         kind = "notification_deferred"
         text = i18n.t(f"{prefix}.deferred", locale, until=_local(deferred, row.get("timezone")))
