@@ -95,6 +95,23 @@ if [ -z "${GATEWAY_SECRET_KEY:-}" ]; then
 fi
 export GATEWAY_SECRET_KEY
 
+# Key(s) encrypting per-tenant channel secrets at rest (estatedesk_common.secrets: Fernet keys, comma-separated,
+# the first encrypts, all decrypt). A dev key is generated once into $ESTATEDESK_VAR/secrets.key.
+if [ -z "${ESTATEDESK_SECRETS_KEY:-}" ]; then
+  _ed_key_file="$ESTATEDESK_VAR/secrets.key"
+  if [ ! -s "$_ed_key_file" ]; then
+    (
+      umask 077
+      head -c32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n' > "$_ed_key_file.tmp"
+      mv "$_ed_key_file.tmp" "$_ed_key_file"
+    )
+  fi
+  chmod 600 "$_ed_key_file"
+  ESTATEDESK_SECRETS_KEY="$(cat "$_ed_key_file")"
+  unset _ed_key_file
+fi
+export ESTATEDESK_SECRETS_KEY
+
 # --- misc --------------------------------------------------------------------
 export PYTHONUNBUFFERED=1
 ESTATEDESK_VENV="$ESTATEDESK_ROOT/.venv"

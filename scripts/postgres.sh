@@ -55,7 +55,7 @@ HBA
   else
     ed_log "starting postgres on 127.0.0.1:$PG_PORT ($PG_DATA)"
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_SOCK -c fsync=off -c full_page_writes=off" \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_SOCK -c fsync=off -c full_page_writes=off -c max_connections=300" \
       start >/dev/null || { tail -n 30 "$PG_LOG" >&2; exit 1; }
   fi
   local db

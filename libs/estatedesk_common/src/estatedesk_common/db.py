@@ -9,6 +9,7 @@ rows (events handled). Commit makes the state change, the outgoing events and th
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 
 from sqlalchemy import DateTime, create_engine, event, text
@@ -54,8 +55,9 @@ def make_engine(target: DbTarget, **kwargs) -> Engine:
         return engine
     _make_psycopg2_green()
     opts = {"pool_pre_ping": True}
-    if "poolclass" not in kwargs:
-        opts.update(pool_size=10, max_overflow=10)
+    if "poolclass" not in kwargs:  # replicas x (size + overflow) must fit the server's max_connections
+        opts.update(pool_size=int(os.environ.get("DATABASE_POOL_SIZE") or 10),
+                    max_overflow=int(os.environ.get("DATABASE_MAX_OVERFLOW") or 10))
     opts.update(kwargs)
     engine = create_engine(target.url, **opts)
     if target.schema:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter
 
+from estatedesk_common import secrets as stored_secrets
+
 from . import mail_intake
 from . import mail_repository as repo
 from .domain.mail import MAX_ATTACHMENT_BYTES
@@ -45,13 +47,12 @@ class ImapError(Exception):
 
 
 def resolve_password(value: str, environ) -> str:
-    """``env:NAME`` reads the secret from the service's environment; anything else is the password itself."""
-    if value.startswith("env:"):
-        secret = environ.get(value[4:])
-        if not secret:
-            raise ImapError(f"mailbox password variable {value[4:]} is not set")
-        return secret
-    return value
+    """The stored password read (``estatedesk_common.secrets``): ``enc:v1:`` decrypted with
+    ``ESTATEDESK_SECRETS_KEY``, ``env:NAME`` from the service's environment, else a legacy plain value."""
+    try:
+        return stored_secrets.reveal(value, environ, "mailbox password")
+    except stored_secrets.SecretError as exc:
+        raise ImapError(str(exc)) from None
 
 
 def needs_starttls(host: str) -> bool:

@@ -3,6 +3,7 @@ import os
 
 from sqlalchemy import select, update
 
+from estatedesk_common import secrets
 from estatedesk_common.db import utcnow
 from estatedesk_common.demo import DEMO_GROUPS, DEMO_TENANT, demo_id
 
@@ -49,11 +50,11 @@ def _seed_group(engine, tid, group_regions, group_estates) -> None:
 def _seed_mailbox(engine, env) -> None:
     """The demo tenant's mailbox ``complaints@demo`` (dev password). Enabled only when IMAP_HOST/IMAP_PORT
     name a server (scripts/run.sh starts a private Dovecot); host, port and password follow the environment
-    on every seed, the UID position is kept."""
+    on every seed, the UID position is kept. The password is stored encrypted when ESTATEDESK_SECRETS_KEY is set."""
     host, port = env.get("IMAP_HOST", ""), env.get("IMAP_PORT", "")
     values = dict(host=host or "127.0.0.1", port=int(port) if port.isdigit() else 143,
                   username=env.get("IMAP_DEMO_USER", "complaints@demo"),
-                  password=env.get("IMAP_DEMO_PASSWORD", "demo-mail-password"), use_ssl=False,
+                  password=secrets.seal(env.get("IMAP_DEMO_PASSWORD", "demo-mail-password"), env), use_ssl=False,
                   enabled=bool(host and port.isdigit()))
     key = (mailboxes.c.tenant_id == DEMO_TENANT["id"]) & (mailboxes.c.id == DEMO_MAILBOX_ID)
     with engine.begin() as conn:

@@ -65,7 +65,7 @@ def _account(db, tenant_id: str, query: dict, settings: Settings):
         stored = repo.enabled_accounts(conn, tenant_id)
     accounts = [a for a in (with_secrets(s, settings.environ) for s in stored) if a is not None]
     if len(accounts) < len(stored):
-        log.error("a WeChat account of tenant %s has an env: token that is not set", tenant_id)
+        log.error("a WeChat account of tenant %s has a token or key that cannot be read", tenant_id)
     if not accounts:
         raise WeChatNotConfigured("this tenant has no enabled WeChat account")
     return authenticate(accounts, query, db.clock.now().timestamp(), settings.max_skew)

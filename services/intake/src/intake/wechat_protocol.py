@@ -11,6 +11,7 @@ decrypted XML is parsed the same way. ``wechatpy`` only ever gets the ``Encrypt`
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -21,9 +22,12 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 
+from estatedesk_common import secrets as stored_secrets
 from estatedesk_common.errors import BadRequest, Forbidden, NotFound
 
 from .domain.wechat import InboundMessage
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024       # WeChat's messages are a few hundred bytes
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -58,20 +62,26 @@ class WeChatAccount:
         return f"WeChatAccount({self.app_id}, tenant {self.tenant_id})"
 
 
-def resolve_secret(value: str | None, environ: dict) -> str | None:
-    """A stored secret, or the environment variable it names as ``env:NAME`` (None when that is unset)."""
-    if value and value.startswith("env:"):
-        return environ.get(value[4:]) or None
-    return value or None
+def resolve_secret(value: str | None, environ: dict, what: str = "WeChat secret") -> str | None:
+    """A stored secret read (``estatedesk_common.secrets``): ``enc:v1:`` decrypted, ``env:NAME`` from the
+    environment (None when that is unset), else the legacy plain value. A value that cannot be decrypted
+    raises ``SecretError``."""
+    if value and stored_secrets.is_reference(value) and not environ.get(value[4:]):
+        return None
+    return stored_secrets.reveal(value, environ, what) or None
 
 
 def with_secrets(account: WeChatAccount, environ: dict) -> WeChatAccount | None:
-    """The account with its ``env:`` secrets read; None if its token cannot be read (misconfigured)."""
-    token = resolve_secret(account.token, environ)
+    """The account with its secrets read; None if its token or key cannot be read (misconfigured)."""
+    try:
+        token = resolve_secret(account.token, environ, f"WeChat token of {account.app_id}")
+        aes_key = resolve_secret(account.aes_key, environ, f"WeChat EncodingAESKey of {account.app_id}")
+    except stored_secrets.SecretError as exc:
+        log.error("%s (tenant %s)", exc, account.tenant_id)
+        return None
     if token is None:
         return None
-    return WeChatAccount(account.tenant_id, account.id, account.app_id, token,
-                         resolve_secret(account.aes_key, environ), account.estate_code)
+    return WeChatAccount(account.tenant_id, account.id, account.app_id, token, aes_key, account.estate_code)
 
 
 def signature(*parts: str) -> str:
