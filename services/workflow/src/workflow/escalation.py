@@ -42,6 +42,10 @@ def on_timer(uow, timer) -> None:
     if timer["kind"] == "escalation":
         _escalate(uow, case, reason=timer["payload"].get("reason", "no progress"))
         return
+    if timer["kind"] == "upgrade":  # unresolved for a month -> major (workflow.upgrades)
+        from . import upgrades
+        upgrades.on_timer(uow, case)
+        return
     deadline = uow.conn.execute(select(case_deadlines).where(
         case_deadlines.c.tenant_id == case["tenant_id"], case_deadlines.c.case_id == case["id"],
         case_deadlines.c.stage == timer["key"])).mappings().first()

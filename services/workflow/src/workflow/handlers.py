@@ -6,7 +6,7 @@ import logging
 import uuid
 from zoneinfo import ZoneInfo
 
-from . import escalation, extensions, forwarding, policies, repository
+from . import escalation, extensions, forwarding, policies, policy_admin, repository, routing, upgrades
 from .domain import repeats, sla
 from estatedesk_common.tenant import estates_from_roles
 from .exceptions import CaseNotFound
@@ -53,6 +53,11 @@ def open_case(envelope, uow) -> bool:
             "policy_levels": [{"scope": s, "version": v} for s, v in policy.levels],
         })
         rows = policies.deadline_rows(deadlines, received_at, policy.version_label)
+        major = upgrades.at_opening(policy, severity, rows, received_at)  # + special team (seed 002)
+        routed = routing.assign_new_case(uow.conn, tenant_id, estate["code"], p.get("category"))
+        met = routing.meet_on_assignment(rows, now) if routed else []
+        if routed:
+            routing.record(uow.conn, tenant_id, case_id, *routed)
         late = forwarding.meet_on_receipt(rows, received_at) if committee_start else []
         for row in rows:
             repository.add_deadline(uow.conn, tenant_id, case_id, row)
@@ -71,6 +76,10 @@ def open_case(envelope, uow) -> bool:
                           for r in rows],
             **{k: p.get(k) for k in ("committee_received_at", "forwarded_by", "instructions")},
         })
+        case = dict(repository.get_case(uow.conn, tenant_id, case_id))
+        if routed:
+            routing.announce(uow, case, routed[0], met, now)
+        upgrades.after_opening(uow, case, policy, major, "repeat" if p.get("repeat_of") else "opened", rows)
         uow.commit()
     for failure in failures:
         log.error("case %s: no deadline for stage %s: %s", p["reference"], failure["stage"], failure["error"])
@@ -127,7 +136,8 @@ def get_case(case_id: str, tenant_id: str, engine) -> dict:
         "complaint_id": case["id"], "reference": case["reference"], "status": case["status"],
         "estate": case["estate_code"], "severity": case["severity"], "category": case["category"],
         "policy_version": case["policy_version"], "escalation_level": case["escalation_level"],
-        "version": case["version"], "assignee": case["assignee"], "cause": case["cause"], "remedy": case["remedy"],
+        "version": case["version"], "assignee": case["assignee"], "department": case["department"],
+        "owner_user_id": case["owner_user_id"], "cause": case["cause"], "remedy": case["remedy"],
         "loss_amount": case["loss_amount"],
         "resolved_at": case["resolved_at"].isoformat() if case["resolved_at"] else None,
         "deadlines": [{"stage": d["stage"], "due_at": d["due_at"].isoformat(),
@@ -143,8 +153,12 @@ def get_case(case_id: str, tenant_id: str, engine) -> dict:
 
 
 def preview_sla(tenant_id: str, engine, document, received_at, severity: str, category=None, estate=None,
-                channel=None) -> dict:
+                channel=None, scope=None) -> dict:
+    """``scope`` given: ``document`` is that scope's layer (an override), merged with the layers in force."""
     with engine.connect() as conn:
+        if scope is not None:
+            return policy_admin.preview_layer(conn, tenant_id, scope, document, received_at, severity, category,
+                                              estate, channel)
         return policies.preview(conn, tenant_id, document, received_at, severity, category, estate, channel)
 
 
@@ -158,8 +172,10 @@ QUEUE_MAX = 200
 
 
 def list_cases(tenant_id: str, roles, user_id, engine, now, estate=None, status=None, overdue=False,
-               escalated=False, mine=False, limit=50, offset=0, complaint_ids=None) -> dict:
+               escalated=False, mine=False, limit=50, offset=0, complaint_ids=None, extension_pending=False) -> dict:
     """The queue: the caller's cases (estate scope from ``roles``), each with its next pending deadline.
+    ``extension_pending`` keeps the cases with an extension request waiting for a decision (the 延期审批 inbox)
+    and adds each one's ``pending_extensions`` (oldest first).
 
     ``{"total", "items": [{complaint_id, reference, estate, estate_name, timezone, channel, category, severity,
     status, escalation_level, assignee, version, received_at, next_deadline: {stage, due_at} | None,
@@ -178,9 +194,14 @@ def list_cases(tenant_id: str, roles, user_id, engine, now, estate=None, status=
             return {"total": 0, "items": []}
         total, rows = repository.list_cases(conn, tenant_id, scope, now, status=status, overdue=bool(overdue),
                                             escalated=bool(escalated), user_id=user_id if mine else None,
-                                            complaint_ids=ids, limit=limit, offset=offset)
+                                            complaint_ids=ids, limit=limit, offset=offset,
+                                            extension_pending=bool(extension_pending))
         stages = repository.pending_stages(conn, tenant_id, [r["id"] for r in rows if r["next_due_at"]])
-    return {"total": total, "items": [_queue_item(r, stages.get(r["id"], []), now) for r in rows]}
+        asked = repository.pending_extensions(conn, tenant_id, [r["id"] for r in rows]) if extension_pending else {}
+    items = [_queue_item(r, stages.get(r["id"], []), now) for r in rows]
+    if extension_pending:
+        items = [i | {"pending_extensions": asked.get(i["complaint_id"], [])} for i in items]
+    return {"total": total, "items": items}
 
 
 def _queue_item(row, pending, now) -> dict:

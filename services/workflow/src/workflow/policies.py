@@ -62,12 +62,15 @@ def parse_instant(value, field: str = "received_at") -> dt.datetime:
 
 
 def preview(conn, tenant_id: str, document, received_at, severity: str, category: str | None = None,
-            estate=None, channel: str | None = None) -> dict:
-    """Deadlines for a hypothetical complaint: under ``document`` (a complete policy, text or mapping) or, when
-    it is None, under the tenant's policy in force for ``estate`` at ``received_at``."""
+            estate=None, channel: str | None = None, layers=None) -> dict:
+    """Deadlines for a hypothetical complaint: under ``document`` (a complete policy, text or mapping), under
+    ``layers`` ([(scope, version, document)], group first: an override being edited, policy_admin.preview_layer)
+    or, when both are None, under the tenant's policy in force for ``estate`` at ``received_at``."""
     received = parse_instant(received_at)
     with errors_as_validation():
-        if document is not None:
+        if layers is not None:
+            policy = sla.build(layers)
+        elif document is not None:
             policy = sla.from_document(document)
         else:
             policy = effective_policy(conn, tenant_id, estate, received)

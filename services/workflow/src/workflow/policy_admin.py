@@ -57,6 +57,20 @@ def save(uow, tenant_id: str, user_id: str | None, scope: str, document, effecti
     return report
 
 
+def preview_layer(conn, tenant_id: str, scope: str, document, received_at, severity: str, category=None,
+                  estate=None, channel=None) -> dict:
+    """Deadlines for ``estate`` as they would be with ``document`` as ``scope``'s layer on top of (or instead of)
+    what is in force at ``received_at``: the live preview of an override being edited, before it is saved."""
+    if not isinstance(scope, str) or not SCOPE.match(scope):
+        raise ValidationFailed("scope must be group, region:<code> or estate:<code>", field="scope")
+    received = policies.parse_instant(received_at)
+    with policies.errors_as_validation():
+        doc = sla.parse(document, partial=scope != "group")
+    layers = [(s, v, d) for s, v, d, _ in policies.layers_in_force(conn, tenant_id, estate, received)]
+    return policies.preview(conn, tenant_id, None, received_at, severity, category, estate, channel,
+                            layers=_with_layer(layers, scope, None, doc))
+
+
 def covered(scope: str, directory) -> list[dict]:
     """The estates ``[{code, region}]`` a scope reaches (an estate scope reaches its estate even if the
     directory lacks it)."""

@@ -1,9 +1,9 @@
 """Queries on workflow's tables. Every query filters by tenant."""
 from __future__ import annotations
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 
-from .tables import case_deadlines, case_timeline, cases, sla_policies
+from .tables import case_deadlines, case_extensions, case_timeline, cases, sla_policies
 
 
 def effective_policies(conn, tenant_id: str, scopes: list[str], at) -> dict:
@@ -67,7 +67,7 @@ QUEUE_DONE = ("resolved", "closed", "cancelled")
 
 
 def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, escalated=False, user_id=None,
-               complaint_ids=None, limit=50, offset=0) -> tuple[int, list]:
+               complaint_ids=None, limit=50, offset=0, extension_pending=False) -> tuple[int, list]:
     """``(total, rows)`` of the tenant's cases in ``estates`` (None = all), each with ``next_due_at`` (the
     earliest deadline not met yet, none once resolved, closed or cancelled); soonest deadline first, cases without one last. ``status`` "active" means
     not resolved, closed or cancelled; ``user_id`` keeps the cases that user received or is assigned."""
@@ -91,11 +91,32 @@ def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, e
         where.append(or_(cases.c.owner_user_id == user_id, cases.c.assignee == user_id))
     if complaint_ids is not None:
         where.append(cases.c.id.in_(list(complaint_ids)))
+    if extension_pending:  # an extension (延期) request waiting for a decision
+        where.append(exists().where(case_extensions.c.tenant_id == cases.c.tenant_id,
+                                    case_extensions.c.case_id == cases.c.id, case_extensions.c.status == "pending"))
     total = conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one()
     q = (select(cases, pending.label("next_due_at")).where(*where)
          .order_by(pending.is_(None), pending, cases.c.received_at.desc(), cases.c.id)
          .limit(limit).offset(offset))
     return total, conn.execute(q).mappings().all()
+
+
+def pending_extensions(conn, tenant_id: str, case_ids) -> dict:
+    """{case id: [{request, stage, due_at, new_due_at, reason, requested_by, requested_at}, ...]} of the extension
+    requests waiting for a decision, oldest first."""
+    if not case_ids:
+        return {}
+    q = (select(case_extensions).where(case_extensions.c.tenant_id == tenant_id,
+                                       case_extensions.c.case_id.in_(list(case_ids)),
+                                       case_extensions.c.status == "pending")
+         .order_by(case_extensions.c.case_id, case_extensions.c.seq))
+    found: dict = {}
+    for r in conn.execute(q).mappings():
+        found.setdefault(r["case_id"], []).append({
+            "request": r["seq"], "stage": r["stage"], "due_at": r["due_at"].isoformat(),
+            "new_due_at": r["new_due_at"].isoformat(), "reason": r["reason"], "requested_by": r["requested_by"],
+            "requested_at": r["requested_at"].isoformat()})
+    return found
 
 
 def pending_stages(conn, tenant_id: str, case_ids) -> dict:

@@ -8,7 +8,7 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 from estatedesk_common.timers import Timers
 
-from . import actions, callbacks, case_summaries, handlers, policy_admin
+from . import actions, callbacks, case_summaries, handlers, policy_admin, quality, routing
 from .exceptions import EXPECTED_EXCEPTIONS
 from .statutory import StatutoryCalendars
 from .tables import reliability
@@ -38,7 +38,7 @@ class WorkflowService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def act(self, complaint_id, action, data=None, expected_version=None):
         """contact | assign | plan | progress | resolve | accept | cancel (workflow.actions);
-        request_extension | decide_extension (workflow.extensions)."""
+        request_extension | decide_extension (workflow.extensions); decide_nonconformity (workflow.quality)."""
         return actions.act(complaint_id, action, data, self.tenant.id, self.tenant.user_id, self.db.uow(),
                            expected_version, roles=self.tenant.roles)
 
@@ -48,11 +48,11 @@ class WorkflowService:
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_cases(self, estate=None, status=None, overdue=False, escalated=False, mine=False, limit=50, offset=0,
-                   complaint_ids=None):
+                   complaint_ids=None, extension_pending=False):
         """The caller's queue (estate scope from the context's roles), soonest pending deadline first."""
         return handlers.list_cases(self.tenant.id, self.tenant.roles, self.tenant.user_id, self.db.engine,
                                    self.db.clock.now(), estate, status, overdue, escalated, mine, limit, offset,
-                                   complaint_ids)
+                                   complaint_ids, extension_pending)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def case_summaries(self, complaint_ids):
@@ -61,10 +61,11 @@ class WorkflowService:
                                              self.db.engine)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
-    def preview_sla(self, policy, received_at, severity, category=None, estate=None, channel=None):
-        """Deadlines under ``policy`` (a document, YAML/JSON text, or None for the tenant's policy in force)."""
+    def preview_sla(self, policy, received_at, severity, category=None, estate=None, channel=None, scope=None):
+        """Deadlines under ``policy`` (a document, YAML/JSON text, or None for the tenant's policy in force);
+        with ``scope`` the document is that scope's override on top of the layers in force."""
         return handlers.preview_sla(self.tenant.id, self.db.engine, policy, received_at, severity, category,
-                                    estate, channel)
+                                    estate, channel, scope)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def get_sla_policy(self, estate=None, at=None):
@@ -81,6 +82,36 @@ class WorkflowService:
     def list_sla_policy_versions(self, scope=None):
         with self.db.engine.connect() as conn:
             return policy_admin.versions(conn, self.tenant.id, scope)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_routing_rules(self, estate=None):
+        """Routing rules the caller may read (workflow.routing); ``estate``: the group's and that estate's."""
+        with self.db.engine.connect() as conn:
+            return routing.list_rules(conn, self.tenant.id, self.tenant.roles, estate)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def save_routing_rules(self, scope, rules):
+        """Replace ``scope``'s routing rules ("group": group_admin; "estate:<code>": also its site_manager)."""
+        return routing.save_rules(self.db.uow(), self.tenant.id, self.tenant.user_id, self.tenant.roles, scope,
+                                  rules)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_nonconformities(self, estate=None, status=None):
+        """Nonconformity records in the caller's estates (workflow.quality)."""
+        with self.db.engine.connect() as conn:
+            return quality.list_nonconformities(conn, self.tenant.id, self.tenant.roles, estate, status)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_capa(self, estate=None, status=None):
+        """CAPA records in the caller's estates, each with ``overdue`` (workflow.quality)."""
+        with self.db.engine.connect() as conn:
+            return quality.list_capa(conn, self.tenant.id, self.tenant.roles, estate, status, self.db.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def check_capa(self, capa_id, effective, note):
+        """The effectiveness check of a CAPA record by the estate's site manager (workflow.quality)."""
+        return quality.check_capa(self.db.uow(), self.tenant.id, self.tenant.user_id, self.tenant.roles, capa_id,
+                                  effective, note)
 
     @rpc
     def health(self):

@@ -1,5 +1,5 @@
 """workflow's own tables: cases, their deadlines and timeline, and the tenants' SLA policies (+ outbox/inbox)."""
-from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
 
 from estatedesk_common.db import UTCDateTime
 from estatedesk_common.timers import timers_table
@@ -48,6 +48,7 @@ cases = Table(
     Column("owner_user_id", String(36), nullable=True),  # first-question responsibility: who received it
     Column("policy_version", String(200), nullable=True),  # e.g. "group@v2 + estate:DEMO-OFFICE@v1"
     Column("policy_levels", JSON, nullable=True),  # [{"scope", "version"}]: the policy the case was opened under
+    Column("department", String(100), nullable=True),  # the responsible department routing chose (w9r0u1t2e3s4)
     Index("ix_cases_estate_status", "tenant_id", "estate_code", "status"),
 )
 
@@ -116,4 +117,66 @@ statutory_calendar_years = Table(
     Column("source", Text, nullable=False),
     Column("loaded_at", UTCDateTime, nullable=False),
     Column("loaded_by", String(100), nullable=True),
+)
+
+# Routing rules per scope ("group" | "estate:<code>"): category (null = the scope's default) -> department and a
+# team picked round-robin or least-loaded (domain/routing.py). Saving a scope replaces its rules; last_assignee
+# is the round-robin cursor (revision w9r0u1t2e3s4).
+routing_rules = Table(
+    "routing_rules", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("scope", String(60), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("category", String(40), nullable=True),
+    Column("department", String(100), nullable=False),
+    Column("team", JSON, nullable=False),
+    Column("strategy", String(20), nullable=False),
+    Column("last_assignee", String(100), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(100), nullable=True),
+)
+
+# Nonconformity records (《不合格品/服务记录处理单》, seed 001 part 5 §4.2.5): opened when a case is resolved
+# with an owner's loss of 500 yuan or more; status open | approved | rejected, decided by the site manager.
+nonconformity_records = Table(
+    "nonconformity_records", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), nullable=False),
+    Column("reference", String(32), nullable=False),
+    Column("estate_code", String(40), nullable=False),
+    Column("cause", String(40), nullable=False),
+    Column("remedy", Text, nullable=False),
+    Column("loss_amount", Integer, nullable=False),  # yuan
+    Column("status", String(10), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("opened_by", String(100), nullable=True),
+    Column("decided_by", String(100), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("note", Text, nullable=True),
+    ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
+    Index("ix_nonconformity_case", "tenant_id", "case_id"),
+)
+
+# Corrective/preventive actions (《纠正/预防措施报告》, seed 001 part 5 §4.5): opened by an approved nonconformity
+# record or by a cluster of one cause at one estate (domain/quality.py); status open | closed. The effectiveness
+# check closes it (effective) or moves its due date (not effective yet).
+capa_records = Table(
+    "capa_records", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("estate_code", String(40), nullable=False),
+    Column("cause", String(40), nullable=False),
+    Column("trigger", String(20), nullable=False),  # nonconformity | cluster
+    Column("case_ids", JSON, nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("checked_at", UTCDateTime, nullable=True),
+    Column("checked_by", String(100), nullable=True),
+    Column("effective", Boolean, nullable=True),  # the last effectiveness check: effective or not (yet)
+    Column("check_note", Text, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Index("ix_capa_estate_cause", "tenant_id", "estate_code", "cause", "status"),
 )

@@ -23,6 +23,7 @@ MESSAGES = {
     "sla.from.receipt": {"zh_CN": "受理后", "en": "from receipt,"},
     "sla.from.after": {"zh_CN": "「{stage}」到期后", "en": "after '{stage}' falls due,"},
     "sla.from.committee": {"zh_CN": "自业主向居委会/业委会反映（{at}）起", "en": "from when the owner told the committee ({at}),"},
+    "sla.from.upgrade": {"zh_CN": "自升级为重大投诉（{at}）起", "en": "from the upgrade to major ({at}),"},
     "sla.limit.m": {"zh_CN": "{start} {n} 分钟内", "en": "{start} within {n} min"},
     "sla.limit.h": {"zh_CN": "{start} {n} 小时（{minutes} 分钟）内", "en": "{start} within {n} h ({minutes} min)"},
     "sla.limit.d": {"zh_CN": "{start} {n} 天（{n}×24 小时）内", "en": "{start} within {n} d ({n} x 24 h)"},
