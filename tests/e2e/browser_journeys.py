@@ -252,6 +252,12 @@ def hotline_lookup(j: Journey, args: dict) -> dict:
 JOURNEYS = {"agent": agent, "head_office": head_office, "owner": owner, "case_actions": case_actions,
             "supervisor_queue": supervisor_queue}
 JOURNEYS["hotline_lookup"] = hotline_lookup
+from tests.e2e.browser_journeys_manager import MANAGER_JOURNEYS  # noqa: E402 (extension, sla_settings, dashboard)
+
+JOURNEYS.update(MANAGER_JOURNEYS)
+from tests.e2e.browser_journeys_accounts import ACCOUNT_JOURNEYS  # noqa: E402 (users, TOTP)
+
+JOURNEYS.update(ACCOUNT_JOURNEYS)
 
 
 def main(argv: list[str]) -> int:

@@ -480,6 +480,17 @@ def probe_sla_versions(sy, ac, u, t):
              LISTED)]
 
 
+def probe_routing_rules_list(sy, ac, u, t):
+    return [(f"routing rules {q}", _api(sy, ac, u, "GET", "/routing-rules", params=q), {200, 403, 404})
+            for q in ({}, {"estate": t.estate})]
+
+
+def probe_routing_rules_save(sy, ac, u, t):
+    """Routing another tenant's (or another estate's) cases: not in the caller's directory, or no role there."""
+    body = {"scope": f"estate:{t.estate}", "rules": [{"department": "探针部", "team": ["agent@demo"]}]}
+    return [("routing rules save", _api(sy, ac, u, "PUT", "/routing-rules", json=body), {403, 422})]
+
+
 def probe_sla_preview(sy, ac, u, t):
     body = {"estate": t.estate, "received_at": "2026-11-24T09:00:00+08:00", "severity": "normal"}
     return [("sla preview", _api(sy, ac, u, "POST", "/sla/preview", json=body), {403, 404, 422})]
@@ -708,6 +719,172 @@ def probe_committee_posts(sy, ac, u, t):
     return out
 
 
+# manager pages (console_extensions.py, console_sla_settings.py, console_dashboard.py)
+def probe_extension_request_page(sy, ac, u, t):
+    data = {"stage": "resolution", "new_due_at": "2099-01-01T09:00", "reason": "探针", "version": "999999"}
+    return [("extension request", _page(sy, ac, u, "POST", f"/complaints/{t.id}/extensions/request", data=data),
+             NOT_THERE)]
+
+
+def probe_extension_decide_page(sy, ac, u, t):
+    data = {"decision": "approve", "note": "探针", "version": "999999"}
+    return [("extension decide", _page(sy, ac, u, "POST", f"/complaints/{t.id}/extensions/decide", data=data),
+             NOT_THERE)]
+
+
+def probe_extension_inbox(sy, ac, u, t):
+    return [(f"extension inbox {q}", _page(sy, ac, u, "GET", "/extensions", params=q), {200, 403})
+            for q in ({}, {"estate": t.estate})]
+
+
+def probe_sla_settings_page(sy, ac, u, t):
+    return [("sla settings", _page(sy, ac, u, "GET", "/settings/sla", params={"scope": f"estate:{t.estate}"}),
+             {200, 403})]
+
+
+def probe_sla_settings_save(sy, ac, u, t):
+    data = {"scope": f"estate:{t.estate}", "document": "severities: [\n"}  # never valid: nothing is saved
+    return [("sla settings save", _page(sy, ac, u, "POST", "/settings/sla", data=data), {403, 422})]
+
+
+def probe_sla_settings_preview(sy, ac, u, t):
+    s = ac.session(u)
+    body = {"scope": f"estate:{t.estate}", "document": "severities: [\n", "severity": "moderate",
+            "received_at": "2026-11-24T10:00", "estate": t.estate}
+    r = s.post(sy.base_url + "/settings/sla/preview", json=body, timeout=TIMEOUT,
+               headers={"X-CSRFToken": csrf(s, sy.base_url + "/")})
+    return [("sla settings preview", r, {403, 422})]
+
+
+def probe_dashboard_page(sy, ac, u, t):
+    return [(f"dashboard {q}", _page(sy, ac, u, "GET", "/dashboard", params=PERIOD | q), {200, 403})
+            for q in ({}, {"region": t.estate})]
+
+
+def probe_dashboard_drilldown(sy, ac, u, t):
+    return [("drilldown page estate", _page(sy, ac, u, "GET", "/dashboard/drilldown",
+                                            params=PERIOD | {"estate": t.estate}), NOT_THERE),
+            ("drilldown page all", _page(sy, ac, u, "GET", "/dashboard/drilldown", params=PERIOD), {200, 403})]
+
+
+def probe_dashboard_export(sy, ac, u, t):
+    out = [(f"export page.{fmt} kpis estate", _page(sy, ac, u, "GET", f"/dashboard/export.{fmt}",
+                                                   params=PERIOD | {"report": "kpis", "estate": t.estate}), NOT_THERE)
+           for fmt in ("csv", "xlsx")]
+    out.append(("export page league", _page(sy, ac, u, "GET", "/dashboard/export.csv", params=PERIOD), {200, 403}))
+    return out
+
+
+# accounts and security (issue 8): users, audit log, own password and TOTP, reset links. The other tenant's user
+# is the target of every id probe; bodies are never valid, so no probe changes an account (beginning a TOTP
+# enrolment only stores a pending secret, which login ignores).
+OTHER_USER_ID = str(uuid.uuid5(uuid.UUID("6f1c2b0e-8d7a-4a52-9a35-3f0e2c1d9b70"), "user:hq@other"))  # demo seed
+
+
+def _no_other_tenant(r):
+    assert "@other" not in r.text and OTHER_USER_ID not in r.text, r.text[:300]
+    return r
+
+
+def probe_audit(sy, ac, u, t):
+    return [(f"audit {q}", _no_other_tenant(_api(sy, ac, u, "GET", "/audit", params=q)), LISTED)
+            for q in ({}, {"user": "hq@other"}, {"user": OTHER_USER_ID, "limit": 500})]
+
+
+def probe_users_list(sy, ac, u, t):
+    return [("users", _no_other_tenant(_api(sy, ac, u, "GET", "/users")), LISTED)]
+
+
+def probe_users_create(sy, ac, u, t):
+    body = {"username": t.reference, "display_name": t.reference, "roles": [["janitor", t.estate]]}
+    return [("user create", _api(sy, ac, u, "POST", "/users", json=body), {403, 422})]
+
+
+def probe_user_patch(sy, ac, u, t):
+    return [(f"patch user {i}", _api(sy, ac, u, "PATCH", f"/users/{i}", json={"active": False}), NOT_THERE)
+            for i in (OTHER_USER_ID, t.id)]
+
+
+def probe_user_password_reset(sy, ac, u, t):
+    return [(f"reset link for {i}", _api(sy, ac, u, "POST", f"/users/{i}/password-reset"), NOT_THERE)
+            for i in (OTHER_USER_ID, t.id)]
+
+
+def probe_user_totp_reset(sy, ac, u, t):
+    return [(f"totp reset for {i}", _api(sy, ac, u, "DELETE", f"/users/{i}/totp"), NOT_THERE)
+            for i in (OTHER_USER_ID, t.id)]
+
+
+def probe_me_password(sy, ac, u, t):
+    body = {"current_password": "wrong-" + t.reference, "new_password": t.reference + "-long-enough"}
+    return [("own password, wrong current", _api(sy, ac, u, "POST", "/me/password", json=body), {422})]
+
+
+def probe_me_totp(sy, ac, u, t):
+    return [("totp begin", _no_other_tenant(_api(sy, ac, u, "POST", "/me/totp")), {201, 409})]
+
+
+def probe_me_totp_confirm(sy, ac, u, t):
+    return [("totp confirm", _api(sy, ac, u, "POST", "/me/totp/confirm", json={"code": "000000"}), {409, 422})]
+
+
+def probe_me_totp_disable(sy, ac, u, t):
+    body = {"password": t.reference, "code": "000000"}
+    return [("totp disable", _api(sy, ac, u, "POST", "/me/totp/disable", json=body), {409, 422})]
+
+
+def probe_password_reset_use(sy, ac, u, t):
+    r = requests.post(sy.api + "/auth/password-reset", json={"token": t.reference, "new_password": t.id},
+                      timeout=TIMEOUT)
+    return [("spend a made-up reset token", r, {404})]
+
+
+def probe_account_page(sy, ac, u, t):
+    return [("account page", _no_other_tenant(_page(sy, ac, u, "GET", "/account")), {200})]
+
+
+def probe_account_posts(sy, ac, u, t):
+    data = {"current_password": "wrong-" + t.reference, "new_password": t.id, "confirm_password": t.id,
+            "password": t.reference, "code": "000000", "disable_code": "000000"}
+    return [(f"account {p}", _page(sy, ac, u, "POST", p, data=dict(data)), {302, 422})
+            for p in ("/account/password", "/account/totp/confirm", "/account/totp/disable")] + [
+        ("account totp begin", _page(sy, ac, u, "POST", "/account/totp"), {302})]
+
+
+def probe_reset_page(sy, ac, u, t):
+    data = {"new_password": t.id, "confirm_password": t.id}
+    return [("reset page GET", _page(sy, ac, u, "GET", f"/reset-password/{t.reference}"), {404}),
+            ("reset page POST", _page(sy, ac, u, "POST", f"/reset-password/{t.id}", data=data), {404})]
+
+
+def probe_admin_users_page(sy, ac, u, t):
+    bad = {"username": "has space " + t.reference, "display_name": t.reference, "role": ["agent"],
+           "estate": [t.estate]}
+    return [("users page", _no_other_tenant(_page(sy, ac, u, "GET", "/admin/users")), {200, 403}),
+            ("users page create", _page(sy, ac, u, "POST", "/admin/users", data=bad), {403, 422})]
+
+
+def probe_admin_user_pages(sy, ac, u, t):
+    out = []
+    for i in (OTHER_USER_ID, t.id):
+        out += [(f"user page {i}", _page(sy, ac, u, "GET", f"/admin/users/{i}"), NOT_THERE),
+                (f"user save {i}", _page(sy, ac, u, "POST", f"/admin/users/{i}", data={"role": ["agent"]}),
+                 NOT_THERE),
+                (f"user reset link {i}", _page(sy, ac, u, "POST", f"/admin/users/{i}/password-reset"), NOT_THERE),
+                (f"user totp reset {i}", _page(sy, ac, u, "POST", f"/admin/users/{i}/totp-reset"), NOT_THERE)]
+    return out
+
+
+def probe_admin_audit_page(sy, ac, u, t):
+    out = []
+    for q in ({}, {"user": "hq@other"}):
+        r = _page(sy, ac, u, "GET", "/admin/audit", params=q)
+        rows = r.text.replace('value="hq@other"', "")  # the filter form echoes what was asked
+        assert "@other" not in rows and OTHER_USER_ID not in rows, rows[:300]
+        out.append((f"audit page {q}", r, {200, 403}))
+    return out
+
+
 PROBES = {
     ("/", "GET"): probe_home,
     ("/api/v1/", "GET"): probe_api_index,
@@ -751,6 +928,8 @@ PROBES = {
     ("/api/v1/sla/preview", "POST"): probe_sla_preview,
     ("/api/v1/sla/policy", "PUT"): probe_sla_save,
     ("/api/v1/sla/policy/versions", "GET"): probe_sla_versions,
+    ("/api/v1/routing-rules", "GET"): probe_routing_rules_list,
+    ("/api/v1/routing-rules", "PUT"): probe_routing_rules_save,
     ("/callbacks", "GET"): probe_callbacks_page,
     ("/callbacks/<callback_id>/attempts", "POST"): probe_callback_attempt_page,
     ("/callbacks/<callback_id>/claim", "POST"): probe_callback_claim_page,
@@ -772,6 +951,15 @@ PROBES = {
     ("/open311/v2/services/<service_code>.<fmt>", "GET"): probe_open311_service,
     ("/open311/v2/tokens/<token>.<fmt>", "GET"): probe_open311_token,
     ("/queue", "GET"): probe_queue,
+    ("/complaints/<complaint_id>/extensions/request", "POST"): probe_extension_request_page,
+    ("/complaints/<complaint_id>/extensions/decide", "POST"): probe_extension_decide_page,
+    ("/extensions", "GET"): probe_extension_inbox,
+    ("/settings/sla", "GET"): probe_sla_settings_page,
+    ("/settings/sla", "POST"): probe_sla_settings_save,
+    ("/settings/sla/preview", "POST"): probe_sla_settings_preview,
+    ("/dashboard", "GET"): probe_dashboard_page,
+    ("/dashboard/drilldown", "GET"): probe_dashboard_drilldown,
+    ("/dashboard/export.<fmt>", "GET"): probe_dashboard_export,
     ("/static/<path:filename>", "GET"): probe_static,
     ("/t/<slug>/status", "GET"): probe_owner_get,
     ("/t/<slug>/status", "POST"): probe_owner_post,
@@ -797,6 +985,31 @@ PROBES = {
     ("/committee/batch", "POST"): probe_committee_posts,
     ("/committee/batch/errors.csv", "POST"): probe_committee_posts,
     ("/committee/template.<fmt>", "GET"): probe_committee_pages,
+    ("/api/v1/audit", "GET"): probe_audit,
+    ("/api/v1/users", "GET"): probe_users_list,
+    ("/api/v1/users", "POST"): probe_users_create,
+    ("/api/v1/users/<user_id>", "PATCH"): probe_user_patch,
+    ("/api/v1/users/<user_id>/password-reset", "POST"): probe_user_password_reset,
+    ("/api/v1/users/<user_id>/totp", "DELETE"): probe_user_totp_reset,
+    ("/api/v1/me/password", "POST"): probe_me_password,
+    ("/api/v1/me/totp", "POST"): probe_me_totp,
+    ("/api/v1/me/totp/confirm", "POST"): probe_me_totp_confirm,
+    ("/api/v1/me/totp/disable", "POST"): probe_me_totp_disable,
+    ("/api/v1/auth/password-reset", "POST"): probe_password_reset_use,
+    ("/account", "GET"): probe_account_page,
+    ("/account/password", "POST"): probe_account_posts,
+    ("/account/totp", "POST"): probe_account_posts,
+    ("/account/totp/confirm", "POST"): probe_account_posts,
+    ("/account/totp/disable", "POST"): probe_account_posts,
+    ("/reset-password/<token>", "GET"): probe_reset_page,
+    ("/reset-password/<token>", "POST"): probe_reset_page,
+    ("/admin/users", "GET"): probe_admin_users_page,
+    ("/admin/users", "POST"): probe_admin_users_page,
+    ("/admin/users/<user_id>", "GET"): probe_admin_user_pages,
+    ("/admin/users/<user_id>", "POST"): probe_admin_user_pages,
+    ("/admin/users/<user_id>/password-reset", "POST"): probe_admin_user_pages,
+    ("/admin/users/<user_id>/totp-reset", "POST"): probe_admin_user_pages,
+    ("/admin/audit", "GET"): probe_admin_audit_page,
 }
 
 

@@ -32,6 +32,7 @@ class Principal:
     tenant_id: str
     user_id: str
     roles: tuple[tuple[str, str | None], ...]
+    token_version: int = 0  # ``users.token_version`` when the principal was read (bearer tokens carry it)
 
     def has_role(self, *names: str) -> bool:
         return any(role in names for role, _ in self.roles)
@@ -48,6 +49,16 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+def verify_password(password_hash: str, password: str) -> bool:
+    return _verify(password_hash, password)
+
+
+def tenant_of(conn, username: str) -> tuple[str, str] | None:
+    """``(tenant id, user id)`` of a login name, or None (the audit log of a failed login needs the tenant)."""
+    row = conn.execute(select(users.c.tenant_id, users.c.id).where(users.c.username == username)).first()
+    return None if row is None else (row.tenant_id, row.id)
+
+
 def roles_of(conn, tenant_id: str, user_id: str) -> tuple[tuple[str, str | None], ...]:
     rows = conn.execute(
         select(user_roles.c.role, user_roles.c.estate_code)
@@ -60,7 +71,7 @@ def roles_of(conn, tenant_id: str, user_id: str) -> tuple[tuple[str, str | None]
 def authenticate(conn, username: str, password: str) -> Principal | None:
     """The principal for valid, active credentials; None otherwise (one answer for every failure)."""
     row = conn.execute(
-        select(users.c.tenant_id, users.c.id, users.c.password_hash, users.c.active)
+        select(users.c.tenant_id, users.c.id, users.c.password_hash, users.c.active, users.c.token_version)
         .where(users.c.username == username)
     ).first()
     if row is None:
@@ -68,14 +79,14 @@ def authenticate(conn, username: str, password: str) -> Principal | None:
         return None
     if not _verify(row.password_hash, password) or not row.active:
         return None
-    return Principal(row.tenant_id, row.id, roles_of(conn, row.tenant_id, row.id))
+    return Principal(row.tenant_id, row.id, roles_of(conn, row.tenant_id, row.id), row.token_version or 0)
 
 
 def profile(conn, tenant_id: str, user_id: str) -> dict | None:
     """Username, display name, tenant and roles of an active user of ``tenant_id``."""
     row = conn.execute(
-        select(users.c.username, users.c.display_name, tenants.c.id.label("tenant_id"), tenants.c.slug,
-               tenants.c.name)
+        select(users.c.username, users.c.display_name, users.c.token_version, tenants.c.id.label("tenant_id"),
+               tenants.c.slug, tenants.c.name)
         .join(tenants, tenants.c.id == users.c.tenant_id)
         .where(users.c.tenant_id == tenant_id, users.c.id == user_id, users.c.active.is_(True))
     ).first()
@@ -87,6 +98,7 @@ def profile(conn, tenant_id: str, user_id: str) -> dict | None:
         "display_name": row.display_name,
         "tenant": {"id": row.tenant_id, "slug": row.slug, "name": row.name},
         "roles": [{"role": role, "estate": estate} for role, estate in roles_of(conn, tenant_id, user_id)],
+        "token_version": row.token_version or 0,
     }
 
 

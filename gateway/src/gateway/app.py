@@ -3,7 +3,8 @@
 Settings (env var -> config key): GATEWAY_SECRET_KEY -> SECRET_KEY (required), AMQP_URI, RPC_TIMEOUT (5 s),
 HEALTH_RPC_TIMEOUT (2 s), RPC_POOL_SIZE (8), TOKEN_TTL (3600 s), LOG_LEVEL (INFO), GATEWAY_COOKIE_SECURE ->
 COOKIE_SECURE (off: the session cookie is Secure on HTTPS requests anyway), GATEWAY_OWNER_RATE_LIMIT ->
-OWNER_RATE_LIMIT ("10 per minute" per IP on owner pages' POST), GATEWAY_OWNER_FORM_RATE_LIMIT ->
+OWNER_RATE_LIMIT ("10 per minute" per IP on owner pages' POST), GATEWAY_API_KEY_RATE_LIMIT -> API_KEY_RATE_LIMIT
+("120 per minute" per API key on Open311 and CTI), GATEWAY_OWNER_FORM_RATE_LIMIT ->
 OWNER_FORM_RATE_LIMIT ("10 per minute;60 per hour" per IP on the owner complaint form's POST); the database is
 ``estatedesk_common.config.db_target("gateway")`` unless ``config`` gives ``DB_ENGINE`` or ``DATABASE_URL``.
 ``config["RPC"]`` replaces the service client (unit tests pass a fake).
@@ -23,7 +24,7 @@ from estatedesk_common.config import DbTarget, db_target
 from estatedesk_common.db import make_engine
 from estatedesk_common.observability import logging_config, request_id_var
 
-from . import auth, errors, messages, uploads, web
+from . import api_keys, auth, errors, messages, uploads, web
 from .blueprints import auth as auth_bp
 from .blueprints import api_docs, complaints, health, reports
 from .blueprints import dashboard
@@ -38,6 +39,9 @@ from .blueprints import open311
 from .blueprints import committee as committee_bp, console_committee
 from .blueprints import wechat as wechat_bp
 from .blueprints import console_lookup, cti
+from .blueprints import routing_rules as routing_rules_bp
+from .blueprints import account as account_bp, users as users_bp
+from . import audit
 from .rpc import ProxyPool
 
 MAX_BODY = 1024 * 1024
@@ -64,6 +68,7 @@ def _settings(config: dict | None) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
         "COOKIE_SECURE": (env.get("GATEWAY_COOKIE_SECURE") or "0").lower() in ("1", "true", "yes"),
         "OWNER_RATE_LIMIT": env.get("GATEWAY_OWNER_RATE_LIMIT") or "10 per minute",
+        "API_KEY_RATE_LIMIT": env.get("GATEWAY_API_KEY_RATE_LIMIT") or "120 per minute",
         "OWNER_FORM_RATE_LIMIT": env.get("GATEWAY_OWNER_FORM_RATE_LIMIT") or "10 per minute;60 per hour",
         "CONFIGURE_LOGGING": True,
     }
@@ -120,10 +125,19 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(open311.bp, url_prefix="/open311/v2")  # API key, not token or session
     app.register_blueprint(wechat_bp.bp)  # /channels/wechat/<slug>: signed by the tenant's WeChat token
     app.register_blueprint(cti.bp, url_prefix="/api/v1")  # CTI call events: API key (scope cti)
+    app.register_blueprint(routing_rules_bp.bp, url_prefix="/api/v1")  # routing rules (workflow)
     app.register_blueprint(console_lookup.bp)  # hotline desk: caller lookup JSON, calls panel (session)
     app.register_blueprint(committee_bp.bp, url_prefix="/api/v1")  # residents' committee channel
+    app.register_blueprint(users_bp.bp, url_prefix="/api/v1")  # users and audit log (group_admin)
+    app.register_blueprint(account_bp.bp, url_prefix="/api/v1")  # own password and TOTP; reset links
+    audit.init_app(app)  # audit rows for case actions, SLA saves and exports done through the gateway
     web.init_console(app)  # pages: sessions, CSRF, Babel, rate limit, console blueprints
+    api_keys.limit_by_key(app, open311.bp, cti.bp)  # per-key rate limit on the integration endpoints
     app.register_blueprint(console_committee.bp)  # committee pages (session and CSRF from init_console)
+    from .blueprints import console_account, console_admin  # /account, /reset-password, /admin/users, /admin/audit
+
+    app.register_blueprint(console_account.bp)
+    app.register_blueprint(console_admin.bp)
     return app
 
 

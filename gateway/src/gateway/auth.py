@@ -1,8 +1,11 @@
 """Bearer tokens and the principal: the only place that decides tenant, user and roles for a request.
 
 Tokens are HS256 JWTs: ``sub`` user id, ``tid`` tenant id, ``roles`` [[role, estate or null]], ``iat``,
-``exp``, ``jti``. They are not revocable before ``exp`` (default one hour); deactivating a user stops new
-logins and ``/me``, not the tokens already issued.
+``exp``, ``jti``, ``ver`` (the user's ``token_version``). Every API request reads the user's row (one primary
+key lookup): a token of a deactivated user, or one older than the user's last deactivation, role change,
+password change or TOTP reset (each bumps ``token_version``), is refused with 401 ``invalid_token``. Users are
+never deleted, so a token naming no row was issued for a user that never existed in this database (tests, or
+another installation sharing the secret: none should); it keeps its signed claims.
 """
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ import uuid
 
 import jwt
 from flask import current_app, g, request
+from sqlalchemy import select
 
 from .accounts import Principal
 from .errors import ApiError
+from .tables import users
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "tid", "roles", "exp", "iat", "jti"]
@@ -29,12 +34,14 @@ def issue_token(principal: Principal, secret: str, ttl: int, now: float | None =
         "iat": issued,
         "exp": issued + int(ttl),
         "jti": uuid.uuid4().hex,
+        "ver": int(principal.token_version),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def decode_token(token: str, secret: str) -> Principal:
-    """The principal a token names; ``ApiError`` 401 ``token_expired`` or ``invalid_token`` otherwise."""
+    """The principal a token names (signature and expiry only; ``token_current`` checks the database);
+    ``ApiError`` 401 ``token_expired`` or ``invalid_token`` otherwise."""
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": _REQUIRED_CLAIMS})
     except jwt.ExpiredSignatureError:
@@ -44,9 +51,19 @@ def decode_token(token: str, secret: str) -> Principal:
     try:
         tenant_id, user_id = str(uuid.UUID(claims["tid"])), str(claims["sub"])
         roles = tuple((str(role), None if estate is None else str(estate)) for role, estate in claims["roles"])
+        version = int(claims.get("ver", 0))
     except (TypeError, ValueError, AttributeError):
         raise ApiError(401, "invalid_token") from None
-    return Principal(tenant_id, user_id, roles)
+    return Principal(tenant_id, user_id, roles, version)
+
+
+def token_current(conn, principal: Principal) -> bool:
+    """False when the token's user is deactivated or its ``token_version`` moved since the token was issued."""
+    row = conn.execute(select(users.c.active, users.c.token_version).where(
+        users.c.tenant_id == principal.tenant_id, users.c.id == principal.user_id)).first()
+    if row is None:
+        return True
+    return bool(row.active) and int(row.token_version or 0) == principal.token_version
 
 
 def public(view):
@@ -66,7 +83,11 @@ def authenticate_request() -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthenticated")
-    g.principal = decode_token(token.strip(), current_app.config["SECRET_KEY"])
+    principal = decode_token(token.strip(), current_app.config["SECRET_KEY"])
+    with current_app.extensions["db"].connect() as conn:
+        if not token_current(conn, principal):
+            raise ApiError(401, "invalid_token")
+    g.principal = principal
 
 
 def current_principal() -> Principal:

@@ -5,6 +5,7 @@
 | ``ApiError`` (the gateway's own refusals)                | its    | its                           |
 | nameko ``RemoteError`` carrying an ``EstateDeskError``   | its    | its (message translated)      |
 | ``RpcTimeout``, ``UnknownService``, broker/socket errors | 503    | service_unavailable + Retry-After: 5 |
+| a database that cannot be reached (the gateway's own ``OperationalError``, or a service's as ``RemoteError``) | 503 | service_unavailable + Retry-After: 5 |
 | werkzeug ``HTTPException``                               | its    | not_found, method_not_allowed, payload_too_large, unsupported_media_type, bad_request |
 | anything else (incl. a RemoteError that is not ours)     | 500    | internal_error + request id; traceback only in the log |
 """
@@ -14,6 +15,7 @@ import logging
 
 import amqp.exceptions
 import kombu.exceptions
+import sqlalchemy.exc
 from flask import g, jsonify, request
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from werkzeug.exceptions import HTTPException
@@ -28,7 +30,10 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 UNAVAILABLE = (RpcTimeout, UnknownService, OSError, kombu.exceptions.OperationalError,
-               amqp.exceptions.ConnectionError, amqp.exceptions.RecoverableConnectionError)
+               amqp.exceptions.ConnectionError, amqp.exceptions.RecoverableConnectionError,
+               sqlalchemy.exc.OperationalError, sqlalchemy.exc.DisconnectionError)
+# a service's database down or restarting reaches us as a RemoteError of one of these (not an EstateDeskError)
+REMOTE_UNAVAILABLE = {"OperationalError", "DisconnectionError"}
 
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
@@ -70,6 +75,8 @@ def error_response(status: int, code: str, message: str | None = None, details: 
 
 def _remote(exc: RemoteError):
     data = parse_remote(exc.value)
+    if data is None and exc.exc_type in REMOTE_UNAVAILABLE:
+        return _unavailable(exc)
     if data is None:
         return _internal(exc)
     code, details = str(data["error"]), data.get("details") or {}

@@ -71,7 +71,8 @@ TIMELINE = {"complaint_received": _l("Complaint received"), "case_opened": _l("C
             "case_resolved": _l("Resolved"), "owner_accepted": _l("Owner accepted"),
             "case_cancelled": _l("Cancelled"), "sla_warning": _l("Deadline warning"),
             "sla_breached": _l("Deadline missed"), "case_escalated": _l("Escalated"),
-            "case_closed": _l("Closed after the callback"), "case_reopened": _l("Reopened after the callback")}
+            "case_closed": _l("Closed after the callback"), "case_reopened": _l("Reopened after the callback"),
+            "extension_requested": _l("Extension requested"), "extension_decided": _l("Extension decided")}
 
 # Categories and severities are tenant data; until the pages read each tenant's own labels from intake, the
 # default codes (intake's classify_defaults, the seeds' severity schemes) are labelled here.

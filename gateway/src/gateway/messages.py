@@ -15,6 +15,8 @@ MESSAGES = {
     "error.invalid_token": {"zh_CN": "访问令牌无效", "en": "The access token is invalid"},
     "error.account_locked": {"zh_CN": "登录失败次数过多，账户已锁定 {minutes} 分钟",
                              "en": "Too many failed logins: the account is locked for {minutes} minutes"},
+    "error.totp_required": {"zh_CN": "请输入身份验证器中的动态验证码（或恢复码）",
+                            "en": "Enter the code from your authenticator app (or a recovery code)"},
     "error.too_many_requests": {"zh_CN": "请求过于频繁，请稍后再试", "en": "Too many requests, please retry later"},
     "error.forbidden": {"zh_CN": "没有权限执行此操作", "en": "You are not allowed to do this"},
     "error.tenant_required": {"zh_CN": "缺少租户信息，请求被拒绝", "en": "No tenant in the request"},

@@ -106,8 +106,12 @@ def _operations() -> dict:
     from .blueprints.classification import CorrectionSchema, SuggestSchema
     from .blueprints.sla import PreviewSchema, SavePolicySchema
     from .blueprints.webhooks import WebhookSchema
+    from .blueprints.routing_rules import RoutingArgs, SaveRoutingSchema
     from .blueprints.periodic_reports import SubscriptionSchema
     from .blueprints.committee import CommitteeComplaintSchema
+    from .blueprints.account import (PasswordChangeSchema, PasswordResetSchema, TotpCodeSchema,
+                                     TotpDisableSchema)
+    from .blueprints.users import AuditArgs, UserCreateSchema, UserPatchSchema
 
     return {
         ("/api/v1/", "get"): Op("API index: version and links", "meta", auth="public", errors=()),
@@ -146,6 +150,12 @@ def _operations() -> dict:
         ("/api/v1/sla/policy", "put"): Op(
             "Save the next version of a scope's policy (optionally recompute open cases: a report)", "sla",
             body=SavePolicySchema, roles=("group_admin", "site_manager"), errors=(401, 403, 422)),
+        ("/api/v1/routing-rules", "get"): Op(
+            "Routing rules (estate + category -> department and team) the caller may read", "routing",
+            query=RoutingArgs, roles=MANAGERS, errors=(401, 403, 404)),
+        ("/api/v1/routing-rules", "put"): Op(
+            "Replace a scope's routing rules (round-robin or least-loaded within the team)", "routing",
+            body=SaveRoutingSchema, roles=("group_admin", "site_manager"), errors=(401, 403, 422)),
         ("/api/v1/sla/policy/versions", "get"): Op("The stored versions of the policies, newest first", "sla",
                                                    query=VersionArgs, roles=MANAGERS, errors=(401, 403)),
         ("/api/v1/reports/kpis", "get"): Op("KPIs for a period", "reports", query=DateRange, roles=MANAGERS,
@@ -212,6 +222,36 @@ def _operations() -> dict:
             "Upload a CSV/XLSX sheet (multipart field `file`): every row imported in one transaction, or none "
             "with each row's problem (422 batch_rejected, details.rows)", "committee", roles=("committee_member",),
             ok=201, errors=(401, 403, 409, 422)),
+        ("/api/v1/audit", "get"): Op(
+            "The tenant's audit log, newest first (logins, users, passwords, TOTP, API keys, SLA saves, case "
+            "actions, exports); append-only", "accounts", query=AuditArgs, roles=("group_admin",),
+            errors=(401, 403, 422)),
+        ("/api/v1/users", "get"): Op("The tenant's users with roles, TOTP and active flag", "accounts",
+                                     roles=("group_admin",), errors=(401, 403)),
+        ("/api/v1/users", "post"): Op("Create a user; the initial password is in this answer only", "accounts",
+                                      body=UserCreateSchema, roles=("group_admin",), ok=201,
+                                      errors=(401, 403, 409, 422)),
+        ("/api/v1/users/{user_id}", "patch"): Op(
+            "Change a user's display name, active flag or roles (deactivation and role changes end their tokens)",
+            "accounts", body=UserPatchSchema, roles=("group_admin",), errors=(401, 403, 404, 422)),
+        ("/api/v1/users/{user_id}/password-reset", "post"): Op(
+            "A one-time password reset link for the user (1 h), in this answer only", "accounts",
+            roles=("group_admin",), ok=201, errors=(401, 403, 404)),
+        ("/api/v1/users/{user_id}/totp", "delete"): Op("Reset the user's TOTP (they set it up again)", "accounts",
+                                                       roles=("group_admin",), errors=(401, 403, 404)),
+        ("/api/v1/me/password", "post"): Op(
+            "Change my password (current one required); every token of mine ends", "accounts",
+            body=PasswordChangeSchema, errors=(401, 422)),
+        ("/api/v1/me/totp", "post"): Op("Start TOTP enrolment: secret, otpauth URI and QR code (SVG)", "accounts",
+                                        ok=201, errors=(401, 409)),
+        ("/api/v1/me/totp/confirm", "post"): Op(
+            "Turn TOTP on with a first code; the ten recovery codes are in this answer only", "accounts",
+            body=TotpCodeSchema, errors=(401, 409, 422)),
+        ("/api/v1/me/totp/disable", "post"): Op("Turn TOTP off (password and a current code)", "accounts",
+                                                body=TotpDisableSchema, errors=(401, 409, 422)),
+        ("/api/v1/auth/password-reset", "post"): Op(
+            "Set a new password with a reset link's token (once, within an hour)", "auth",
+            body=PasswordResetSchema, auth="public", errors=(404, 422)),
     }
 
 

@@ -76,6 +76,8 @@ class ComplaintSchema(Schema):
 class LoginSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=150))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    totp = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32),
+                         metadata={"description": "TOTP code or recovery code, when the user has TOTP on"})
 
 
 def first_field(messages: dict, schema: Schema, prefix: str = "") -> str:

@@ -39,6 +39,13 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # bumped on deactivation, role change, password change/reset and TOTP reset: tokens carry it (``ver``)
+    # and stop working once it moved (auth.py); migration 0004
+    Column("token_version", Integer, nullable=False, default=0, server_default="0"),
+    Column("password_changed_at", UTCDateTime, nullable=True),
+    Column("totp_secret", String(64), nullable=True),  # base32; pending until totp_enabled_at is set
+    Column("totp_enabled_at", UTCDateTime, nullable=True),
+    Column("totp_last_step", Integer, nullable=True),  # the last accepted 30 s step: a code works once
 )
 
 user_roles = Table(
@@ -78,4 +85,50 @@ api_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("last_used_at", UTCDateTime, nullable=True),
+)
+
+# Who did what (audit.py, migration 0004): append-only, no update or delete path exists in the code. Logins of
+# unknown usernames have no tenant and go to the application log only. ``detail`` is PII-masked JSON.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("user_id", String(36), nullable=True),
+    Column("username", String(150), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target_kind", String(32), nullable=True),
+    Column("target_id", String(64), nullable=True),
+    Column("detail", JSON, nullable=False),
+    Column("request_id", String(128), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+)
+
+# One-time password reset links issued by a group_admin (passwords.py): only the SHA-256 of the token is kept.
+password_resets = Table(
+    "password_resets", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_by", String(36), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE",
+                         name="fk_password_resets_user"),
+)
+
+# TOTP recovery codes (totp.py): ten per enrolment, argon2-hashed, each usable once.
+recovery_codes = Table(
+    "recovery_codes", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False),
+    Column("code_hash", String(255), nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE",
+                         name="fk_recovery_codes_user"),
+    Index("ix_recovery_codes_tenant_user", "tenant_id", "user_id"),
 )

@@ -113,6 +113,10 @@ def init_console(app) -> None:
                   methods=["POST"])(owner_form.bp)
     app.register_blueprint(owner_form.bp)
     app.register_blueprint(console_attachments.bp)
+    from .blueprints import console_dashboard, console_extensions, console_sla_settings  # manager pages
+
+    for blueprint in (console_extensions.bp, console_sla_settings.bp, console_dashboard.bp):
+        app.register_blueprint(blueprint)
     app.before_request(_console_request)
     app.context_processor(_template_globals)
 
@@ -133,9 +137,12 @@ def _console_request() -> None:
     if uid and tid:
         with current_app.extensions["db"].connect() as conn:
             found = accounts.profile(conn, tid, uid)
+        if found is not None and found["token_version"] != session.get("ver", 0):
+            found = None  # password changed/reset, roles changed or TOTP reset since this login: log in again
         if found is None:  # deactivated or removed since login
             session.pop("uid", None)
             session.pop("tid", None)
+            session.pop("ver", None)
         else:
             g.user = found
             g.principal = accounts.Principal(tid, uid, tuple((r["role"], r["estate"]) for r in found["roles"]))

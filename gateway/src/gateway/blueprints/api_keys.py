@@ -11,7 +11,7 @@ import uuid
 from flask import Blueprint, current_app, url_for
 from marshmallow import Schema, fields, validate
 
-from .. import api_keys
+from .. import api_keys, audit
 from ..auth import current_principal, require_roles
 from ..errors import ApiError
 from ..schemas import Stripped
@@ -49,6 +49,8 @@ def create_api_key():
     with current_app.extensions["db"].begin() as conn:
         raw_key, key_id = api_keys.issue_with_id(conn, tenant_id, body["name"], body["scopes"])
         created = api_keys.get_key(conn, tenant_id, key_id)
+        audit.record(conn, tenant_id, "api_key_issued", target_kind="api_key", target_id=key_id,
+                     detail={"name": body["name"], "scopes": body["scopes"], "prefix": created["prefix"]})
     created["key"] = raw_key  # shown this once
     return created, 201, {"Location": url_for("api_keys.list_api_keys"), "Cache-Control": "no-store"}
 
@@ -61,4 +63,5 @@ def revoke_api_key(key_id: str):
     with current_app.extensions["db"].begin() as conn:
         if not api_keys.revoke(conn, tenant_id, key_id):
             raise ApiError(404, "api_key_not_found", details={"field": "id"})
+        audit.record(conn, tenant_id, "api_key_revoked", target_kind="api_key", target_id=key_id)
         return api_keys.get_key(conn, tenant_id, key_id)

@@ -1,7 +1,9 @@
 """``POST /api/v1/auth/token`` (log in) and ``GET /api/v1/me`` (who am I).
 
 Failed logins count towards the same per-username lockout as the console (``lockout.py``): a locked name gets
-429 ``account_locked`` with ``Retry-After``, so the API is no way around it.
+429 ``account_locked`` with ``Retry-After``, so the API is no way around it. A user with TOTP on sends the
+code (or a recovery code) as ``totp``; without it the answer is 401 ``totp_required`` (the password was right),
+with a wrong one 401 ``invalid_credentials`` (counted as a failure).
 """
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ bp = Blueprint("auth", __name__)
 def token():
     body = load_json(LoginSchema())
     try:
-        principal = lockout.attempt_login(current_app.extensions["db"], body["username"], body["password"])
+        principal = lockout.attempt_login(current_app.extensions["db"], body["username"], body["password"],
+                                          totp=body.get("totp"))
+    except lockout.SecondFactorRequired:
+        raise ApiError(401, "totp_required", details={"field": "totp"}) from None
     except lockout.AccountLocked as exc:
         raise ApiError(429, "account_locked", headers={"Retry-After": str(exc.retry_after(utcnow()))},
                        minutes=lockout.LOCK_MINUTES) from None

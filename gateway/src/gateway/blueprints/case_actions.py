@@ -4,7 +4,8 @@ Body: ``{"action": "contact"|"assign"|"plan"|"progress"|"resolve"|"accept"|"canc
 ``assignee``; resolve: ``cause``, ``remedy``, ``loss_amount``; cancel: ``reason``; any: ``note``;
 request_extension: ``new_due_at``, ``reason``, ``stage`` (default resolution); decide_extension: ``approve``,
 ``note`` (required to reject), ``stage`` — by the next level up, never the requester: otherwise 403
-``extension_not_allowed``). The request
+``extension_not_allowed``; decide_nonconformity: ``approve``, ``note`` (required to reject) — the estate's
+site manager or head office, otherwise 403 ``nonconformity_not_allowed``). The request
 must carry ``If-Match`` with the case version from the complaint's ``ETag``: without it 428
 ``precondition_required``, with a stale one 409 ``version_conflict`` (two agents cannot overwrite each other).
 The answer carries the new ``ETag``. A case outside the caller's estate scope is 404 (``scope.require``).
@@ -34,6 +35,8 @@ i18n.register({
                                     "en": "Send If-Match with the case version so no one's change is overwritten"},
     "error.version_conflict": {"zh_CN": "案件已被他人更新，请刷新后再操作",
                                "en": "Someone else updated the case; reload it and try again"},
+    "error.nonconformity_not_allowed": {"zh_CN": "不合格服务记录须由本项目经理或总部审批",
+                                        "en": "A nonconformity record is decided by the estate's site manager or head office"},
     "error.extension_not_allowed": {"zh_CN": "延期须由上一级审批，申请人不能审批自己的申请",
                                     "en": "An extension is decided by the next level up, never by its requester"},
 })
@@ -44,7 +47,7 @@ class ActionSchema(Schema):
 
     action = fields.String(required=True, validate=validate.OneOf(
         ["contact", "assign", "plan", "progress", "resolve", "accept", "cancel", "request_extension",
-         "decide_extension"]))
+         "decide_extension", "decide_nonconformity"]))
     note = fields.String(validate=validate.Length(max=2000))
     assignee = fields.String(validate=validate.Length(max=100))
     cause = fields.String(validate=validate.Length(max=40))

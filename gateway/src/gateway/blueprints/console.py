@@ -17,7 +17,7 @@ from nameko.exceptions import RemoteError
 
 from estatedesk_common.db import utcnow
 
-from .. import errors, lockout, privacy, rpc
+from .. import audit, errors, lockout, privacy, rpc
 
 bp = Blueprint("console", __name__)
 
@@ -57,6 +57,10 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error, username = None, ""
+    if request.method == "POST" and request.form.get("step") == "totp":
+        from .console_account import second_step  # TOTP users: the code after the password
+
+        return second_step()
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:150]
         password = request.form.get("password", "")[:1024]
@@ -65,6 +69,10 @@ def login():
         else:
             try:
                 principal = lockout.attempt_login(current_app.extensions["db"], username, password)
+            except lockout.SecondFactorRequired as exc:
+                from .console_account import ask_second_factor
+
+                return ask_second_factor(exc.principal, username)
             except lockout.AccountLocked as exc:
                 minutes = -(-exc.retry_after(utcnow()) // 60)
                 error = _("Too many failed logins. This account is locked; try again in %(minutes)d minutes.",
@@ -74,19 +82,28 @@ def login():
                 if principal is None:
                     error = _("Wrong username or password.")
             if principal is not None:
-                lang = session.get("lang")
-                session.clear()  # nothing from before the login survives it
-                session.permanent = True
-                session.update(uid=principal.user_id, tid=principal.tenant_id)
-                if lang:
-                    session["lang"] = lang
-                return redirect(_safe_next(request.args.get("next")))
+                return start_session(principal)
     status = 401 if error and request.method == "POST" else 200
     return render_template("login.html", error=error, username=username), status
 
 
+def start_session(principal):
+    """Log ``principal`` in on this browser and go where the login page was asked to go."""
+    lang = session.get("lang")
+    session.clear()  # nothing from before the login survives it
+    session.permanent = True
+    session.update(uid=principal.user_id, tid=principal.tenant_id, ver=principal.token_version)
+    if lang:
+        session["lang"] = lang
+    return redirect(_safe_next(request.args.get("next")))
+
+
 @bp.post("/logout")
 def logout():
+    principal = g.get("principal")
+    if principal is not None:
+        with current_app.extensions["db"].begin() as conn:
+            audit.record(conn, principal.tenant_id, "logout", target_kind="user", target_id=principal.user_id)
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -1,0 +1,152 @@
+"""The audit log: who did what, when, from where (table ``audit_log``, append-only).
+
+Two ways in:
+- ``record(conn, ...)`` inside the transaction of the change itself (users, roles, passwords, TOTP, API keys,
+  logins), so the change and its audit row commit together or not at all;
+- ``AUDITED``: routes whose effect happens in a service (case actions, SLA policy saves, report exports).
+  ``after_request`` writes their row once the answer is a success; a gateway crash between the service's
+  commit and this write loses the row (the service keeps its own history of the case: its timeline).
+
+Nothing here updates or deletes a row, and no route does. ``detail`` never holds bodies (no complaint text):
+names of fields and codes only, and every string passes ``mask_pii`` (phones, e-mails).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import func, select
+
+from estatedesk_common.db import utcnow
+from estatedesk_common.observability import mask_pii
+
+from .tables import audit_log, users
+
+log = logging.getLogger(__name__)
+
+ACTIONS = (
+    "login_ok", "login_failed", "login_locked", "logout", "password_changed", "password_reset_issued",
+    "password_reset_used", "totp_enabled", "totp_disabled", "totp_reset", "recovery_code_used",
+    "api_key_issued", "api_key_revoked", "user_created", "user_updated", "user_deactivated",
+    "user_reactivated", "user_roles_changed", "sla_policy_saved", "case_action", "report_exported",
+)
+MAX_LIMIT = 500
+
+
+def _mask(value):
+    if isinstance(value, str):
+        return mask_pii(value)
+    if isinstance(value, dict):
+        return {str(k): _mask(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _request_facts() -> tuple[str | None, str | None]:
+    if not has_request_context():
+        return None, None
+    return g.get("request_id"), (request.remote_addr or None)
+
+
+def record(conn, tenant_id: str, action: str, *, user_id: str | None = None, username: str | None = None,
+           target_kind: str | None = None, target_id: str | None = None, detail: dict | None = None,
+           at: dt.datetime | None = None) -> str:
+    """Append one entry; the actor defaults to the request's principal. Returns its id."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    principal = g.get("principal") if has_request_context() else None
+    if user_id is None and principal is not None:
+        user_id = principal.user_id
+    if username is None and user_id is not None:
+        username = conn.execute(select(users.c.username).where(
+            users.c.tenant_id == tenant_id, users.c.id == user_id)).scalar()
+    request_id, ip = _request_facts()
+    entry_id = str(uuid.uuid4())
+    conn.execute(audit_log.insert().values(
+        tenant_id=tenant_id, id=entry_id, at=at or utcnow(), user_id=user_id, username=username, action=action,
+        target_kind=target_kind, target_id=None if target_id is None else str(target_id)[:64],
+        detail=_mask(detail or {}), request_id=request_id, ip=ip))
+    return entry_id
+
+
+@dataclass(frozen=True)
+class Query:
+    date_from: dt.datetime | None = None
+    date_to: dt.datetime | None = None
+    user: str | None = None        # user id or username
+    action: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def entries(conn, tenant_id: str, query: Query) -> dict:
+    """``{"items": [...], "total", "limit", "offset"}``, newest first, of one tenant only."""
+    where = [audit_log.c.tenant_id == tenant_id]
+    if query.date_from is not None:
+        where.append(audit_log.c.at >= query.date_from)
+    if query.date_to is not None:
+        where.append(audit_log.c.at < query.date_to)
+    if query.user:
+        where.append((audit_log.c.user_id == query.user) | (audit_log.c.username == query.user))
+    if query.action:
+        where.append(audit_log.c.action == query.action)
+    total = conn.execute(select(func.count()).select_from(audit_log).where(*where)).scalar_one()
+    rows = conn.execute(select(audit_log).where(*where).order_by(audit_log.c.at.desc(), audit_log.c.id)
+                        .limit(query.limit).offset(query.offset)).mappings().all()
+    items = [{"id": r["id"], "at": r["at"].isoformat(), "user_id": r["user_id"], "username": r["username"],
+              "action": r["action"], "target_kind": r["target_kind"], "target_id": r["target_id"],
+              "detail": r["detail"], "request_id": r["request_id"], "ip": r["ip"]} for r in rows]
+    return {"items": items, "total": total, "limit": query.limit, "offset": query.offset}
+
+
+def _case_action(view_args: dict) -> tuple[str, str, str, dict]:
+    action = (view_args or {}).get("action")
+    if action is None and request.is_json:
+        body = request.get_json(silent=True)
+        action = body.get("action") if isinstance(body, dict) else None
+    return "case_action", "complaint", (view_args or {}).get("complaint_id"), {"action": str(action)[:40]}
+
+
+def _sla_saved(_view_args: dict) -> tuple[str, str, str, dict]:
+    body = request.get_json(silent=True)
+    scope = body.get("scope") if isinstance(body, dict) else None
+    return "sla_policy_saved", "sla_policy", str(scope)[:64], {"recompute_open": bool(
+        isinstance(body, dict) and body.get("recompute_open"))}
+
+
+def _exported(view_args: dict) -> tuple[str, str, str, dict]:
+    report = request.args.get("report") or "league_table"
+    detail = {k: request.args.get(k)[:40] for k in ("from", "to", "estate", "region") if request.args.get(k)}
+    return "report_exported", "report", report[:64], detail | {"format": (view_args or {}).get("fmt")}
+
+
+# endpoint -> what its success means; the change itself happened in a service
+AUDITED = {
+    "case_actions.act": _case_action,
+    "console_case_actions.act": _case_action,
+    "sla.save_policy": _sla_saved,
+    "dashboard.export": _exported,
+}
+
+
+def after_request(response):
+    """Record a successful audited route (2xx, or the console's redirect after a POST)."""
+    describe = AUDITED.get(request.endpoint or "")
+    principal = g.get("principal")
+    if describe is None or principal is None or response.status_code >= 400:
+        return response
+    try:
+        action, kind, target, detail = describe(request.view_args)
+        with current_app.extensions["db"].begin() as conn:
+            record(conn, principal.tenant_id, action, target_kind=kind, target_id=target, detail=detail)
+    except Exception:  # the change is done and answered: never turn it into an error; the log keeps the miss
+        log.exception("audit entry for %s not written", request.endpoint)
+    return response
+
+
+def init_app(app) -> None:
+    app.after_request(after_request)
