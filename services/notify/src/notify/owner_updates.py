@@ -14,6 +14,7 @@ from estatedesk_common import i18n
 
 from . import opt_outs, repository, templates
 from .domain.owner_updates import KINDS, contact_from_case_opened, owner_messages
+from .domain.timeline import DELIVERY_STATES
 from .tables import owner_contacts
 
 CONSUMER_CONTACTS = "notify.owner_contacts"
@@ -23,19 +24,11 @@ log = logging.getLogger(__name__)
 
 _WHAT = {"owner_progress": ("处理进展", "Progress"), "owner_resolved": ("办结通知", "Resolution"),
          "owner_reopened": ("重新处理通知", "Reopening")}
-_STATES = {"queued": ("排队中", "queued"),
-           "retrying": ("排队中（已尝试 {attempts} 次，稍后重试：{reason}）",
-                        "queued (tried {attempts} times, will retry: {reason})"),
-           "sent": ("已发送至 {recipient}", "sent to {recipient}"),
-           "delivered": ("已送达 {recipient}", "delivered to {recipient}"),
-           "failed": ("发送失败（{recipient}）：{reason}", "to {recipient} failed: {reason}"),
-           "skipped": ("未发送：{reason}", "not sent: {reason}"),
-           "deferred": ("因免打扰时段暂缓，将于 {until} 发送", "held back for quiet hours until {until}")}
 i18n.register({f"notify.{kind}.{channel}.{state}": {
     "zh_CN": f"{zh_what}{'邮件' if channel == 'email' else '短信'}{zh}",
     "en": f"{en_what} {'e-mail' if channel == 'email' else 'SMS'} {en}"}
     for kind, (zh_what, en_what) in _WHAT.items() for channel in ("email", "sms")
-    for state, (zh, en) in _STATES.items()})
+    for state, (zh, en) in DELIVERY_STATES.items()})
 
 
 def remember_contacts(envelope, uow) -> bool:

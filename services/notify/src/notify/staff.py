@@ -17,6 +17,7 @@ from estatedesk_common.demo import DEMO_GROUPS
 from . import repository, templates
 from .domain.staff import InvalidContact, KINDS, alert_messages, clean_contacts, demo_contacts
 from .exceptions import Forbidden, ValidationFailed
+from .domain.timeline import DELIVERY_STATES
 from .tables import owner_contacts, staff_contacts
 
 CONSUMERS = {event: f"notify.staff_alert.{event}" for event in ("sla_warning", "sla_breached", "case_escalated")}
@@ -26,14 +27,8 @@ log = logging.getLogger(__name__)
 
 _WHAT = {"staff_sla_warning": ("超时预警", "SLA warning"), "staff_sla_breached": ("超时通报", "SLA breach"),
          "staff_case_escalated": ("升级通报", "Escalation"), "callback_overdue": ("回访逾期提醒", "Overdue callback")}
-_STATES = {"queued": ("排队中", "queued"),
-           "retrying": ("排队中（已尝试 {attempts} 次，稍后重试：{reason}）",
-                        "queued (tried {attempts} times, will retry: {reason})"),
-           "sent": ("已发送至 {recipient}", "sent to {recipient}"),
-           "failed": ("发送失败（{recipient}）：{reason}", "to {recipient} failed: {reason}"),
-           "skipped": ("未发送：{reason}", "not sent: {reason}")}
 i18n.register({f"notify.{kind}.email.{state}": {"zh_CN": f"{zh_what}邮件{zh}", "en": f"{en_what} e-mail {en}"}
-               for kind, (zh_what, en_what) in _WHAT.items() for state, (zh, en) in _STATES.items()})
+               for kind, (zh_what, en_what) in _WHAT.items() for state, (zh, en) in DELIVERY_STATES.items()})
 
 
 def case_info(conn, tenant_id: str, payload: dict) -> dict:

@@ -17,6 +17,7 @@ from estatedesk_common import i18n
 
 from . import repository, templates
 from .domain.superior import report_messages, superior_of
+from .domain.timeline import DELIVERY_STATES
 from .tables import superior_reports
 
 CONSUMER_OPENED = "notify.superior_on_case_opened"
@@ -25,18 +26,10 @@ CONSUMER_ACCEPTED = "notify.superior_on_owner_accepted"
 
 log = logging.getLogger(__name__)
 
-_STATES = {"queued": ("排队中", "queued"),
-           "retrying": ("排队中（已尝试 {attempts} 次，稍后重试：{reason}）",
-                        "queued (tried {attempts} times, will retry: {reason})"),
-           "sent": ("已发送至 {recipient}", "sent to {recipient}"),
-           "delivered": ("已送达 {recipient}", "delivered to {recipient}"),
-           "failed": ("发送失败（{recipient}）：{reason}", "to {recipient} failed: {reason}"),
-           "skipped": ("未发送：{reason}", "not sent: {reason}"),
-           "deferred": ("因免打扰时段暂缓，将于 {until} 发送", "held back for quiet hours until {until}")}
 i18n.register({f"notify.superior_report.{channel}.{state}": {
     "zh_CN": f"办结回报上级{'邮件' if channel == 'email' else '短信'}{zh}",
     "en": f"Report to the superior by {'e-mail' if channel == 'email' else 'SMS'} {en}"}
-    for channel in ("email", "sms") for state, (zh, en) in _STATES.items()})
+    for channel in ("email", "sms") for state, (zh, en) in DELIVERY_STATES.items()})
 
 
 def remember(envelope, uow) -> bool:

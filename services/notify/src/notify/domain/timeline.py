@@ -13,6 +13,17 @@ from .opt_outs import THROTTLED
 from .owner_updates import OPTED_OUT
 from .phones import mask_phones_in
 
+
+# How a message's delivery state reads on a timeline (zh-CN, en); each message kind registers its own prefix.
+DELIVERY_STATES = {"queued": ("排队中", "queued"),
+                   "retrying": ("排队中（已尝试 {attempts} 次，稍后重试：{reason}）",
+                                "queued (tried {attempts} times, will retry: {reason})"),
+                   "sent": ("已发送至 {recipient}", "sent to {recipient}"),
+                   "delivered": ("已送达 {recipient}", "delivered to {recipient}"),
+                   "failed": ("发送失败（{recipient}）：{reason}", "to {recipient} failed: {reason}"),
+                   "skipped": ("未发送：{reason}", "not sent: {reason}"),
+                   "deferred": ("因免打扰时段暂缓，将于 {until} 发送", "held back for quiet hours until {until}")}
+
 i18n.register({
     "notify.acknowledgement.email.queued": {"zh_CN": "受理回执邮件排队中", "en": "Acknowledgement e-mail queued"},
     "notify.acknowledgement.email.retrying": {
