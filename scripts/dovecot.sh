@@ -102,13 +102,12 @@ start() {
   if ! live_pid >/dev/null; then
     ed_log "starting dovecot (imap 127.0.0.1:$IMAP_PORT, data $DDIR)"
     echo "===== $(date -Is) starting dovecot =====" >>"$DDIR/dovecot.out"
-    setsid "$DOVECOT" -F -c "$CONF" </dev/null >>"$DDIR/dovecot.out" 2>&1 &
-    echo $! >"$PIDFILE"
+    ed_spawn "$PIDFILE" "$DDIR/dovecot.out" "$DOVECOT" -F -c "$CONF" || exit 1
   fi
   local i
-  for i in $(seq 1 100); do
+  for i in $(seq 1 300); do
     imap_greeting && { ed_log "dovecot up: imap://127.0.0.1:$IMAP_PORT (demo mailbox $IMAP_DEMO_USER)"; return 0; }
-    live_pid >/dev/null || break
+    live_pid >/dev/null || { ed_warn "dovecot: the master process exited"; break; }
     sleep 0.1
   done
   ed_warn "dovecot: not ready; last log lines:"

@@ -133,3 +133,16 @@ estatedesk_pkg_dir() {
 ed_log() { printf '[estatedesk] %s\n' "$*" >&2; }
 ed_warn() { printf '[estatedesk] WARNING: %s\n' "$*" >&2; }
 ed_die() { printf '[estatedesk] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ed_spawn PIDFILE LOGFILE cmd...: start cmd in a new session (immune to the terminal's Ctrl-C), output appended
+# to LOGFILE, and write the pid of the process that runs cmd to PIDFILE. Not `setsid cmd & echo $!`: when the
+# caller is a process-group leader (job control on, as under some CI runners) setsid forks and $! is a pid
+# that has already exited. The child writes its own pid ($$ survives exec), and we wait until it has.
+ed_spawn() {
+  local pidfile="$1" logfile="$2" i; shift 2
+  rm -f "$pidfile"
+  setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
+  for i in $(seq 1 100); do [ -s "$pidfile" ] && return 0; sleep 0.05; done
+  ed_warn "no pid written to $pidfile within 5 s for: $*"
+  return 1
+}

@@ -80,8 +80,7 @@ render_config() {
 spawn() {   # name cmd...
   local name="$1"; shift
   echo "===== $(date -Is) starting: $* =====" >>"$KDIR/$name.out"
-  setsid "$@" </dev/null >>"$KDIR/$name.out" 2>&1 &
-  echo $! >"$KDIR/$name.pid"
+  ed_spawn "$KDIR/$name.pid" "$KDIR/$name.out" "$@" || exit 1
 }
 
 smsc_online() { admin_status | grep -q "fake.*online"; }
@@ -113,9 +112,8 @@ Stop it (e.g. the system kannel: 'service kannel stop') or choose KANNEL_*_PORT.
     # -m 0: generate no MO traffic, only print (debug level) what the SMSC receives
     : > "$KDIR/fakesmsc.log"
     echo "===== $(date -Is) starting fakesmsc =====" >>"$KDIR/fakesmsc.out"
-    setsid "$FAKESMSC" -H 127.0.0.1 -r "$KANNEL_FAKESMSC_PORT" -i 1 -m 0 -v 0 "0 0 text unused" \
-      </dev/null >>"$KDIR/fakesmsc.log" 2>&1 &
-    echo $! >"$KDIR/fakesmsc.pid"
+    ed_spawn "$KDIR/fakesmsc.pid" "$KDIR/fakesmsc.log" \
+      "$FAKESMSC" -H 127.0.0.1 -r "$KANNEL_FAKESMSC_PORT" -i 1 -m 0 -v 0 "0 0 text unused" || exit 1
     wait_for 20 "fake SMSC online" smsc_online || exit 1
   fi
   if ! live_pid smsbox >/dev/null; then
