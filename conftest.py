@@ -7,3 +7,9 @@ with warnings.catch_warnings():
     import eventlet
 
 eventlet.monkey_patch()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", default=False,
+                     help="long variants: the fault run sends 10,000 complaints (tests/e2e/test_zz_fault_run.py; "
+                          "FAULT_COMPLAINTS=N wins)")

@@ -6,7 +6,11 @@
   dependency works for events exactly as for RPC;
 - on a handler error: database unavailable -> requeued after a pause (it is not the message's fault);
   anything else -> copied to ``<service>.dlq`` with the reason and original routing, then acked;
-- a body that cannot even be decoded is rejected, and the queue's dead-letter exchange routes it to the DLQ.
+- a body that cannot even be decoded is rejected, and the queue's dead-letter exchange routes it to the DLQ;
+- the broker going away between the handler's commit and the ack (RabbitMQ restarting under load) is logged,
+  not raised: the broker redelivers the unacked message after the reconnect and the inbox makes it a no-op.
+  (nameko catches only amqp's ConnectionError there; a socket's ConnectionResetError killed the whole service
+  container: found by the fault run, docs/reliability.md.)
 
 The handler method receives the ``Envelope``; it records ``event_id`` in its inbox (``uow.claim``).
 """
@@ -16,6 +20,7 @@ import logging
 import traceback
 from functools import partial
 
+import amqp.exceptions
 import eventlet
 from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher, get_connection
@@ -31,6 +36,8 @@ log = logging.getLogger(__name__)
 
 DLX = Exchange("estatedesk.dlx", type="direct", durable=True)
 RETRY_PAUSE_SECONDS = 1.0
+# the connection to the broker is gone: whatever was not acked is redelivered after the reconnect
+CONNECTION_LOST = (OSError, amqp.exceptions.ConnectionError, amqp.exceptions.RecoverableConnectionError)
 
 
 def dead_letter_queue(service_name: str) -> Queue:
@@ -53,7 +60,21 @@ class ReliableQueueConsumer(QueueConsumer):
 
     def _reject_undecodable(self, message, exc):
         log.error("undecodable message dead-lettered: %s", exc)
-        message.reject(requeue=False)
+        _settle(lambda m: m.reject(requeue=False), message, "reject")
+
+    def ack_message(self, message):
+        _settle(super().ack_message, message, "ack")
+
+    def requeue_message(self, message):
+        _settle(super().requeue_message, message, "requeue")
+
+
+def _settle(action, message, what: str) -> None:
+    try:
+        action(message)
+    except CONNECTION_LOST as exc:
+        log.warning("broker connection lost before the %s (%s: %s); the broker redelivers the message",
+                    what, type(exc).__name__, exc)
 
 
 def _transient(exc: BaseException, redelivered: bool) -> bool:
