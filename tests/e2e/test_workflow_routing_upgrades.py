@@ -55,6 +55,10 @@ def test_routing_rules_assign_cases_major_cases_form_a_team_and_losses_need_appr
         # a major complaint: the site manager is told at once and a special team is due within 2 hours
         assert "special_team" in {d["stage"] for d in second["deadlines"]}
         assert any(e["kind"] == "major_case_opened" and "专项处理小组" in e["text"] for e in second["timeline"])
+        told = wait_for(lambda: [m for m in system.mails() if m["To"] == "manager@demo.example"
+                                 and second["reference"] in str(m["Subject"]) and "专项小组" in str(m["Subject"])],
+                        what="the site manager's major-complaint e-mail")
+        assert "请立即成立专项处理小组" in told[0].get_body(("plain",)).get_content()
 
         # a loss of 800 yuan: nonconformity record, approved by the site manager, then a CAPA record
         case_url = f"{system.api}/complaints/{first['id']}"

@@ -89,6 +89,10 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
     def alert_staff_escalation(self, envelope):
         self._wake({"email"} if staff.on_case_event(envelope, self.db.uow()) else set())
 
+    @reliable_event_handler("workflow", "major_case_opened")
+    def alert_site_manager_major(self, envelope):
+        self._wake({"email"} if staff.on_case_event(envelope, self.db.uow()) else set())
+
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_staff_contacts(self):
         return staff.list_staff_contacts(self.tenant.id, self.db.engine)

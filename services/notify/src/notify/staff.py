@@ -20,13 +20,14 @@ from .exceptions import Forbidden, ValidationFailed
 from .domain.timeline import DELIVERY_STATES
 from .tables import owner_contacts, staff_contacts
 
-CONSUMERS = {event: f"notify.staff_alert.{event}" for event in ("sla_warning", "sla_breached", "case_escalated")}
+CONSUMERS = {event: f"notify.staff_alert.{event}" for event in ("sla_warning", "sla_breached", "case_escalated",
+                                                               "major_case_opened")}
 MANAGERS = {"group_admin", "head_office"}  # may replace the alert recipients
 
 log = logging.getLogger(__name__)
 
 _WHAT = {"staff_sla_warning": ("超时预警", "SLA warning"), "staff_sla_breached": ("超时通报", "SLA breach"),
-         "staff_case_escalated": ("升级通报", "Escalation"), "callback_overdue": ("回访逾期提醒", "Overdue callback")}
+         "staff_case_escalated": ("升级通报", "Escalation"), "staff_major_case": ("重大投诉通报", "Major complaint"), "callback_overdue": ("回访逾期提醒", "Overdue callback")}
 i18n.register({f"notify.{kind}.email.{state}": {"zh_CN": f"{zh_what}邮件{zh}", "en": f"{en_what} e-mail {en}"}
                for kind, (zh_what, en_what) in _WHAT.items() for state, (zh, en) in DELIVERY_STATES.items()})
 
@@ -38,8 +39,9 @@ def case_info(conn, tenant_id: str, payload: dict) -> dict:
     kept = conn.execute(select(owner_contacts).where(
         owner_contacts.c.tenant_id == tenant_id, owner_contacts.c.complaint_id == complaint_id)).mappings().first()
     estate_code = str(payload.get("estate_code") or (kept["estate_code"] if kept else ""))
+    estate_name = (kept["estate_name"] if kept else "") or str(payload.get("estate_name") or "") or estate_code
     return {"complaint_id": complaint_id, "reference": str(payload.get("reference") or ""),
-            "estate_code": estate_code, "estate_name": (kept["estate_name"] if kept else "") or estate_code,
+            "estate_code": estate_code, "estate_name": estate_name,
             "timezone": kept["timezone"] if kept else None}
 
 

@@ -93,3 +93,25 @@ def test_demo_seed_gives_the_demo_roles_example_addresses(engine):
                       ("site_manager", "DEMO-RES", "manager@demo.example"),
                       ("site_manager", "DEMO-NEW", "manager@demo.example"),
                       ("head_office", None, "hq@demo.example")}
+
+
+def test_a_major_complaint_tells_the_site_manager_at_once(engine, new_uow):
+    staff.set_staff_contacts(TENANT, ADMIN, CONTACTS, new_uow())
+    complaint_id = str(uuid.uuid4())
+    event = Envelope(event_type="major_case_opened", tenant_id=TENANT, payload={
+        "case_id": complaint_id, "complaint_id": complaint_id, "reference": "TS20261124-MAJOR1",
+        "estate_code": "DEMO-RES", "estate_name": "锦绣花园", "severity": "major", "category": "电梯",
+        "reason": "upgraded", "notify_role": "site_manager", "special_team_due_at": "2026-11-24T08:00:00+00:00"})
+    assert staff.on_case_event(event, new_uow())
+    assert not staff.on_case_event(event, new_uow())  # redelivered: told once
+    [mail] = [m for m in rows(engine) if m["kind"] == "staff_major_case"]
+    assert (mail["recipient"], mail["locale"], mail["status"]) == ("wang@example.com", "en", "queued")
+    assert mail["subject"] == "[锦绣花园] Major complaint: form the special team: TS20261124-MAJOR1"
+    assert "unresolved for a month, upgraded to major" in mail["body_text"]
+    assert "(category: 电梯)" in mail["body_text"] and "due 2026-11-24" in mail["body_text"]
+    staff.set_staff_contacts(TENANT, ADMIN, [CONTACTS[0] | {"role": "site_manager"}], new_uow())
+    again = Envelope(event_type="major_case_opened", tenant_id=TENANT, payload=event.payload | {"reason": "opened"})
+    assert staff.on_case_event(again, new_uow())
+    [zh] = [m for m in rows(engine) if m["kind"] == "staff_major_case" and m["locale"] == "zh_CN"]
+    assert zh["subject"] == "【锦绣花园】重大投诉，请成立专项小组：TS20261124-MAJOR1"
+    assert "受理时即定为重大投诉（类别：电梯）。请立即成立专项处理小组" in zh["body_text"]

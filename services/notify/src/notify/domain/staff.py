@@ -12,7 +12,9 @@ Who gets what (the seed 001 ladder, ``workflow.domain.escalation``):
 - ``sla_breached``: the estate's ``site_manager``; the supervisor hears of it through ``case_escalated``, which
   workflow publishes with every breach until the top of the ladder;
 - ``case_escalated``: the rung's role from the event (``cs_supervisor`` / ``site_manager`` / ``head_office``);
-- ``callback_overdue`` (a callback past its deadline, ``reminders``): the estate's ``cs_supervisor``.
+- ``callback_overdue`` (a callback past its deadline, ``reminders``): the estate's ``cs_supervisor``;
+- ``major_case_opened`` (a major complaint, at opening, as a repeat or after a month unresolved): the estate's
+  ``site_manager`` at once (seed 002: the site manager forms the special team), or the event's ``notify_role``.
 """
 from __future__ import annotations
 
@@ -25,9 +27,14 @@ from .messages import LOCALES, MESSAGE_ID_DOMAIN, Message, local_time
 
 STAFF_ALERT = "staff_alert"  # the template directory
 ROLES = ("agent", "cs_supervisor", "site_manager", "head_office", "group_admin", "department_head")
-ALERT_ROLE = {"sla_warning": "cs_supervisor", "sla_breached": "site_manager", "callback_overdue": "cs_supervisor"}
+ALERT_ROLE = {"sla_warning": "cs_supervisor", "sla_breached": "site_manager", "callback_overdue": "cs_supervisor",
+              "major_case_opened": "site_manager"}
 KINDS = {"sla_warning": "staff_sla_warning", "sla_breached": "staff_sla_breached",
-         "case_escalated": "staff_case_escalated", "callback_overdue": "callback_overdue"}
+         "case_escalated": "staff_case_escalated", "callback_overdue": "callback_overdue",
+         "major_case_opened": "staff_major_case"}
+MAJOR_REASONS = {"opened": ("受理时即定为重大投诉", "classified major when received"),
+                 "repeat": ("重复投诉，升级为重大投诉", "a repeated complaint, upgraded to major"),
+                 "upgraded": ("逾一个月未解决，升级为重大投诉", "unresolved for a month, upgraded to major")}
 STAGES = {"first_contact": ("首次联系业主", "first contact with the owner"), "resolution": ("解决", "resolution"),
           "plan": ("处理方案", "plan"), "start": ("开始处理", "start of work"), "on_site": ("到场", "on site"),
           "callback": ("回访", "callback"), "committee_forward": ("业委会转达", "committee forward"),
@@ -79,8 +86,10 @@ def recipients(contacts, role: str, estate_code: str) -> list:
 
 
 def alert_role(event_type: str, payload: dict) -> str | None:
-    if event_type == "case_escalated":
-        role = payload.get("role")
+    if event_type in ("case_escalated", "major_case_opened"):
+        role = payload.get("role") if event_type == "case_escalated" else payload.get("notify_role")
+        if not (isinstance(role, str) and role):
+            role = ALERT_ROLE.get(event_type)
         return role if isinstance(role, str) and role else None
     return ALERT_ROLE.get(event_type)
 
@@ -90,7 +99,7 @@ def alert_context(event_type: str, payload: dict, case: dict, locale: str) -> di
     zh = locale == "zh_CN"
     stage = payload.get("stage") if isinstance(payload.get("stage"), str) else ""
     titles = ROLE_TITLES.get(payload.get("role") or "", ("", ""))
-    due = payload.get("due_at")
+    due = payload.get("special_team_due_at" if event_type == "major_case_opened" else "due_at")
     try:
         due_local = local_time(due, case["timezone"] or "Asia/Shanghai") if isinstance(due, str) and due else None
     except ValueError:
@@ -98,8 +107,18 @@ def alert_context(event_type: str, payload: dict, case: dict, locale: str) -> di
     return {"alert": event_type, "reference": case["reference"], "estate_name": case["estate_name"],
             "stage": STAGES.get(stage, (stage, stage))[0 if zh else 1], "due": due_local,
             "level": payload.get("level"), "role_title": titles[0 if zh else 1],
-            "reason": payload.get("reason") if isinstance(payload.get("reason"), str) else "",
+            "reason": _reason(event_type, payload.get("reason"), zh), "category": _text(payload.get("category")),
             "attempts": payload.get("attempts"), "description": case.get("description") or ""}
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _reason(event_type: str, reason, zh: bool) -> str:
+    if event_type == "major_case_opened":
+        return MAJOR_REASONS.get(_text(reason), (_text(reason), _text(reason)))[0 if zh else 1]
+    return _text(reason)
 
 
 def alert_messages(tenant_id: str, event_type: str, payload: dict, case: dict, contacts, now: dt.datetime,
