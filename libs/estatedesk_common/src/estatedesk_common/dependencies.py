@@ -83,10 +83,11 @@ class DbHandle:
 
 
 class Database(DependencyProvider):
-    """The package's own database; runs the outbox relay for the service's events."""
+    """The package's own database; runs the outbox relay for the service's events. ``retention``: more tables
+    its relay prunes, ``[(name, timestamp column, config key of the days to keep (0/unset = keep))]``."""
 
-    def __init__(self, package: str, tables: ReliabilityTables, relay: bool = True):
-        self.package, self.tables, self.with_relay = package, tables, relay
+    def __init__(self, package: str, tables: ReliabilityTables, relay: bool = True, retention=()):
+        self.package, self.tables, self.with_relay, self.retention = package, tables, relay, tuple(retention)
         self.relay = None
 
     def setup(self):
@@ -99,8 +100,10 @@ class Database(DependencyProvider):
         self.clock = SystemClock()
         if self.with_relay:
             publish = ConfirmedPublisher(cfg[AMQP_URI_CONFIG_KEY], self.container.service_name, cfg)
+            extra = [(name, column, float(cfg.get(key) or 0)) for name, column, key in self.retention]
             pruner = Pruner(self.engine, self.tables, self.container.service_name, self.clock,
-                            float(cfg.get("OUTBOX_RETENTION_DAYS") or 7), float(cfg.get("INBOX_RETENTION_DAYS") or 90))
+                            float(cfg.get("OUTBOX_RETENTION_DAYS") or 7), float(cfg.get("INBOX_RETENTION_DAYS") or 90),
+                            extra=extra)
             self.relay = OutboxRelay(self.engine, self.tables.outbox, publish, self.container.service_name,
                                      float(cfg.get("OUTBOX_POLL_SECONDS", 1.0)), pruner=pruner)
 

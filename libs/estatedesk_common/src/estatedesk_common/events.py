@@ -13,6 +13,10 @@
   container: found by the fault run, docs/reliability.md.)
 
 The handler method receives the ``Envelope``; it records ``event_id`` in its inbox (``uow.claim``).
+
+``archive_event_handler(source)`` is the same consumer bound with routing key ``#`` on ``<source>.events``: every
+event the source publishes, of any type and schema version (reporting's event archive). Because its queue exists,
+no event of that source is unroutable (the relay publishes with ``mandatory``).
 """
 from __future__ import annotations
 
@@ -102,9 +106,12 @@ class ReliableEventHandler(EventHandler):
         declare_dead_letter_queue(amqp_uri, service)
         self.dlq_publisher = Publisher(amqp_uri, use_confirms=True, exchange=DLX, declare=[DLX, self.dlq])
 
+    def parse(self, body) -> Envelope:
+        return Envelope.from_dict(body, self.event_type, self.versions)
+
     def handle_message(self, body, message):
         try:
-            envelope = Envelope.from_dict(body, self.event_type, self.versions)
+            envelope = self.parse(body)
         except EnvelopeError as exc:
             self._dead_letter(body, message, f"EnvelopeError: {exc}")
             return
@@ -155,3 +162,32 @@ class ReliableEventHandler(EventHandler):
 
 
 reliable_event_handler = ReliableEventHandler.decorator
+
+
+class _AnyVersion:
+    """``versions`` for the archive: any positive integer schema version."""
+
+    def __contains__(self, version) -> bool:
+        return isinstance(version, int) and not isinstance(version, bool) and version >= 1
+
+    def __iter__(self):
+        return iter(["any positive integer"])
+
+
+class ArchiveEventHandler(ReliableEventHandler):
+    """Every event of ``source_service`` (routing key ``#``); the same envelope check, DLQ and requeue. The queue
+    is ``evt-<source>-all--<service>.<method>``; metrics label its event type ``#``."""
+
+    def __init__(self, source_service, **kwargs):
+        super().__init__(source_service, "#", **kwargs)
+        self.versions = _AnyVersion()
+
+    def setup(self):
+        super().setup()
+        self.queue.name = f"evt-{self.source_service}-all--{self.container.service_name}.{self.method_name}"
+
+    def parse(self, body) -> Envelope:
+        return Envelope.from_dict(body, None, self.versions)  # any event_type
+
+
+archive_event_handler = ArchiveEventHandler.decorator

@@ -8,6 +8,9 @@ batches, so no long transaction holds locks:
   is gone would be applied again, so the retention must be longer than anything can come back: the broker
   redelivers within minutes, and a dead-lettered message replayed with ``estatedesk-dlq replay`` after that
   many days is the only way. Replay dead letters within the inbox retention (docs/operations.md).
+- **extra tables** a service asks for (``Database(..., retention=[(name, timestamp column, config key)])``):
+  rows whose timestamp is older than that many days; 0 keeps them (reporting's ``event_archive``,
+  ``EVENT_ARCHIVE_RETENTION_DAYS``).
 """
 from __future__ import annotations
 
@@ -40,6 +43,14 @@ def prune(engine, tables, now: dt.datetime, outbox_days: float = 7, inbox_days: 
     return done_outbox, done_inbox
 
 
+def prune_older(engine, column, before: dt.datetime, batch: int = BATCH, max_batches: int = 50) -> int:
+    """Delete the rows of ``column``'s table whose ``column`` is before ``before``; returns how many."""
+    table = column.table
+    keys = tuple(table.primary_key.columns)
+    return _batches(engine, lambda conn: conn.execute(delete(table).where(tuple_(*keys).in_(
+        select(*keys).where(column < before).limit(batch)))).rowcount, batch, max_batches)
+
+
 def _batches(engine, one, batch: int, max_batches: int) -> int:
     total = 0
     for _ in range(max_batches):
@@ -55,9 +66,10 @@ class Pruner:
     """Calls ``prune`` at most once per ``interval`` seconds; never lets a failure escape into the relay."""
 
     def __init__(self, engine, tables, service: str, clock, outbox_days: float, inbox_days: float,
-                 interval: float = 3600.0):
+                 interval: float = 3600.0, extra=()):
         self.engine, self.tables, self.service, self.clock = engine, tables, service, clock
         self.outbox_days, self.inbox_days, self.interval = outbox_days, inbox_days, interval
+        self.extra = [(name, column, days) for name, column, days in extra if days > 0]  # 0 = keep
         self._next = time.monotonic() + 60  # not while the service is still starting
 
     def maybe_prune(self) -> None:
@@ -73,3 +85,12 @@ class Pruner:
         PRUNED.labels(self.service, "inbox").inc(inbox)
         if outbox or inbox:
             log.info("%s: pruned %d published outbox rows and %d inbox keys", self.service, outbox, inbox)
+        for name, column, days in self.extra:
+            try:
+                done = prune_older(self.engine, column, self.clock.now() - dt.timedelta(days=days))
+            except Exception:
+                log.exception("%s: pruning %s failed (will retry in %.0f s)", self.service, name, self.interval)
+                continue
+            PRUNED.labels(self.service, name).inc(done)
+            if done:
+                log.info("%s: pruned %d rows of %s older than %g days", self.service, done, name, days)

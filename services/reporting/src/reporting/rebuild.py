@@ -4,8 +4,8 @@
 derived from it, so a
 rollup that drifted (a bug, a manual edit, a new rollup column) is recomputed by truncating it and summing each
 fact's ``contribution`` again. One transaction: dashboards see the old figures until the new ones are
-committed. Rebuilding the facts themselves needs the services' event history, which is not archived yet
-(README: known gap).
+committed. The facts themselves are rebuilt from the event archive: ``rebuild --from-events`` (``archive.py``),
+which ends with this.
 """
 from __future__ import annotations
 
@@ -16,21 +16,21 @@ from .tables import complaint_daily
 from .domain.facts import COUNTS, contribution
 
 
-def _progress(total: int):
+def progress_bar(total: int, unit: str = "facts"):
     try:
         from tqdm import tqdm
     except ImportError:  # a plain counter on stderr
-        return _Counter(total)
-    return tqdm(total=total, unit="facts", file=sys.stderr)
+        return _Counter(total, unit)
+    return tqdm(total=total, unit=unit, file=sys.stderr)
 
 
 class _Counter:
-    def __init__(self, total):
-        self.total, self.done = total, 0
+    def __init__(self, total, unit):
+        self.total, self.done, self.unit = total, 0, unit
 
     def update(self, n):
         self.done += n
-        print(f"\r{self.done}/{self.total} facts", end="", file=sys.stderr)
+        print(f"\r{self.done}/{self.total} {self.unit}", end="", file=sys.stderr)
 
     def close(self):
         print(file=sys.stderr)
@@ -45,7 +45,7 @@ def rebuild(engine, batch: int = 5000, progress=True) -> dict:
     buckets: dict[tuple, dict] = {}
     with engine.begin() as conn:
         total = repository.count_facts(conn)
-        bar = _progress(total) if progress else None
+        bar = progress_bar(total) if progress else None
         for chunk in repository.iter_facts(conn, batch):
             for fact in chunk:
                 part = contribution(fact)

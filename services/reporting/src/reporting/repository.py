@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .domain.facts import COUNTS, FIELDS, CaseFact
 from .domain.rollup import EstateSnapshot
-from .tables import (complaint_daily, complaint_facts, estate_names, monthly_by_category,
+from .tables import (complaint_daily, complaint_facts, estate_names, event_archive, monthly_by_category,
                      monthly_by_channel_severity)
 
 MONTHLY_TABLES = (monthly_by_category, monthly_by_channel_severity)
@@ -123,3 +123,39 @@ def insert_rollup_rows(conn, table_name: str, rows: list[dict]) -> None:
     if rows:
         table = {t.name: t for t in (complaint_daily, *MONTHLY_TABLES)}[table_name]
         conn.execute(table.insert(), rows)
+
+
+# --- event archive (archive.py) -------------------------------------------------------------------------------
+
+def archive_event(conn, row: dict) -> bool:
+    """Insert the archived event; False if its ``event_id`` is there already (a redelivery)."""
+    return conn.execute(_insert(conn, event_archive).values(**row).on_conflict_do_nothing()).rowcount == 1
+
+
+def count_archived(conn) -> int:
+    return conn.execute(select(func.count()).select_from(event_archive)).scalar_one()
+
+
+def iter_archive(engine, batch: int = 1000):
+    """Every archived event, oldest ``occurred_at`` first (ties by ``event_id``), ``batch`` rows at a time, each
+    batch read in its own short transaction (the caller writes between batches)."""
+    a = event_archive.c
+    last = None
+    while True:
+        q = select(a.source, a.event_type, a.event_id, a.occurred_at, a.body).order_by(a.occurred_at, a.event_id)
+        if last is not None:
+            at, event_id = last
+            q = q.where((a.occurred_at > at) | ((a.occurred_at == at) & (a.event_id > event_id)))
+        with engine.connect() as conn:
+            rows = conn.execute(q.limit(batch)).mappings().all()
+        if not rows:
+            return
+        yield rows
+        last = (rows[-1]["occurred_at"], rows[-1]["event_id"])
+
+
+def clear_read_models(conn, tables, inbox, consumers: list[str]) -> None:
+    """Delete every row of ``tables`` (every tenant) and the inbox claims of ``consumers``."""
+    for table in tables:
+        conn.execute(delete(table))
+    conn.execute(delete(inbox).where(inbox.c.consumer.in_(consumers)))

@@ -1,6 +1,7 @@
 """reporting: entrypoints only. Consumes events into read models; answers per-tenant, estate-scoped queries.
 
-Reporting publishes one event, ``report_ready`` (a periodic report made: notify e-mails it). The caller's estates come from the
+Reporting publishes one event, ``report_ready`` (a periodic report made: notify e-mails it), and archives every
+event of every service (``archive.py``). The caller's estates come from the
 ``roles`` in the context (``domain.scope``); binary exports cross RPC as base64.
 """
 import base64
@@ -9,20 +10,21 @@ from nameko.rpc import rpc
 
 from estatedesk_common.db import ping
 from estatedesk_common.dependencies import Database
-from estatedesk_common.events import reliable_event_handler
+from estatedesk_common.events import archive_event_handler, reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import handlers, periodic_reports, reports
+from . import archive, handlers, periodic_reports, reports
 from .domain.scope import scope_from_roles
 from .exceptions import EXPECTED_EXCEPTIONS
-from .tables import reliability
+from .tables import event_archive, reliability
 
 
 class ReportingService:
     name = "reporting"
 
-    db = Database("reporting", reliability)  # relay: the periodic reports' report_ready events
+    db = Database("reporting", reliability,  # relay: the periodic reports' report_ready events
+                  retention=[("event_archive", event_archive.c.occurred_at, "EVENT_ARCHIVE_RETENTION_DAYS")])
     scheduler = periodic_reports.ReportScheduler()
     tenant = Tenant()
     obs = Observability()
@@ -87,6 +89,23 @@ class ReportingService:
     @reliable_event_handler("notify", "callback_dissatisfied")
     def on_callback_dissatisfied(self, envelope):
         handlers.record_case_event(envelope, self.db.uow())
+
+    # the event archive (archive.py): every event of every service, once; rebuild --from-events replays it
+    @archive_event_handler("intake")
+    def archive_intake(self, envelope):
+        archive.archive_event(envelope, "intake", self.db.uow())
+
+    @archive_event_handler("workflow")
+    def archive_workflow(self, envelope):
+        archive.archive_event(envelope, "workflow", self.db.uow())
+
+    @archive_event_handler("notify")
+    def archive_notify(self, envelope):
+        archive.archive_event(envelope, "notify", self.db.uow())
+
+    @archive_event_handler("reporting")
+    def archive_reporting(self, envelope):
+        archive.archive_event(envelope, "reporting", self.db.uow())
 
     def _caller(self):
         return self.tenant.id, scope_from_roles(self.tenant.roles), self.db.engine, self.db.clock.now()

@@ -1,4 +1,4 @@
-"""reporting's own tables: read models fed by events (+ the inbox; the outbox stays empty, nothing is published).
+"""reporting's own tables: read models fed by events, the event archive (+ the inbox and outbox: report_ready).
 
 Every table is keyed by ``tenant_id`` first, so each query reads one tenant's slice of the index.
 
@@ -6,8 +6,12 @@ Every table is keyed by ``tenant_id`` first, so each query reads one tenant's sl
 events arrive in any order (every column but the key is nullable for that reason). The rollup
 ``complaint_daily`` is derived from it (``reporting.cli rebuild`` recomputes it): each fact contributes its
 counts to exactly one bucket, the one its current day/estate/channel/category/severity name.
+
+``event_archive`` keeps every event of every service as it arrived (``archive.py``); ``reporting.cli rebuild
+--from-events`` rebuilds the read models from it.
 """
-from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import (JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+                        text)
 
 from .domain.facts import COUNTS as ROLLUP_COUNTS
 
@@ -152,4 +156,21 @@ report_runs = Table(
     Column("html", Text, nullable=False),
     Column("generated_at", UTCDateTime, nullable=False),
     UniqueConstraint("tenant_id", "subscription_id", "period_start", name="uq_report_runs_period"),
+)
+
+# Every event of intake, workflow, notify and reporting, once (``event_id`` is unique: a redelivery is a no-op),
+# with the envelope as it came (``body``: Envelope.to_dict()). Replayed in (occurred_at, event_id) order by
+# ``rebuild --from-events``; pruned by occurred_at after EVENT_ARCHIVE_RETENTION_DAYS (0 = kept).
+event_archive = Table(
+    "event_archive", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("source", String(40), nullable=False),
+    Column("event_type", String(80), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("body", JSON, nullable=False),
+    UniqueConstraint("event_id", name="uq_event_archive_event_id"),
+    Index("ix_event_archive_occurred_at", "occurred_at", "event_id"),
 )
