@@ -6,7 +6,9 @@ a timeline entry by the acting user, and the event (``case_contacted``, ``case_a
 ``case_plan_recorded``, ``case_progress_recorded``, ``case_resolved``, ``owner_accepted``, ``case_cancelled``).
 ``expected_version`` (the gateway's If-Match) makes two agents unable to overwrite each other.
 ``case_resolved`` carries ``handling_working_hours`` (receipt -> now on the site's calendar; null when the
-calendar cannot count those days) for reporting, which has no calendar.
+calendar cannot count those days; business hours the case spent deferred with the owner's consent left out) for
+reporting, which has no calendar. ``defer``/``resume`` are workflow.deferrals; while a case is deferred every
+other action is refused (``action``).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from sqlalchemy import update
 from estatedesk_common import timers
 from estatedesk_common.errors import Conflict, ValidationFailed
 
-from . import backfill, extensions, policies, quality, repeating, repository
+from . import backfill, deferrals, extensions, policies, quality, repeating, repository
 from .domain import sla
 from .domain.actions import DONE, LABELS_ZH, InvalidAction, decide
 from .exceptions import CaseNotFound
@@ -49,6 +51,12 @@ def act(complaint_id, action: str, data: dict | None, tenant_id: str, user_id: s
         if expected_version is not None and int(expected_version) != case["version"]:
             raise VersionConflict("the case changed since you loaded it", field="version",
                                   details={"current_version": case["version"]})
+        if action in deferrals.ACTIONS:  # deferral with the owner's consent; resume
+            result = deferrals.act(uow, case, action, data or {}, user_id)
+            uow.commit()
+            return result
+        if case["status"] == deferrals.STATUS:
+            raise ValidationFailed("the case is deferred with the owner's consent; resume it first", field="action")
         if action in extensions.ACTIONS:
             result = extensions.act(uow, case, action, data or {}, user_id, roles)
             uow.commit()
@@ -92,7 +100,7 @@ def _next_text(case, armed: list[dict]) -> str:
 
 
 def _working_hours(conn, case, now) -> float | None:
-    """Hours inside the site's business hours on its working days from receipt to ``now``."""
+    """Hours inside the site's business hours on its working days from receipt to ``now``, less deferrals."""
     try:
         if case["policy_levels"]:  # the policy the case was opened under (region layers included)
             cal = backfill.policy_for_case(conn, case["tenant_id"], case["policy_levels"]).calendar
@@ -103,6 +111,7 @@ def _working_hours(conn, case, now) -> float | None:
             for opens, closes in cal.periods(day) if cal.day(day).working else ():
                 seconds += max((min(closes, now) - max(opens, case["received_at"])).total_seconds(), 0)
             day += dt.timedelta(days=1)
+        seconds -= deferrals.paused_business_seconds(conn, case, cal, now)  # the owner agreed to wait
     except (sla.CalendarUnavailable, sla.PolicyInvalid):
         return None
     return round(seconds / 3600, 2)

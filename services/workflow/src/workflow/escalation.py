@@ -3,7 +3,8 @@
 ``schedule_case_timers`` is called by ``open_case`` in its transaction; ``on_timer`` is the handler the
 ``Timers`` dependency calls for each due timer, inside the timer's transaction (so the events it publishes
 and the timeline it writes commit with the "fired" mark). A timer for a stage already met, or for a case
-that is resolved, closed or cancelled, fires as a no-op.
+that is resolved, closed or cancelled, fires as a no-op; while a case is deferred with the owner's consent its
+escalation and upgrade timers wait for the deferral's end and the ``resume`` timer ends it (workflow.deferrals).
 
 Events: ``sla_warning`` and ``sla_breached`` {case_id, complaint_id, reference, estate_code, stage, due_at},
 ``case_escalated`` {case_id, complaint_id, reference, estate_code, level, role, reason}.
@@ -39,6 +40,13 @@ def on_timer(uow, timer) -> None:
     case = repository.get_case(uow.conn, timer["tenant_id"], timer["subject_id"])
     if case is None or case["status"] in DONE:
         return
+    if timer["kind"] == "resume" or case["status"] == "deferred":  # deferral with consent (workflow.deferrals)
+        from . import deferrals
+        if timer["kind"] == "resume":
+            deferrals.on_timer(uow, case, timer)
+        elif timer["kind"] in ("escalation", "upgrade"):
+            deferrals.postpone(uow, case, timer)
+        return  # a warning or breach timer of a paused stage does not fire
     if timer["kind"] == "escalation":
         _escalate(uow, case, reason=timer["payload"].get("reason", "no progress"))
         return

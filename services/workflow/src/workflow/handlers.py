@@ -6,7 +6,7 @@ import logging
 import uuid
 from zoneinfo import ZoneInfo
 
-from . import escalation, extensions, forwarding, policies, policy_admin, repository, routing, upgrades
+from . import deferrals, duty, escalation, extensions, forwarding, policies, policy_admin, repository, routing, upgrades
 from .domain import repeats, sla
 from estatedesk_common.tenant import estates_from_roles
 from .exceptions import CaseNotFound
@@ -22,7 +22,8 @@ def open_case(envelope, uow) -> bool:
     The policy is the one in force for the estate at receipt; the case keeps its version. A complaint without a
     severity (or with one the policy lacks) gets the policy's default severity, noted on the timeline. A stage the
     calendar cannot count (a year it has no data for) is left without a deadline and reported loudly on the
-    timeline and in the log rather than guessed. Idempotent.
+    timeline and in the log rather than guessed. Opened outside the estate's business hours with someone on duty,
+    the case goes to them instead of the routing rules (workflow.duty). Idempotent.
     """
     p = envelope.payload
     tenant_id = envelope.tenant_id
@@ -54,10 +55,13 @@ def open_case(envelope, uow) -> bool:
         })
         rows = policies.deadline_rows(deadlines, received_at, policy.version_label)
         major = upgrades.at_opening(policy, severity, rows, received_at)  # + special team (seed 002)
-        routed = routing.assign_new_case(uow.conn, tenant_id, estate["code"], p.get("category"))
-        met = routing.meet_on_assignment(rows, now) if routed else []
+        on_duty = duty.on_duty_now(uow.conn, tenant_id, estate["code"], policy.calendar, now)  # night shift
+        routed = None if on_duty else routing.assign_new_case(uow.conn, tenant_id, estate["code"], p.get("category"))
+        met = routing.meet_on_assignment(rows, now) if routed or on_duty else []
         if routed:
             routing.record(uow.conn, tenant_id, case_id, *routed)
+        if on_duty:
+            duty.record(uow.conn, tenant_id, case_id, on_duty)
         late = forwarding.meet_on_receipt(rows, received_at) if committee_start else []
         for row in rows:
             repository.add_deadline(uow.conn, tenant_id, case_id, row)
@@ -79,6 +83,8 @@ def open_case(envelope, uow) -> bool:
         case = dict(repository.get_case(uow.conn, tenant_id, case_id))
         if routed:
             routing.announce(uow, case, routed[0], met, now)
+        if on_duty:
+            duty.announce(uow, case, on_duty, met, now)
         upgrades.after_opening(uow, case, policy, major, "repeat" if p.get("repeat_of") else "opened", rows)
         uow.commit()
     for failure in failures:
@@ -132,6 +138,7 @@ def get_case(case_id: str, tenant_id: str, engine) -> dict:
         deadlines = repository.deadlines(conn, tenant_id, case["id"])
         timeline = repository.timeline(conn, tenant_id, case["id"])
         requests = extensions.view(conn, case)
+        deferred = deferrals.view(conn, case)
     return {
         "complaint_id": case["id"], "reference": case["reference"], "status": case["status"],
         "estate": case["estate_code"], "severity": case["severity"], "category": case["category"],
@@ -147,6 +154,7 @@ def get_case(case_id: str, tenant_id: str, engine) -> dict:
                        "original_due_at": d["original_due_at"].isoformat() if d["original_due_at"] else None}
                       for d in deadlines],
         "extensions": requests,  # extension (延期) requests, oldest first; status pending | approved | rejected
+        "deferrals": deferred,  # deferrals with the owner's consent, oldest first (workflow.deferrals)
         "timeline": [{"at": t["at"].isoformat(), "kind": t["kind"], "actor": t["actor"], "text": t["text"]}
                      for t in timeline],
     }

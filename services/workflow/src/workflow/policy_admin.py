@@ -116,7 +116,9 @@ def _with_layer(layers: list[tuple], scope: str, version: int, doc: dict) -> lis
 
 def _recompute(uow, tenant_id, scope, version, doc, estates, user_id, now, report) -> None:
     regions = {e["code"]: e.get("region") for e in estates}
-    q = select(cases).where(cases.c.tenant_id == tenant_id, cases.c.status.not_in(sorted(escalation.DONE)))
+    # a deferred case keeps its paused deadlines (its timers are off until it resumes: workflow.deferrals)
+    q = select(cases).where(cases.c.tenant_id == tenant_id,
+                            cases.c.status.not_in(sorted(escalation.DONE | {"deferred"})))
     if scope != "group":
         q = q.where(cases.c.estate_code.in_(sorted(regions)))
     for case in uow.conn.execute(q.order_by(cases.c.received_at)).mappings().all():

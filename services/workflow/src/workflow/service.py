@@ -8,7 +8,7 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 from estatedesk_common.timers import Timers
 
-from . import actions, callbacks, case_summaries, handlers, policy_admin, quality, routing
+from . import actions, callbacks, case_summaries, duty, handlers, policy_admin, quality, routing
 from .exceptions import EXPECTED_EXCEPTIONS
 from .statutory import StatutoryCalendars
 from .tables import reliability
@@ -38,7 +38,8 @@ class WorkflowService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def act(self, complaint_id, action, data=None, expected_version=None):
         """contact | assign | plan | progress | resolve | accept | cancel (workflow.actions);
-        request_extension | decide_extension (workflow.extensions); decide_nonconformity (workflow.quality)."""
+        request_extension | decide_extension (workflow.extensions); decide_nonconformity (workflow.quality);
+        defer | resume (workflow.deferrals)."""
         return actions.act(complaint_id, action, data, self.tenant.id, self.tenant.user_id, self.db.uow(),
                            expected_version, roles=self.tenant.roles)
 
@@ -94,6 +95,18 @@ class WorkflowService:
         """Replace ``scope``'s routing rules ("group": group_admin; "estate:<code>": also its site_manager)."""
         return routing.save_rules(self.db.uow(), self.tenant.id, self.tenant.user_id, self.tenant.roles, scope,
                                   rules)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_duty_roster(self, estate):
+        """The estate's duty roster and who is on duty now (workflow.duty)."""
+        with self.db.engine.connect() as conn:
+            return duty.get_roster(conn, self.tenant.id, self.tenant.roles, estate, self.db.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def save_duty_roster(self, estate, entries):
+        """Replace the estate's duty roster (its site_manager, group_admin or head_office; workflow.duty)."""
+        return duty.save_roster(self.db.uow(), self.tenant.id, self.tenant.user_id, self.tenant.roles, estate,
+                                entries)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_nonconformities(self, estate=None, status=None):

@@ -1,5 +1,5 @@
 """workflow's own tables: cases, their deadlines and timeline, and the tenants' SLA policies (+ outbox/inbox)."""
-from sqlalchemy import JSON, Boolean, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
 
 from estatedesk_common.db import UTCDateTime
 from estatedesk_common.timers import timers_table
@@ -179,4 +179,42 @@ capa_records = Table(
     Column("check_note", Text, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
     Index("ix_capa_estate_cause", "tenant_id", "estate_code", "cause", "status"),
+)
+
+# Who is on duty outside an estate's business hours (值班表; domain/duty.py): person (a user name as the gateway
+# knows it), post (e.g. 消防监控中心), ISO weekdays (empty: every day) and an optional inclusive date range.
+# Saving an estate's roster replaces its rows (revision w10n1i2g3h4t).
+duty_roster = Table(
+    "duty_roster", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("estate_code", String(40), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("person", String(100), nullable=False),
+    Column("post", String(60), nullable=False),
+    Column("weekdays", JSON, nullable=False),
+    Column("date_from", Date, nullable=True),
+    Column("date_to", Date, nullable=True),
+    Column("note", String(200), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(100), nullable=True),
+)
+
+# Deferrals with the owner's consent (seed 001 part 5 §4.1.5; workflow/deferrals.py): the status the case had,
+# until when it waits, who consented and who recorded it; resumed_at/resumed_by (null by: the timer at ``until``)
+# and ``moved`` [{stage, due_at, new_due_at}] when it resumed (revision w10n1i2g3h4t).
+case_deferrals = Table(
+    "case_deferrals", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("case_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("status_before", String(20), nullable=False),
+    Column("deferred_at", UTCDateTime, nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    Column("consented_by", String(100), nullable=False),
+    Column("recorded_by", String(100), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("resumed_at", UTCDateTime, nullable=True),
+    Column("resumed_by", String(100), nullable=True),
+    Column("moved", JSON, nullable=True),
+    ForeignKeyConstraint(["tenant_id", "case_id"], ["cases.tenant_id", "cases.id"]),
 )
