@@ -34,6 +34,7 @@ LIFECYCLE = {
     "case_escalated": lifecycle.apply_case_escalated,
     "extension_requested": lifecycle.apply_extension_requested,
     "extension_decided": lifecycle.apply_extension_decided,
+    "case_resumed": lifecycle.apply_case_resumed,
     "callback_completed": lifecycle.apply_callback_answer,
     "callback_dissatisfied": lifecycle.apply_callback_answer,
 }

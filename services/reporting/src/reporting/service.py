@@ -82,6 +82,10 @@ class ReportingService:
     def on_extension_decided(self, envelope):
         handlers.record_case_event(envelope, self.db.uow())
 
+    @reliable_event_handler("workflow", "case_resumed")
+    def on_case_resumed(self, envelope):
+        handlers.record_case_event(envelope, self.db.uow())
+
     @reliable_event_handler("notify", "callback_completed")
     def on_callback_completed(self, envelope):
         handlers.record_case_event(envelope, self.db.uow())

@@ -146,3 +146,24 @@ def test_figures_from_counts():
     assert (res["on_time_pct"], res["pending"]) == (50.0, 1)
     assert figures.handling(counts, 200.0) == {"measured": 2, "unmeasured": 2, "avg_hours": 2.5, "p90_hours": 3.3}
     assert figures.escalations(counts)[0] == {"level": 1, "cases": 2}
+
+
+def test_a_pause_moves_the_due_times_later_in_either_order():
+    resumed = ("resumed", {"complaint_id": C, "case_id": C, "deadlines": [
+        {"stage": "resolution", "due_at": "2026-11-27T09:30:00+00:00", "new_due_at": "2026-11-30T09:30:00+00:00"},
+        {"stage": "plan", "due_at": "2026-11-25T02:00:00+00:00", "new_due_at": "2026-11-26T02:00:00+00:00"}]},
+               "2026-11-25T01:00:00+00:00")
+    merges = MERGES | {"resumed": lifecycle.apply_case_resumed}
+    results = set()
+    for stream in itertools.permutations([("opened", OPENED, None), resumed]):
+        fact = CaseFact(T, C)
+        for kind, payload, occurred_at in stream:
+            fact = merges[kind](fact, payload, occurred_at)
+        results.add((fact.first_contact_due_at, fact.resolution_due_at))
+    assert results == {(dt.datetime(2026, 11, 24, 3, tzinfo=UTC), dt.datetime(2026, 11, 30, 9, 30, tzinfo=UTC))}
+    resolved = lifecycle.apply_case_resolved(facts.apply_case_opened(CaseFact(T, C), OPENED), {
+        "at": "2026-11-29T08:00:00+00:00", "handling_working_hours": 10.0}, None)
+    assert resolution_status(resolved) == "late"
+    assert resolution_status(lifecycle.apply_case_resumed(resolved, resumed[1])) == "on_time"
+    with pytest.raises(InvalidEvent):
+        lifecycle.apply_case_resumed(resolved, {"deadlines": "soon"})

@@ -209,6 +209,10 @@ def apply_complaint_received(fact: CaseFact, payload: dict) -> CaseFact:
                      _optional_text(payload, "category_source"))
 
 
+def latest(held: dt.datetime | None, new: dt.datetime | None) -> dt.datetime | None:
+    return held if new is None else new if held is None else max(held, new)
+
+
 def apply_case_opened(fact: CaseFact, payload: dict) -> CaseFact:
     """Same snapshot as complaint_received, plus the case id, when it was opened and its deadlines."""
     estate = payload.get("estate")
@@ -227,9 +231,10 @@ def apply_case_opened(fact: CaseFact, payload: dict) -> CaseFact:
                  estate_code=_required_text(estate, "code", "estate."), channel=_required_text(payload, "channel"),
                  received_at=received_at, day=day, case_id=_optional_text(payload, "case_id"),
                  opened_at=_utc(payload["opened_at"], "opened_at") if payload.get("opened_at") else None)
-    # deadlines: the case's own; a later case_opened (redelivery) carries the same ones
-    fact = replace(fact, first_contact_due_at=due.get(FIRST_CONTACT_STAGE, fact.first_contact_due_at),
-                   resolution_due_at=due.get(RESOLUTION_STAGE, fact.resolution_due_at))
+    # deadlines: the case's own; a later case_opened (redelivery) carries the same ones; a pause (case_resumed)
+    # only ever moves them later, so the latest wins whatever order the two arrive in
+    fact = replace(fact, first_contact_due_at=latest(fact.first_contact_due_at, due.get(FIRST_CONTACT_STAGE)),
+                   resolution_due_at=latest(fact.resolution_due_at, due.get(RESOLUTION_STAGE)))
     if fact.classified_at is None:
         fact = _classify(fact, _optional_text(payload, "category"), _optional_text(payload, "severity"),
                          received_at)

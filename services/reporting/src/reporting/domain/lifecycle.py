@@ -6,6 +6,8 @@ Every merge commutes and is idempotent, so the events may arrive in any order an
   breach;
 - a reopened case keeps its first resolution for timeliness and handling time (the reopening itself is counted
   by ``reopened``); a later resolution only adds its nonconformity flag;
+- deadlines moved by a pause (``case_resumed`` after a deferral with the owner's consent) are the **latest**
+  seen, so paused time does not count against the first-contact and resolution limits;
 - escalation levels accumulate (the set of levels reached; the highest is ``escalation_level``);
 - the owner's satisfaction is the **newest** callback answer (ties: the less satisfied one, so the order of
   two answers at the same instant does not matter); ``callback_at`` is the first answer.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from .facts import CaseFact, _fill, _utc
+from .facts import FIRST_CONTACT_STAGE, RESOLUTION_STAGE, CaseFact, _fill, _utc, latest
 from .rollup import InvalidEvent
 
 SATISFACTIONS = ("dissatisfied", "neutral", "satisfied", "very_satisfied")  # worst first: the tie-break order
@@ -90,6 +92,20 @@ def apply_extension_decided(fact: CaseFact, payload: dict, occurred_at: str | No
     if not isinstance(approved, bool):
         raise InvalidEvent("approved is not true or false")
     return _earliest(fact, "extension_approved_at", _at(payload, occurred_at)) if approved else fact
+
+
+def apply_case_resumed(fact: CaseFact, payload: dict, occurred_at: str | None = None) -> CaseFact:
+    """workflow's ``case_resumed``: the first-contact and resolution due times the pause moved (``deadlines``:
+    ``[{stage, due_at, new_due_at}]``)."""
+    moved = payload.get("deadlines")
+    if not isinstance(moved, list):
+        raise InvalidEvent("deadlines is not a list")
+    fields = {FIRST_CONTACT_STAGE: "first_contact_due_at", RESOLUTION_STAGE: "resolution_due_at"}
+    for m in moved:
+        if isinstance(m, dict) and m.get("stage") in fields:
+            name = fields[m["stage"]]
+            fact = replace(fact, **{name: latest(getattr(fact, name), _utc(m.get("new_due_at"), "new_due_at"))})
+    return fact
 
 
 def apply_callback_answer(fact: CaseFact, payload: dict, occurred_at: str | None = None) -> CaseFact:
