@@ -258,6 +258,12 @@ JOURNEYS.update(MANAGER_JOURNEYS)
 from tests.e2e.browser_journeys_accounts import ACCOUNT_JOURNEYS  # noqa: E402 (users, TOTP)
 
 JOURNEYS.update(ACCOUNT_JOURNEYS)
+from tests.e2e.browser_journeys_settings import SETTINGS_JOURNEYS  # noqa: E402 (routing rules, alerts)
+
+JOURNEYS.update(SETTINGS_JOURNEYS)
+from tests.e2e.browser_journeys_integrations import INTEGRATION_JOURNEYS  # noqa: E402 (API keys, webhooks, audit)
+
+JOURNEYS.update(INTEGRATION_JOURNEYS)
 
 
 def main(argv: list[str]) -> int:

@@ -747,6 +747,38 @@ def probe_sla_settings_save(sy, ac, u, t):
     return [("sla settings save", _page(sy, ac, u, "POST", "/settings/sla", data=data), {403, 422})]
 
 
+def probe_routing_settings_page(sy, ac, u, t):
+    return [("routing settings", _page(sy, ac, u, "GET", "/settings/routing", params={"scope": f"estate:{t.estate}"}),
+             {200, 403})]
+
+
+def probe_routing_settings_save(sy, ac, u, t):
+    """Never saved: the team member is no user anywhere (403 for another's scope, else 422)."""
+    data = {"scope": f"estate:{t.estate}", "category": "", "department": "探针部", "team": "probe-nobody",
+            "strategy": "round_robin"}
+    return [("routing settings save", _page(sy, ac, u, "POST", "/settings/routing", data=data), {403, 422})]
+
+
+def probe_alert_settings_page(sy, ac, u, t):
+    return [("alert settings", _no_other_tenant(_page(sy, ac, u, "GET", "/settings/alerts")), {200, 403})]
+
+
+def probe_alert_settings_save(sy, ac, u, t):
+    """Never saved: the e-mail is invalid and the estate another's (403 or 422)."""
+    data = {"role": "site_manager", "estate": t.estate, "name": "探针", "email": "not-an-address", "phone": "",
+            "locale": "zh_CN"}
+    return [("alert settings save", _page(sy, ac, u, "POST", "/settings/alerts", data=data), {403, 422})]
+
+
+def probe_staff_contacts_list(sy, ac, u, t):
+    return [("staff contacts", _no_other_tenant(_api(sy, ac, u, "GET", "/staff-contacts")), LISTED)]
+
+
+def probe_staff_contacts_save(sy, ac, u, t):
+    body = {"contacts": [{"role": "site_manager", "estate": t.estate, "email": "not-an-address"}]}
+    return [("staff contacts save", _api(sy, ac, u, "PUT", "/staff-contacts", json=body), {403, 422})]
+
+
 def probe_sla_settings_preview(sy, ac, u, t):
     s = ac.session(u)
     body = {"scope": f"estate:{t.estate}", "document": "severities: [\n", "severity": "moderate",
@@ -885,7 +917,100 @@ def probe_admin_audit_page(sy, ac, u, t):
     return out
 
 
+# group admin's console pages for integrations and reports (issue 8): another tenant's ids are unknown here
+def probe_integrations_page(sy, ac, u, t):
+    r = _page(sy, ac, u, "GET", "/admin/integrations")
+    assert OTHER_KEY_ID not in r.text and "other-ap" not in r.text and t.reference not in r.text, r.text[:300]
+    return [("integrations page", r, {200, 403})]
+
+
+def probe_integrations_key_create(sy, ac, u, t):
+    """Never created: the scope is unknown (403 for non-admins, else 422)."""
+    data = {"name": t.reference, "scopes": ["admin"]}
+    return [("integrations key create", _page(sy, ac, u, "POST", "/admin/integrations/api-keys", data=data),
+             {403, 422})]
+
+
+def probe_integrations_key_revoke(sy, ac, u, t):
+    return [(f"integrations revoke {i}", _page(sy, ac, u, "POST", f"/admin/integrations/api-keys/{i}/revoke"),
+             NOT_THERE) for i in (OTHER_KEY_ID, t.id)]
+
+
+def probe_integrations_webhook_create(sy, ac, u, t):
+    """Never created: plain http to a private address is refused (403 for non-admins, else 422)."""
+    data = {"url": "ftp://127.0.0.1/x", "events": ["case_opened"], "description": t.reference}
+    return [("integrations webhook create", _page(sy, ac, u, "POST", "/admin/integrations/webhooks", data=data),
+             {403, 422})]
+
+
+def probe_integrations_webhook(sy, ac, u, t):
+    return [("integrations webhook page", _page(sy, ac, u, "GET", f"/admin/integrations/webhooks/{t.id}"),
+             NOT_THERE)]
+
+
+def probe_integrations_webhook_delete(sy, ac, u, t):
+    return [("integrations webhook delete", _page(sy, ac, u, "POST", f"/admin/integrations/webhooks/{t.id}/delete"),
+             NOT_THERE)]
+
+
+def probe_integrations_redeliver(sy, ac, u, t):
+    return [("integrations redeliver", _page(sy, ac, u, "POST", f"/admin/integrations/deliveries/{t.id}/redeliver",
+                                             data={"webhook": t.id}), NOT_THERE)]
+
+
+def probe_subscriptions_page(sy, ac, u, t):
+    r = _page(sy, ac, u, "GET", "/reports/subscriptions")
+    assert t.reference not in r.text and "@other" not in r.text, r.text[:300]
+    return [("subscriptions page", r, {200, 403})]
+
+
+def probe_subscriptions_create(sy, ac, u, t):
+    """Never created: the estate is another's or unknown (403 for other roles, else 422)."""
+    data = {"kind": "weekly", "estate": t.estate, "recipients": "not-an-address", "locale": "zh_CN"}
+    return [("subscriptions create", _page(sy, ac, u, "POST", "/reports/subscriptions", data=data), {403, 422})]
+
+
+def probe_subscriptions_delete(sy, ac, u, t):
+    return [("subscriptions delete", _page(sy, ac, u, "POST", f"/reports/subscriptions/{t.id}/delete"), NOT_THERE)]
+
+
+def probe_subscriptions_run(sy, ac, u, t):
+    return [("subscriptions run", _page(sy, ac, u, "POST", f"/reports/subscriptions/{t.id}/run"), NOT_THERE)]
+
+
+def probe_report_run_page(sy, ac, u, t):
+    return [(f"report run page {q}", _page(sy, ac, u, "GET", f"/reports/runs/{t.id}", params=q), NOT_THERE)
+            for q in ({}, {"download": "1"})]
+
+
+def probe_audit_export(sy, ac, u, t):
+    out = []
+    for fmt in ("csv", "xlsx"):
+        for name, r in ((f"audit export api {fmt}", _api(sy, ac, u, "GET", f"/audit/export.{fmt}",
+                                                         params={"user": "hq@other"})),
+                        (f"audit export page {fmt}", _page(sy, ac, u, "GET", f"/admin/audit/export.{fmt}",
+                                                           params={"user": "hq@other"}))):
+            if fmt == "csv":
+                _no_other_tenant(r)
+            out.append((name, r, {200, 403}))
+    return out
+
+
 PROBES = {
+    ("/admin/integrations", "GET"): probe_integrations_page,
+    ("/admin/integrations/api-keys", "POST"): probe_integrations_key_create,
+    ("/admin/integrations/api-keys/<key_id>/revoke", "POST"): probe_integrations_key_revoke,
+    ("/admin/integrations/webhooks", "POST"): probe_integrations_webhook_create,
+    ("/admin/integrations/webhooks/<webhook_id>", "GET"): probe_integrations_webhook,
+    ("/admin/integrations/webhooks/<webhook_id>/delete", "POST"): probe_integrations_webhook_delete,
+    ("/admin/integrations/deliveries/<delivery_id>/redeliver", "POST"): probe_integrations_redeliver,
+    ("/reports/subscriptions", "GET"): probe_subscriptions_page,
+    ("/reports/subscriptions", "POST"): probe_subscriptions_create,
+    ("/reports/subscriptions/<subscription_id>/delete", "POST"): probe_subscriptions_delete,
+    ("/reports/subscriptions/<subscription_id>/run", "POST"): probe_subscriptions_run,
+    ("/reports/runs/<run_id>", "GET"): probe_report_run_page,
+    ("/admin/audit/export.<fmt>", "GET"): probe_audit_export,
+    ("/api/v1/audit/export.<fmt>", "GET"): probe_audit_export,
     ("/", "GET"): probe_home,
     ("/api/v1/", "GET"): probe_api_index,
     ("/api/v1/api-keys", "GET"): probe_api_keys_list,
@@ -957,6 +1082,12 @@ PROBES = {
     ("/settings/sla", "GET"): probe_sla_settings_page,
     ("/settings/sla", "POST"): probe_sla_settings_save,
     ("/settings/sla/preview", "POST"): probe_sla_settings_preview,
+    ("/settings/routing", "GET"): probe_routing_settings_page,
+    ("/settings/routing", "POST"): probe_routing_settings_save,
+    ("/settings/alerts", "GET"): probe_alert_settings_page,
+    ("/settings/alerts", "POST"): probe_alert_settings_save,
+    ("/api/v1/staff-contacts", "GET"): probe_staff_contacts_list,
+    ("/api/v1/staff-contacts", "PUT"): probe_staff_contacts_save,
     ("/dashboard", "GET"): probe_dashboard_page,
     ("/dashboard/drilldown", "GET"): probe_dashboard_drilldown,
     ("/dashboard/export.<fmt>", "GET"): probe_dashboard_export,

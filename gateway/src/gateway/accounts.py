@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from estatedesk_common.db import utcnow
 from estatedesk_common.demo import DEMO_GROUPS, DEMO_PASSWORD, demo_id
@@ -119,16 +119,26 @@ def ensure_tenant(conn, tenant_id: str, slug: str, name: str) -> bool:
     return True
 
 
+def demo_email(username: str) -> str:
+    """A demo user's address, as notify's demo staff contacts have it (``agent@demo`` -> ``agent@demo.example``,
+    which the local mail sink accepts). DEMO ONLY."""
+    return f"{username}.example"
+
+
 def ensure_user(conn, tenant_id: str, user_id: str, username: str, display_name: str, password: str,
-                roles) -> bool:
-    """Create the user with its roles unless it exists (an existing user's password is left alone)."""
+                roles, email: str | None = None) -> bool:
+    """Create the user with its roles unless it exists (an existing user's password is left alone; an e-mail
+    address is only filled in when it has none)."""
     exists = conn.execute(
         select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id == user_id)
     ).first()
     if exists:
+        if email:
+            conn.execute(update(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id,
+                                             users.c.email.is_(None)).values(email=email))
         return False
     conn.execute(users.insert().values(
-        tenant_id=tenant_id, id=user_id, username=username, display_name=display_name,
+        tenant_id=tenant_id, id=user_id, username=username, display_name=display_name, email=email,
         password_hash=hash_password(password), active=True, created_at=utcnow()))
     for role, estate in roles:
         conn.execute(user_roles.insert().values(
@@ -137,14 +147,14 @@ def ensure_user(conn, tenant_id: str, user_id: str, username: str, display_name:
 
 
 def seed_demo(engine) -> str:
-    """The demo tenants and their users (password DEMO_PASSWORD). Safe to run again."""
+    """The demo tenants and their users (password DEMO_PASSWORD, e-mail ``demo_email``). Safe to run again."""
     created, total = 0, 0
     with engine.begin() as conn:
         for tenant, _regions, _estates, people in DEMO_GROUPS:
             ensure_tenant(conn, tenant["id"], tenant["slug"], tenant["name_zh"])
             created += sum(
                 ensure_user(conn, tenant["id"], demo_id("user", username), username, display_name, DEMO_PASSWORD,
-                            roles)
+                            roles, demo_email(username))
                 for username, (display_name, roles) in people.items()
             )
             total += len(people)

@@ -5,7 +5,12 @@ HEALTH_RPC_TIMEOUT (2 s), RPC_POOL_SIZE (8), TOKEN_TTL (3600 s), LOG_LEVEL (INFO
 COOKIE_SECURE (off: the session cookie is Secure on HTTPS requests anyway), GATEWAY_OWNER_RATE_LIMIT ->
 OWNER_RATE_LIMIT ("10 per minute" per IP on owner pages' POST), GATEWAY_API_KEY_RATE_LIMIT -> API_KEY_RATE_LIMIT
 ("120 per minute" per API key on Open311 and CTI), GATEWAY_OWNER_FORM_RATE_LIMIT ->
-OWNER_FORM_RATE_LIMIT ("10 per minute;60 per hour" per IP on the owner complaint form's POST); the database is
+OWNER_FORM_RATE_LIMIT ("10 per minute;60 per hour" per IP on the owner complaint form's POST),
+GATEWAY_PUBLIC_URL -> PUBLIC_BASE_URL (how users reach the console, for links in e-mails; never taken from the
+request's Host header; default ``http://GATEWAY_HOST:GATEWAY_PORT``), GATEWAY_PASSWORD_RESET_RATE_LIMIT ->
+PASSWORD_RESET_RATE_LIMIT ("5 per 15 minutes;20 per day" per IP on "forgot password"),
+GATEWAY_PASSWORD_RESET_USER_LIMIT -> PASSWORD_RESET_USER_LIMIT ("3 per hour" per username),
+GATEWAY_PASSWORD_RESET_MIN_SECONDS -> PASSWORD_RESET_MIN_SECONDS (1: the least time its answer takes); the database is
 ``estatedesk_common.config.db_target("gateway")`` unless ``config`` gives ``DB_ENGINE`` or ``DATABASE_URL``.
 ``config["RPC"]`` replaces the service client (unit tests pass a fake).
 """
@@ -40,6 +45,8 @@ from .blueprints import committee as committee_bp, console_committee
 from .blueprints import wechat as wechat_bp
 from .blueprints import console_lookup, cti
 from .blueprints import routing_rules as routing_rules_bp
+from .blueprints import duty_roster as duty_roster_bp
+from .blueprints import staff_contacts as staff_contacts_bp
 from .blueprints import account as account_bp, users as users_bp
 from . import audit
 from .rpc import ProxyPool
@@ -70,6 +77,11 @@ def _settings(config: dict | None) -> dict:
         "OWNER_RATE_LIMIT": env.get("GATEWAY_OWNER_RATE_LIMIT") or "10 per minute",
         "API_KEY_RATE_LIMIT": env.get("GATEWAY_API_KEY_RATE_LIMIT") or "120 per minute",
         "OWNER_FORM_RATE_LIMIT": env.get("GATEWAY_OWNER_FORM_RATE_LIMIT") or "10 per minute;60 per hour",
+        "PUBLIC_BASE_URL": (env.get("GATEWAY_PUBLIC_URL") or "http://{}:{}".format(
+            env.get("GATEWAY_HOST") or "127.0.0.1", env.get("GATEWAY_PORT") or 8000)).rstrip("/"),
+        "PASSWORD_RESET_RATE_LIMIT": env.get("GATEWAY_PASSWORD_RESET_RATE_LIMIT") or "5 per 15 minutes;20 per day",
+        "PASSWORD_RESET_USER_LIMIT": env.get("GATEWAY_PASSWORD_RESET_USER_LIMIT") or "3 per hour",
+        "PASSWORD_RESET_MIN_SECONDS": float(env.get("GATEWAY_PASSWORD_RESET_MIN_SECONDS") or 1.0),
         "CONFIGURE_LOGGING": True,
     }
     settings.update(config or {})
@@ -126,6 +138,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(wechat_bp.bp)  # /channels/wechat/<slug>: signed by the tenant's WeChat token
     app.register_blueprint(cti.bp, url_prefix="/api/v1")  # CTI call events: API key (scope cti)
     app.register_blueprint(routing_rules_bp.bp, url_prefix="/api/v1")  # routing rules (workflow)
+    app.register_blueprint(duty_roster_bp.bp, url_prefix="/api/v1")  # duty roster, night shift (workflow)
+    app.register_blueprint(staff_contacts_bp.bp, url_prefix="/api/v1")  # alert recipients (notify)
     app.register_blueprint(console_lookup.bp)  # hotline desk: caller lookup JSON, calls panel (session)
     app.register_blueprint(committee_bp.bp, url_prefix="/api/v1")  # residents' committee channel
     app.register_blueprint(users_bp.bp, url_prefix="/api/v1")  # users and audit log (group_admin)
@@ -135,9 +149,15 @@ def create_app(config: dict | None = None) -> Flask:
     api_keys.limit_by_key(app, open311.bp, cti.bp)  # per-key rate limit on the integration endpoints
     app.register_blueprint(console_committee.bp)  # committee pages (session and CSRF from init_console)
     from .blueprints import console_account, console_admin  # /account, /reset-password, /admin/users, /admin/audit
+    from .blueprints import console_forgot  # /forgot-password: a reset link by e-mail (notify)
 
     app.register_blueprint(console_account.bp)
+    console_forgot.register(app)
     app.register_blueprint(console_admin.bp)
+    from .blueprints import console_integrations, console_reports  # /admin/integrations, /reports/subscriptions
+
+    app.register_blueprint(console_integrations.bp)
+    app.register_blueprint(console_reports.bp)
     return app
 
 

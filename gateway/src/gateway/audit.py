@@ -2,8 +2,10 @@
 
 Two ways in:
 - ``record(conn, ...)`` inside the transaction of the change itself (users, roles, passwords, TOTP, API keys,
-  logins), so the change and its audit row commit together or not at all;
-- ``AUDITED``: routes whose effect happens in a service (case actions, SLA policy saves, report exports).
+  logins, audit exports), so the change and its audit row commit together or not at all; webhooks and report
+  subscriptions (a service's change) are recorded right after the service answered, like ``AUDITED``;
+- ``AUDITED``: routes whose effect happens in a service (case actions, SLA policy saves, report exports,
+  routing rules and alert recipients saved through the API or the settings pages).
   ``after_request`` writes their row once the answer is a success; a gateway crash between the service's
   commit and this write loses the row (the service keeps its own history of the case: its timeline).
 
@@ -32,6 +34,8 @@ ACTIONS = (
     "password_reset_used", "totp_enabled", "totp_disabled", "totp_reset", "recovery_code_used",
     "api_key_issued", "api_key_revoked", "user_created", "user_updated", "user_deactivated",
     "user_reactivated", "user_roles_changed", "sla_policy_saved", "case_action", "report_exported",
+    "audit_exported", "webhook_created", "webhook_deleted", "report_subscribed", "report_unsubscribed",
+    "routing_rules_saved", "staff_contacts_saved", "user_email_changed",
 )
 MAX_LIMIT = 500
 
@@ -71,6 +75,13 @@ def record(conn, tenant_id: str, action: str, *, user_id: str | None = None, use
         target_kind=target_kind, target_id=None if target_id is None else str(target_id)[:64],
         detail=_mask(detail or {}), request_id=request_id, ip=ip))
     return entry_id
+
+
+def record_now(tenant_id: str, action: str, **kwargs) -> str:
+    """``record`` in a transaction of its own: for a change a service has just committed (webhooks, report
+    subscriptions). A crash between the two loses the row, as for ``AUDITED``."""
+    with current_app.extensions["db"].begin() as conn:
+        return record(conn, tenant_id, action, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -124,12 +135,39 @@ def _exported(view_args: dict) -> tuple[str, str, str, dict]:
     return "report_exported", "report", report[:64], detail | {"format": (view_args or {}).get("fmt")}
 
 
+def _routing_saved(_view_args: dict) -> tuple[str, str, str, dict]:
+    """API (JSON body) or console form (``scope`` plus one ``department`` per rule row)."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict):
+        scope, rules = body.get("scope"), body.get("rules")
+        count = len(rules) if isinstance(rules, list) else 0
+    else:
+        scope = request.form.get("scope")
+        count = sum(1 for d in request.form.getlist("department") if d.strip())
+    return "routing_rules_saved", "routing_rules", str(scope)[:64], {"rules": count}
+
+
+def _contacts_saved(_view_args: dict) -> tuple[str, str, str, dict]:
+    """API (JSON body) or console form (one ``email`` per recipient row); never the addresses themselves."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict):
+        contacts = body.get("contacts")
+        count = len(contacts) if isinstance(contacts, list) else 0
+    else:
+        count = sum(1 for e in request.form.getlist("email") if e.strip())
+    return "staff_contacts_saved", "staff_contacts", "tenant", {"contacts": count}
+
+
 # endpoint -> what its success means; the change itself happened in a service
 AUDITED = {
     "case_actions.act": _case_action,
     "console_case_actions.act": _case_action,
     "sla.save_policy": _sla_saved,
     "dashboard.export": _exported,
+    "routing_rules.save_rules": _routing_saved,
+    "console_routing_settings.save": _routing_saved,
+    "staff_contacts.save_contacts": _contacts_saved,
+    "console_alert_settings.save": _contacts_saved,
 }
 
 

@@ -23,10 +23,11 @@ STATUSES = {
     "resolved": _l("Resolved"), "closed": _l("Closed"), "invalid": _l("Invalid"),
     # workflow's case statuses (services/workflow/src/workflow/domain/actions.py RANK)
     "assigned": _l("Assigned"), "contacted": _l("Owner contacted"), "callback": _l("Callback"),
-    "cancelled": _l("Cancelled"),
+    "cancelled": _l("Cancelled"), "deferred": _l("Deferred (owner consented)"),
 }
 # what the queue's status filter offers (workflow's statuses; "active" = not resolved, closed or cancelled)
-CASE_STATUSES = ("open", "assigned", "contacted", "in_progress", "resolved", "callback", "closed", "cancelled")
+CASE_STATUSES = ("open", "assigned", "contacted", "in_progress", "deferred", "resolved", "callback", "closed",
+                 "cancelled")
 
 # workflow's CAUSES (domain/actions.py; seed 001 part 5 §4.3, seed 000 §4.2)
 CAUSES = {
@@ -36,13 +37,15 @@ CAUSES = {
     "municipal": _l("Municipal utilities"), "owner_misunderstanding": _l("Owner's misunderstanding"),
     "invalid_complaint": _l("Invalid complaint (verified)"), "other": _l("Other"),
 }
+# the top severity of the preset schemes: workflow refuses to defer them (its rule uses the tenant's own order)
+TOP_SEVERITIES = ("major", "urgent")
 NONCONFORMITY_LOSS_YUAN = 500  # workflow's rule: a loss of 500 yuan or more needs a nonconformity record
 
 # case actions (workflow's act), in the order the case page offers them
 ACTIONS = {
     "contact": _l("Contact the owner"), "assign": _l("Assign"), "plan": _l("Handling plan"),
     "progress": _l("Progress update"), "resolve": _l("Resolve"), "accept": _l("Owner acceptance"),
-    "cancel": _l("Cancel the case"),
+    "cancel": _l("Cancel the case"), "defer": _l("Defer with the owner's consent"), "resume": _l("Resume handling"),
 }
 
 ROLES = {
@@ -72,7 +75,10 @@ TIMELINE = {"complaint_received": _l("Complaint received"), "case_opened": _l("C
             "case_cancelled": _l("Cancelled"), "sla_warning": _l("Deadline warning"),
             "sla_breached": _l("Deadline missed"), "case_escalated": _l("Escalated"),
             "case_closed": _l("Closed after the callback"), "case_reopened": _l("Reopened after the callback"),
-            "extension_requested": _l("Extension requested"), "extension_decided": _l("Extension decided")}
+            "extension_requested": _l("Extension requested"), "extension_decided": _l("Extension decided"),
+            "case_on_duty": _l("Assigned to the person on duty"),
+            "case_deferred": _l("Deferred with the owner's consent"),
+            "case_resumed": _l("Handling resumed")}
 
 # Categories and severities are tenant data; until the pages read each tenant's own labels from intake, the
 # default codes (intake's classify_defaults, the seeds' severity schemes) are labelled here.

@@ -107,11 +107,13 @@ def _operations() -> dict:
     from .blueprints.sla import PreviewSchema, SavePolicySchema
     from .blueprints.webhooks import WebhookSchema
     from .blueprints.routing_rules import RoutingArgs, SaveRoutingSchema
+    from .blueprints.duty_roster import RosterArgs, SaveRosterSchema
+    from .blueprints.staff_contacts import SaveContactsSchema
     from .blueprints.periodic_reports import SubscriptionSchema
     from .blueprints.committee import CommitteeComplaintSchema
     from .blueprints.account import (PasswordChangeSchema, PasswordResetSchema, TotpCodeSchema,
                                      TotpDisableSchema)
-    from .blueprints.users import AuditArgs, UserCreateSchema, UserPatchSchema
+    from .blueprints.users import AuditArgs, AuditExportArgs, UserCreateSchema, UserPatchSchema
 
     return {
         ("/api/v1/", "get"): Op("API index: version and links", "meta", auth="public", errors=()),
@@ -129,7 +131,8 @@ def _operations() -> dict:
             "A complaint with its case (status, deadlines with explanations, timeline) and notifications; ETag = "
             "case version", "complaints", returns="ComplaintView", errors=(401, 404)),
         ("/api/v1/complaints/{complaint_id}/actions", "post"): Op(
-            "Act on the case: contact, assign, plan, progress, resolve, accept, cancel", "cases", body=ActionSchema,
+            "Act on the case: contact, assign, plan, progress, resolve, accept, cancel; defer (non-urgent, with "
+            "the owner's consent; 422 deferral_not_allowed for an urgent case), resume", "cases", body=ActionSchema,
             roles=STAFF, headers=IF_MATCH, errors=(401, 403, 404, 409, 422, 428)),
         ("/api/v1/complaints/{complaint_id}/classification", "post"): Op(
             "Correct the category/severity (feeds the classifier)", "complaints", body=CorrectionSchema,
@@ -156,6 +159,20 @@ def _operations() -> dict:
         ("/api/v1/routing-rules", "put"): Op(
             "Replace a scope's routing rules (round-robin or least-loaded within the team)", "routing",
             body=SaveRoutingSchema, roles=("group_admin", "site_manager"), errors=(401, 403, 422)),
+        ("/api/v1/duty-roster", "get"): Op(
+            "An estate's duty roster (值班表) and who is on duty now (cases opened after hours go to them)",
+            "routing", query=RosterArgs, roles=("group_admin", "head_office", "site_manager", "cs_supervisor"),
+            errors=(401, 403, 404, 422)),
+        ("/api/v1/duty-roster", "put"): Op(
+            "Replace an estate's duty roster (people per weekday night or date range)", "routing",
+            body=SaveRosterSchema, roles=("group_admin", "head_office", "site_manager"), errors=(401, 403, 422)),
+        ("/api/v1/staff-contacts", "get"): Op(
+            "Staff alert recipients (role, estate or every estate, name, e-mail, phone, locale)", "alerts",
+            roles=("group_admin", "head_office"), errors=(401, 403)),
+        ("/api/v1/staff-contacts", "put"): Op(
+            "Replace the staff alert recipients e-mailed on SLA warnings, breaches, escalations, major complaints "
+            "and overdue callbacks", "alerts", body=SaveContactsSchema, roles=("group_admin", "head_office"),
+            errors=(401, 403, 422)),
         ("/api/v1/sla/policy/versions", "get"): Op("The stored versions of the policies, newest first", "sla",
                                                    query=VersionArgs, roles=MANAGERS, errors=(401, 403)),
         ("/api/v1/reports/kpis", "get"): Op("KPIs for a period", "reports", query=DateRange, roles=MANAGERS,
@@ -226,13 +243,18 @@ def _operations() -> dict:
             "The tenant's audit log, newest first (logins, users, passwords, TOTP, API keys, SLA saves, case "
             "actions, exports); append-only", "accounts", query=AuditArgs, roles=("group_admin",),
             errors=(401, 403, 422)),
+        ("/api/v1/audit/export.{fmt}", "get"): Op(
+            "The filtered audit log as CSV (UTF-8 with BOM) or XLSX, at most 10,000 rows, headers in the caller's "
+            "language; formula-safe cells; the export is audited", "accounts", query=AuditExportArgs,
+            roles=("group_admin",), errors=(401, 403, 404, 422), content="application/octet-stream"),
         ("/api/v1/users", "get"): Op("The tenant's users with roles, TOTP and active flag", "accounts",
                                      roles=("group_admin",), errors=(401, 403)),
         ("/api/v1/users", "post"): Op("Create a user; the initial password is in this answer only", "accounts",
                                       body=UserCreateSchema, roles=("group_admin",), ok=201,
                                       errors=(401, 403, 409, 422)),
         ("/api/v1/users/{user_id}", "patch"): Op(
-            "Change a user's display name, active flag or roles (deactivation and role changes end their tokens)",
+            "Change a user's display name, e-mail address (for self-service password reset), active flag or roles "
+            "(deactivation and role changes end their tokens)",
             "accounts", body=UserPatchSchema, roles=("group_admin",), errors=(401, 403, 404, 422)),
         ("/api/v1/users/{user_id}/password-reset", "post"): Op(
             "A one-time password reset link for the user (1 h), in this answer only", "accounts",

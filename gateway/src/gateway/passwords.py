@@ -1,14 +1,15 @@
-"""Password policy, changing one's own password and one-time reset links issued by a group admin.
+"""Password policy, changing one's own password and one-time reset links, issued by a group admin or asked for
+by the user ("forgot password").
 
 Policy (``problem``): at least 10 characters (at most 1024), not the username (nor its part before ``@``), not in
 a short list of the most common passwords (checked case-insensitively). Hashes are argon2id (``accounts``).
 
 Reset: a group admin asks for a link for one of the tenant's users; the token (``token_urlsafe(32)``) is shown
 to the admin once and only its SHA-256 is stored, valid one hour and once; a newer link supersedes an older
-unused one. There is no self-service "forgot password" e-mail: notify sends mail only about complaints (no RPC
-for an arbitrary message to a staff address) and the gateway keeps no staff e-mail addresses; the admin passes
-the link on. Every change and reset bumps ``token_version`` (tokens already issued stop working) and clears the
-login lockout for the username.
+unused one. Self-service (``request_reset``): anyone may ask for a link for a username; only an active user
+with an e-mail address gets one (``created_by`` "self-service"), mailed by notify, and the caller answers the
+same whatever happened (``blueprints/console_forgot.py``). Every change and reset bumps ``token_version``
+(tokens already issued stop working) and clears the login lockout for the username.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from .tables import password_resets, users
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
 RESET_TTL = dt.timedelta(hours=1)
+SELF_SERVICE = "self-service"  # ``password_resets.created_by`` of a link the user asked for
 COMMON = frozenset({
     "1234567890", "12345678910", "0123456789", "1111111111", "0000000000", "1234512345", "1q2w3e4r5t",
     "qwertyuiop", "password123", "password12", "password1!", "passw0rd123", "iloveyou12", "woaini1314",
@@ -107,9 +109,21 @@ def issue_reset(conn, tenant_id: str, user_id: str, issued_by: str, now: dt.date
     conn.execute(password_resets.insert().values(
         tenant_id=tenant_id, id=str(uuid.uuid4()), user_id=user_id, token_hash=_digest(token),
         created_by=issued_by, created_at=now, expires_at=expires, used_at=None))
-    audit.record(conn, tenant_id, "password_reset_issued", target_kind="user", target_id=user_id,
-                 detail={"expires_at": expires.isoformat()})
+    detail = {"expires_at": expires.isoformat()} | ({"by": SELF_SERVICE} if issued_by == SELF_SERVICE else {})
+    audit.record(conn, tenant_id, "password_reset_issued", target_kind="user", target_id=user_id, detail=detail)
     return {"token": token, "expires_at": expires.isoformat()}
+
+
+def request_reset(conn, username: str, now: dt.datetime | None = None) -> dict | None:
+    """A self-service reset for the login ``username``: ``{"tenant_id", "user_id", "email", "token",
+    "expires_at"}`` when it is an active user with an e-mail address, else None (the caller must not tell the
+    two apart to the person asking)."""
+    row = conn.execute(select(users.c.tenant_id, users.c.id, users.c.email).where(
+        users.c.username == (username or "")[:150], users.c.active.is_(True))).first()
+    if row is None or not (row.email or "").strip():
+        return None
+    issued = issue_reset(conn, row.tenant_id, row.id, SELF_SERVICE, now)
+    return {"tenant_id": row.tenant_id, "user_id": row.id, "email": row.email.strip()} | issued
 
 
 def reset_target(conn, token: str, now: dt.datetime | None = None) -> dict | None:

@@ -46,6 +46,7 @@ users = Table(
     Column("totp_secret", String(64), nullable=True),  # base32; pending until totp_enabled_at is set
     Column("totp_enabled_at", UTCDateTime, nullable=True),
     Column("totp_last_step", Integer, nullable=True),  # the last accepted 30 s step: a code works once
+    Column("email", String(254), nullable=True),  # for self-service password reset (passwords.py); 0005
 )
 
 user_roles = Table(
@@ -105,7 +106,8 @@ audit_log = Table(
     Index("ix_audit_log_tenant_at", "tenant_id", "at"),
 )
 
-# One-time password reset links issued by a group_admin (passwords.py): only the SHA-256 of the token is kept.
+# One-time password reset links, issued by a group_admin or asked for by the user ("forgot password": then
+# ``created_by`` is "self-service"; passwords.py): only the SHA-256 of the token is kept.
 password_resets = Table(
     "password_resets", metadata,
     Column("tenant_id", String(36), primary_key=True),

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from babel import Locale
-from flask import current_app, g, request, session
+from flask import current_app, g, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -76,6 +76,12 @@ def compile_translations(source: Path = TRANSLATIONS) -> str:
     return str(target)
 
 
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link to a page for e-mails and admins: ``PUBLIC_BASE_URL`` + the path. Never built from the
+    request's ``Host`` header, which the client controls (host-header poisoning of reset links)."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
 def select_locale() -> str:
     lang = session.get("lang")
     return lang if lang in LOCALES else DEFAULT_LOCALE
@@ -117,6 +123,10 @@ def init_console(app) -> None:
 
     for blueprint in (console_extensions.bp, console_sla_settings.bp, console_dashboard.bp):
         app.register_blueprint(blueprint)
+    from .blueprints import console_alert_settings, console_routing_settings  # settings pages (issue 8)
+
+    app.register_blueprint(console_routing_settings.bp)
+    app.register_blueprint(console_alert_settings.bp)
     app.before_request(_console_request)
     app.context_processor(_template_globals)
 

@@ -5,7 +5,9 @@ Body: ``{"action": "contact"|"assign"|"plan"|"progress"|"resolve"|"accept"|"canc
 request_extension: ``new_due_at``, ``reason``, ``stage`` (default resolution); decide_extension: ``approve``,
 ``note`` (required to reject), ``stage`` — by the next level up, never the requester: otherwise 403
 ``extension_not_allowed``; decide_nonconformity: ``approve``, ``note`` (required to reject) — the estate's
-site manager or head office, otherwise 403 ``nonconformity_not_allowed``). The request
+site manager or head office, otherwise 403 ``nonconformity_not_allowed``; defer: ``consented_by``, ``until``
+(default the estate's next working period), ``note`` — not for the top/urgent severity: 422
+``deferral_not_allowed`` on ``severity``; resume: ``note``). The request
 must carry ``If-Match`` with the case version from the complaint's ``ETag``: without it 428
 ``precondition_required``, with a stale one 409 ``version_conflict`` (two agents cannot overwrite each other).
 The answer carries the new ``ETag``. A case outside the caller's estate scope is 404 (``scope.require``).
@@ -37,6 +39,8 @@ i18n.register({
                                "en": "Someone else updated the case; reload it and try again"},
     "error.nonconformity_not_allowed": {"zh_CN": "不合格服务记录须由本项目经理或总部审批",
                                         "en": "A nonconformity record is decided by the estate's site manager or head office"},
+    "error.deferral_not_allowed": {"zh_CN": "紧急/重大投诉不能延后处理，须立即处理",
+                                   "en": "An urgent or major complaint cannot be deferred; it is handled at once"},
     "error.extension_not_allowed": {"zh_CN": "延期须由上一级审批，申请人不能审批自己的申请",
                                     "en": "An extension is decided by the next level up, never by its requester"},
 })
@@ -47,7 +51,7 @@ class ActionSchema(Schema):
 
     action = fields.String(required=True, validate=validate.OneOf(
         ["contact", "assign", "plan", "progress", "resolve", "accept", "cancel", "request_extension",
-         "decide_extension", "decide_nonconformity"]))
+         "decide_extension", "decide_nonconformity", "defer", "resume"]))
     note = fields.String(validate=validate.Length(max=2000))
     assignee = fields.String(validate=validate.Length(max=100))
     cause = fields.String(validate=validate.Length(max=40))
@@ -58,6 +62,11 @@ class ActionSchema(Schema):
     stage = fields.String(validate=validate.Length(min=1, max=40))
     new_due_at = fields.String(validate=validate.Length(max=40))  # ISO 8601 with offset; workflow checks it
     approve = fields.Boolean()
+    # deferral with the owner's consent: defer {consented_by, until?, note?}; resume {note?}
+    consented_by = fields.String(validate=validate.Length(min=1, max=100),
+                                 metadata={"description": "who agreed to wait: the owner's name, or 业主（电话确认）"})
+    until = fields.String(validate=validate.Length(max=40), metadata={
+        "description": "ISO 8601 with offset; default the start of the estate's next working period"})
 
 
 def etag(version) -> str:

@@ -1,5 +1,6 @@
 """Group admins' pages: users (``/admin/users``: list, create with a one-time initial password, edit name,
-roles and active flag, issue a password reset link, reset TOTP) and the audit log (``/admin/audit``).
+e-mail address, roles and active flag, issue a password reset link, reset TOTP) and the audit log
+(``/admin/audit``, with ``/admin/audit/export.<csv|xlsx>`` of the filtered rows).
 
 The same functions as the API (``users_admin``, ``passwords``, ``totp``, ``audit``), so both refuse alike.
 Roles are edited as rows of (role, estate or "every estate"); an empty role row is ignored.
@@ -9,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from .. import audit, passwords, rpc, totp, users_admin
+from .. import audit, audit_export, passwords, rpc, totp, users_admin
 from ..tables import ROLES
+from ..web import public_url
 from .console import page, page_error
 
 bp = Blueprint("console_admin", __name__)
@@ -25,6 +27,7 @@ REFUSALS = {
     "unknown_role": _l("Unknown role."),
     "unknown_estate": _l("This estate is not one of the group's."),
     "cannot_change_self": _l("You cannot deactivate yourself or drop your own group admin role."),
+    "invalid_email": _l("Enter a valid e-mail address, or leave it empty."),
 }
 
 ACTION_LABELS = {
@@ -38,6 +41,10 @@ ACTION_LABELS = {
     "user_deactivated": _l("User deactivated"), "user_reactivated": _l("User reactivated"),
     "user_roles_changed": _l("Roles changed"), "sla_policy_saved": _l("Time limits saved"),
     "case_action": _l("Case action"), "report_exported": _l("Report exported"),
+    "routing_rules_saved": _l("Routing rules saved"), "staff_contacts_saved": _l("Alert recipients saved"),
+    "audit_exported": _l("Audit log exported"), "webhook_created": _l("Webhook added"),
+    "webhook_deleted": _l("Webhook removed"), "report_subscribed": _l("Report subscription added"),
+    "report_unsubscribed": _l("Report subscription ended"), "user_email_changed": _l("E-mail address changed"),
 }
 
 def _estates() -> list[dict]:
@@ -66,7 +73,8 @@ def users_page():
     estates, errors, form, created = _estates(), {}, {}, None
     if request.method == "POST":
         form = {"username": request.form.get("username", "").strip()[:150],
-                "display_name": request.form.get("display_name", "").strip()[:100]}
+                "display_name": request.form.get("display_name", "").strip()[:100],
+                "email": request.form.get("email", "").strip()[:300]}
         if len(form["username"]) < 3 or any(c.isspace() for c in form["username"]):
             errors["username"] = _("3 to 150 characters, no spaces.")
         if not form["display_name"]:
@@ -76,10 +84,10 @@ def users_page():
                 with current_app.extensions["db"].begin() as conn:
                     created = users_admin.create_user(conn, g.principal.tenant_id, form["username"],
                                                       form["display_name"], _roles_from_form(),
-                                                      {e["code"] for e in estates})
+                                                      {e["code"] for e in estates}, form["email"])
                 form = {}
             except users_admin.UserRefused as exc:
-                errors["username" if exc.field == "username" else "roles"] = str(REFUSALS[exc.code])
+                errors[exc.field if exc.field in ("username", "email") else "roles"] = str(REFUSALS[exc.code])
     with current_app.extensions["db"].connect() as conn:
         listing = users_admin.list_users(conn, g.principal.tenant_id)
     status = 422 if errors else (201 if created else 200)
@@ -95,6 +103,7 @@ def user_page(user_id: str):
         user = _user_or_404(conn, user_id)
     if request.method == "POST":
         changes = {"display_name": request.form.get("display_name", "").strip()[:100] or user["display_name"],
+                   "email": request.form.get("email", "")[:300],
                    "active": request.form.get("active") == "1", "roles": _roles_from_form()}
         try:
             with current_app.extensions["db"].begin() as conn:
@@ -115,7 +124,7 @@ def password_reset(user_id: str):
     with current_app.extensions["db"].begin() as conn:
         user = _user_or_404(conn, user_id)
         issued = passwords.issue_reset(conn, g.principal.tenant_id, user["id"], g.principal.user_id)
-    issued["url"] = url_for("console_account.reset_page", token=issued["token"], _external=True)
+    issued["url"] = public_url("console_account.reset_page", token=issued["token"])  # not from the Host header
     return render_template("admin_user.html", user=user, estates=_estates(), role_codes=ROLES, errors={},
                            reset=issued)
 
@@ -139,17 +148,36 @@ def _day(name: str) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))  # China days
 
 
+def _audit_query(pageno: int = 1) -> audit.Query:
+    """The page's filters (China days, inclusive); a bad date or action is no filter."""
+    action = request.args.get("action") or None
+    date_to = _day("to")
+    return audit.Query(_day("from"), date_to + dt.timedelta(days=1) if date_to else None,
+                       (request.args.get("user") or "").strip()[:150] or None,
+                       action if action in audit.ACTIONS else None, PAGE_SIZE, (pageno - 1) * PAGE_SIZE)
+
+
 @bp.get("/admin/audit")
 @page("group_admin")
 def audit_page():
-    action = request.args.get("action") or None
     pageno = max(1, request.args.get("page", 1, type=int) or 1)
-    date_to = _day("to")
-    query = audit.Query(_day("from"), date_to + dt.timedelta(days=1) if date_to else None,
-                        (request.args.get("user") or "").strip()[:150] or None,
-                        action if action in audit.ACTIONS else None, PAGE_SIZE, (pageno - 1) * PAGE_SIZE)
     with current_app.extensions["db"].connect() as conn:
-        result = audit.entries(conn, g.principal.tenant_id, query)
+        result = audit.entries(conn, g.principal.tenant_id, _audit_query(pageno))
     return render_template("admin_audit.html", result=result, actions=audit.ACTIONS, args=request.args,
-                           action_labels=ACTION_LABELS,
+                           action_labels=ACTION_LABELS, export_limit=audit_export.EXPORT_LIMIT,
                            page=pageno, pages=max(1, -(-result["total"] // PAGE_SIZE)))
+
+
+@bp.get("/admin/audit/export.<fmt>")
+@page("group_admin")
+def audit_export_file(fmt: str):
+    """The rows the page's filters select, as CSV or XLSX in the page's language (``audit_export``)."""
+    if fmt not in audit_export.FORMATS:
+        abort(404)
+    query = _audit_query()
+    with current_app.extensions["db"].begin() as conn:
+        header, body, _total = audit_export.rows(conn, g.principal.tenant_id, query, ACTION_LABELS)
+        audit_export.record_export(conn, g.principal.tenant_id, fmt, query, len(body))
+    name = audit_export.filename(fmt, dt.datetime.now(dt.timezone.utc))
+    return Response(audit_export.render(fmt, header, body), mimetype=audit_export.FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

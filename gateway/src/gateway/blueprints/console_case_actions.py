@@ -16,6 +16,7 @@ from estatedesk_common.errors import parse_remote
 
 from .. import labels, rpc, scope
 from .case_actions import ACTING_ROLES
+from .console_extensions import local_to_instant
 from .console import page, page_error
 from .console_complaints import render_case, valid_uuid
 
@@ -25,8 +26,10 @@ bp = Blueprint("console_case_actions", __name__)
 FIELDS = {
     "contact": ("note",), "assign": ("assignee", "note"), "plan": ("note",), "progress": ("note",),
     "resolve": ("cause", "remedy", "loss_amount", "note"), "accept": ("note",), "cancel": ("reason",),
+    "defer": ("consented_by", "until", "note"), "resume": ("note",),
 }
-LIMITS = {"note": 2000, "assignee": 100, "cause": 40, "remedy": 2000, "loss_amount": 20, "reason": 500}
+LIMITS = {"note": 2000, "assignee": 100, "cause": 40, "remedy": 2000, "loss_amount": 20, "reason": 500,
+          "consented_by": 100, "until": 40}
 MESSAGES = {
     "note": _l("Write what was done or agreed (at most 2000 characters)."),
     "assignee": _l("Enter who handles the case (at most 100 characters)."),
@@ -34,6 +37,9 @@ MESSAGES = {
     "remedy": _l("Describe the remedy (at most 2000 characters)."),
     "loss_amount": _l("Enter the owner's loss in yuan: a number, 0 or more."),
     "reason": _l("Give the reason for cancelling (at most 500 characters)."),
+    "consented_by": _l("Say who agreed to wait: the owner's name, or 'owner by phone' (at most 100 characters)."),
+    "until": _l("Enter a future date and time (the estate's local time), at most 30 days ahead, or leave it empty."),
+    "severity": _l("An urgent or major complaint cannot be deferred; it is handled at once."),
     "action": _l("This action is not possible in the case's current status."),
     "version": _l("Someone else updated the case; reload it and try again."),
 }
@@ -55,6 +61,13 @@ def act(complaint_id: str, action: str):
         return _refused(complaint_id, action, form, errors, 422)
     if version is None:
         return _refused(complaint_id, action, form, {}, 409, str(MESSAGES["version"]))
+    client = rpc.client()
+    if action == "defer" and data.get("until"):  # a datetime-local value in the estate's time zone
+        complaint = scope.require(g.principal, client.call("intake", "get_complaint", complaint_id))
+        until = local_to_instant(data["until"], (complaint.get("estate") or {}).get("timezone"))
+        if until is None:
+            return _refused(complaint_id, action, form, {"until": str(MESSAGES["until"])}, 422)
+        data["until"] = until.isoformat()
     client = rpc.client()
     scope.require(g.principal, client.call("workflow", "get_case", complaint_id))  # 404 outside the scope
     try:

@@ -160,19 +160,24 @@ def render_case(complaint_id: str, attempt: dict | None = None, status: int = 20
     kinds = {e["kind"] for e in view["timeline"]}
     settling = (now - labels.parse_instant(view["received_at"])).total_seconds() < 120 and not (
         deadlines and "notification_sent" in kinds) and attempt is None
-    offered = available_actions(view["status"]) if view["case"] and g.principal.has_role(*ACTING_ROLES) else []
+    offered = (available_actions(view["status"], (view["case"] or {}).get("severity"))
+               if view["case"] and g.principal.has_role(*ACTING_ROLES) else [])
     return render_template("complaint_case.html", c=view, deadlines=deadlines, timezone=timezone,
                            refresh=settling, actions=offered, attempt=attempt or {}), status
 
 
-def available_actions(status: str | None) -> list[str]:
+def available_actions(status: str | None, severity: str | None = None) -> list[str]:
     """The actions workflow accepts in ``status`` (mirrors ``workflow.domain.actions.decide``; workflow
-    stays the authority and refuses anything else with a 422)."""
+    stays the authority and refuses anything else with a 422). A deferred case can only be resumed; ``defer`` is
+    not offered for the top severity of the preset schemes (workflow refuses it for the tenant's top level)."""
     if status == "resolved":
         return ["accept"]
+    if status == "deferred":
+        return ["resume"]
     if status in CASE_DONE or status is None:
         return []
-    return ["contact", "assign", "plan", "progress", "resolve", "cancel"]
+    offered = ["contact", "assign", "plan", "progress", "resolve", "cancel"]
+    return offered if severity in labels.TOP_SEVERITIES else offered[:-1] + ["defer", "cancel"]
 
 
 @bp.get("/complaints")

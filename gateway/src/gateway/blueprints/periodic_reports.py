@@ -3,7 +3,8 @@
 
 ``GET /report-runs/<id>?format=html`` answers the report page itself (self-contained HTML: inline styles and
 SVG, no scripts), ready to open in a browser or print to PDF; without it the JSON carries the same page in
-``html``. Another tenant's subscription or report is 404 like an unknown one.
+``html``. Another tenant's subscription or report is 404 like an unknown one. Subscribing and ending a
+subscription are audited (``report_subscribed``, ``report_unsubscribed``) once reporting answered.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from marshmallow import Schema, fields, validate
 
 from estatedesk_common import i18n
 
-from .. import rpc
+from .. import audit, rpc
 from ..auth import current_principal, require_roles
 from ..errors import ApiError
 from . import load_json
@@ -35,6 +36,17 @@ class SubscriptionSchema(Schema):
     locale = fields.String(load_default="zh_CN", validate=validate.OneOf(["zh_CN", "en"]))
 
 
+def audit_subscribed(tenant_id: str, created: dict) -> None:
+    """The audit row of a new subscription: kind, estate and how many recipients (not their addresses)."""
+    audit.record_now(tenant_id, "report_subscribed", target_kind="report_subscription", target_id=created["id"],
+                     detail={"kind": created.get("kind"), "estate": created.get("estate"),
+                             "recipients": len(created.get("recipients") or [])})
+
+
+def audit_unsubscribed(tenant_id: str, ended: dict) -> None:
+    audit.record_now(tenant_id, "report_unsubscribed", target_kind="report_subscription", target_id=ended["id"])
+
+
 def _id(value: str, code: str = "report_subscription_not_found") -> str:
     try:
         return str(uuid.UUID(value))
@@ -52,16 +64,19 @@ def list_subscriptions():
 @bp.post("/report-subscriptions")
 @require_roles(*MANAGERS)
 def subscribe():
-    current_principal()
+    principal = current_principal()
     created = rpc.client().call("reporting", "subscribe_report", load_json(SubscriptionSchema()))
+    audit_subscribed(principal.tenant_id, created)
     return created, 201, {"Location": url_for("periodic_reports.list_subscriptions")}
 
 
 @bp.delete("/report-subscriptions/<subscription_id>")
 @require_roles(*MANAGERS)
 def unsubscribe(subscription_id: str):
-    current_principal()
-    return rpc.client().call("reporting", "unsubscribe_report", _id(subscription_id))
+    principal = current_principal()
+    ended = rpc.client().call("reporting", "unsubscribe_report", _id(subscription_id))
+    audit_unsubscribed(principal.tenant_id, ended)
+    return ended
 
 
 @bp.post("/report-subscriptions/<subscription_id>/run")

@@ -80,14 +80,20 @@ def save_rules():
     return rpc.client().call("workflow", "save_routing_rules", data["scope"], data["rules"])
 
 
-def _check_team(tenant_id: str, rules: list[dict]) -> None:
+def unknown_members(tenant_id: str, rules: list[dict]) -> dict[int, list[str]]:
+    """``{rule index: [team members that are not active users of the tenant]}`` (also the settings page's)."""
     wanted = {m.strip() for r in rules for m in r["team"]}
     with current_app.extensions["db"].connect() as conn:
         known = set(conn.execute(select(users.c.username).where(
             users.c.tenant_id == tenant_id, users.c.active.is_(True), users.c.username.in_(sorted(wanted)))).scalars())
-    for i, rule in enumerate(rules):
-        unknown = [m for m in rule["team"] if m.strip() not in known]
-        if unknown:
-            field = f"rules.{i}.team"
-            raise ApiError(422, "validation_failed", details={"field": field, "fields": {
-                field: [f"Unknown user: {', '.join(unknown)}."]}}, field=field)
+    found = {i: [m for m in rule["team"] if m.strip() not in known] for i, rule in enumerate(rules)}
+    return {i: names for i, names in found.items() if names}
+
+
+def _check_team(tenant_id: str, rules: list[dict]) -> None:
+    unknown = unknown_members(tenant_id, rules)
+    if unknown:
+        i = min(unknown)
+        field = f"rules.{i}.team"
+        raise ApiError(422, "validation_failed", details={"field": field, "fields": {
+            field: [f"Unknown user: {', '.join(unknown[i])}."]}}, field=field)

@@ -1,8 +1,9 @@
 """User administration and the audit log of the caller's tenant, for group_admin only (``/api/v1``).
 
-``GET/POST /users``, ``PATCH /users/<id>`` (display_name, active, roles), ``POST /users/<id>/password-reset``
+``GET/POST /users``, ``PATCH /users/<id>`` (display_name, email, active, roles), ``POST /users/<id>/password-reset``
 (a one-time link, answered once), ``DELETE /users/<id>/totp`` (reset the user's second factor) and
-``GET /audit``. Another tenant's user is 404 like an unknown one; estates are checked against intake's
+``GET /audit`` (``GET /audit/export.<csv|xlsx>``: the same filters as a file). Another tenant's user is 404
+like an unknown one; estates are checked against intake's
 ``list_estates`` of the caller's tenant.
 """
 from __future__ import annotations
@@ -10,17 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
+from flask_babel import force_locale
 from marshmallow import Schema, ValidationError, fields, validate
 
 from estatedesk_common import i18n
+from estatedesk_common.i18n import negotiate
 
-from .. import audit, passwords, rpc, totp, users_admin
+from .. import audit, audit_export as audit_export_, passwords, rpc, totp, users_admin
 from ..auth import current_principal, require_roles
 from ..errors import ApiError
 from ..schemas import Stripped
 from ..tables import ROLES
+from ..web import public_url
 from . import load_json
+from .console_admin import ACTION_LABELS
 
 bp = Blueprint("users", __name__)
 
@@ -31,6 +36,7 @@ i18n.register({
     "error.unknown_estate": {"zh_CN": "该项目不属于本集团：{field}", "en": "Not an estate of this group: {field}"},
     "error.cannot_change_self": {"zh_CN": "不能停用自己或取消自己的集团管理员角色",
                                  "en": "You cannot deactivate yourself or drop your own group_admin role"},
+    "error.invalid_email": {"zh_CN": "电子邮箱地址无效", "en": "Not a valid e-mail address"},
 })
 
 
@@ -49,21 +55,28 @@ class UserCreateSchema(Schema):
     username = Stripped(required=True, validate=[validate.Length(min=3, max=150),
                                                  validate.Regexp(r"^[^\s]+$", error="No spaces.")])
     display_name = Stripped(required=True, validate=validate.Length(min=1, max=100))
+    email = fields.String(allow_none=True, validate=validate.Length(max=254),
+                          metadata={"description": "optional; where a password reset link the user asks for goes"})
     roles = fields.List(RoleGrant(), required=True, validate=validate.Length(max=50),
                         metadata={"description": f"[[role, estate or null]]; roles: {', '.join(ROLES)}"})
 
 
 class UserPatchSchema(Schema):
     display_name = Stripped(validate=validate.Length(min=1, max=100))
+    email = fields.String(allow_none=True, validate=validate.Length(max=254),
+                          metadata={"description": "null or empty removes it"})
     active = fields.Boolean()
     roles = fields.List(RoleGrant(), validate=validate.Length(max=50))
 
 
-class AuditArgs(Schema):
+class AuditExportArgs(Schema):
     date_from = fields.DateTime(data_key="from", metadata={"description": "ISO 8601; inclusive"})
     date_to = fields.DateTime(data_key="to", metadata={"description": "ISO 8601; exclusive"})
     user = fields.String(validate=validate.Length(max=150), metadata={"description": "user id or username"})
     action = fields.String(validate=validate.OneOf(audit.ACTIONS))
+
+
+class AuditArgs(AuditExportArgs):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=audit.MAX_LIMIT))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
@@ -107,6 +120,27 @@ def audit_entries():
         return audit.entries(conn, current_principal().tenant_id, query)
 
 
+@bp.get("/audit/export.<fmt>")
+@require_roles("group_admin")
+def audit_export(fmt: str):
+    """The filtered log as CSV or XLSX (at most ``audit_export.EXPORT_LIMIT`` rows), headers in the caller's
+    ``Accept-Language``; formula-safe cells; the export is itself audited."""
+    if fmt not in audit_export_.FORMATS:
+        raise ApiError(404, "not_found")
+    args = load_args(AuditExportArgs())
+    tenant_id = current_principal().tenant_id
+    query = audit.Query(_aware(args.get("date_from")), _aware(args.get("date_to")), args.get("user"),
+                        args.get("action"))
+    with force_locale(negotiate(request.headers.get("Accept-Language"))):
+        with current_app.extensions["db"].begin() as conn:
+            header, body, _total = audit_export_.rows(conn, tenant_id, query, ACTION_LABELS)
+            audit_export_.record_export(conn, tenant_id, fmt, query, len(body))
+        content = audit_export_.render(fmt, header, body)
+    name = audit_export_.filename(fmt, dt.datetime.now(dt.timezone.utc))
+    return Response(content, mimetype=audit_export_.FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
 @bp.get("/users")
 @require_roles("group_admin")
 def list_users():
@@ -123,7 +157,7 @@ def create_user():
     try:
         with current_app.extensions["db"].begin() as conn:
             created = users_admin.create_user(conn, principal.tenant_id, body["username"], body["display_name"],
-                                              body["roles"], estates)
+                                              body["roles"], estates, body.get("email"))
     except users_admin.UserRefused as exc:
         raise refused(exc) from None
     return created, 201, {"Location": url_for("users.list_users"), "Cache-Control": "no-store"}
@@ -156,7 +190,7 @@ def password_reset(user_id: str):
         issued = passwords.issue_reset(conn, principal.tenant_id, user_id, principal.user_id)
     if issued is None:
         raise ApiError(404, "user_not_found", details={"field": "id"})
-    issued["url"] = url_for("console_account.reset_page", token=issued["token"], _external=True)
+    issued["url"] = public_url("console_account.reset_page", token=issued["token"])  # not from the Host header
     return issued, 201, {"Cache-Control": "no-store"}
 
 

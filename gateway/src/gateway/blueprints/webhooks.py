@@ -2,18 +2,21 @@
 
 ``POST`` answers the signing secret once (201). ``GET /webhooks/<id>/deliveries`` is the delivery log (status,
 attempts, last HTTP status or error); ``POST /webhooks/deliveries/<id>/redeliver`` queues one again. Another
-tenant's webhook or delivery is 404 like an unknown one (notify filters by the context's tenant).
+tenant's webhook or delivery is 404 like an unknown one (notify filters by the context's tenant). Adding and
+removing a webhook is audited (``webhook_created``, ``webhook_deleted``) once notify answered.
 """
 from __future__ import annotations
 
 import uuid
+
+from urllib.parse import urlsplit
 
 from flask import Blueprint, url_for
 from marshmallow import Schema, fields, validate
 
 from estatedesk_common import i18n
 
-from .. import rpc
+from .. import audit, rpc
 from ..auth import current_principal, require_roles
 from ..errors import ApiError
 from ..schemas import Stripped
@@ -36,6 +39,13 @@ class WebhookSchema(Schema):
     description = Stripped(load_default="", validate=validate.Length(max=200))
 
 
+def audit_created(tenant_id: str, created: dict) -> None:
+    """The audit row of a new webhook: its host and events, never the URL's path or query, nor the secret."""
+    host = urlsplit(str(created.get("url") or "")).hostname or ""
+    audit.record_now(tenant_id, "webhook_created", target_kind="webhook", target_id=created["id"],
+                     detail={"host": host[:100], "events": list(created.get("events") or [])})
+
+
 def _id(value: str, code: str = "webhook_not_found") -> str:
     try:
         return str(uuid.UUID(value))
@@ -53,16 +63,19 @@ def list_webhooks():
 @bp.post("/webhooks")
 @require_roles("group_admin")
 def create_webhook():
-    current_principal()
+    principal = current_principal()
     created = rpc.client().call("notify", "create_webhook", load_json(WebhookSchema()))
+    audit_created(principal.tenant_id, created)
     return created, 201, {"Location": url_for("webhooks.list_webhooks"), "Cache-Control": "no-store"}
 
 
 @bp.delete("/webhooks/<webhook_id>")
 @require_roles("group_admin")
 def delete_webhook(webhook_id: str):
-    current_principal()
-    return rpc.client().call("notify", "delete_webhook", _id(webhook_id))
+    principal = current_principal()
+    deleted = rpc.client().call("notify", "delete_webhook", _id(webhook_id))
+    audit.record_now(principal.tenant_id, "webhook_deleted", target_kind="webhook", target_id=deleted["id"])
+    return deleted
 
 
 @bp.get("/webhooks/<webhook_id>/deliveries")

@@ -14,6 +14,13 @@ from .domain.opt_outs import THROTTLED
 from .domain.reports import FINAL
 from .tables import messages
 
+# kinds whose bodies hold a secret (a password reset link): blanked once the message is sent or failed for good
+SECRET_KINDS = frozenset({"password_reset"})
+
+
+def _scrub(row) -> dict:
+    return {"body_text": "", "body_html": ""} if row["kind"] in SECRET_KINDS else {}
+
 
 def add_message(conn, m: Message) -> None:
     conn.execute(messages.insert().values(
@@ -48,7 +55,7 @@ def _update(conn, row, **values) -> bool:
 
 def mark_sent(conn, row, now, provider_message_id: str | None = None) -> bool:
     return _update(conn, row, status="sent", sent_at=now, updated_at=now, attempts=row["attempts"] + 1,
-                   next_attempt_at=None, provider_message_id=provider_message_id)
+                   next_attempt_at=None, provider_message_id=provider_message_id, **_scrub(row))
 
 
 def mark_deferred(conn, row, until, now, reason: str | None = None) -> bool:
@@ -65,7 +72,7 @@ def mark_retry(conn, row, attempts: int, next_attempt_at, error: str, now) -> bo
 
 def mark_failed(conn, row, attempts: int, error: str, now) -> bool:
     return _update(conn, row, status="failed", attempts=attempts, next_attempt_at=None, last_error=error,
-                   updated_at=now)
+                   updated_at=now, **_scrub(row))
 
 
 def messages_for_complaint(conn, tenant_id: str, complaint_id: str) -> list:

@@ -8,7 +8,7 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import callbacks, handlers, opt_outs, owner_updates, periodic_reports, staff, superior
+from . import account_mail, callbacks, handlers, opt_outs, owner_updates, periodic_reports, staff, superior
 from .dependencies import CallbackConfig, Mailer, Sms
 from .reminders import ReminderLoop
 from .exceptions import EXPECTED_EXCEPTIONS
@@ -100,6 +100,14 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def set_staff_contacts(self, contacts):
         return staff.set_staff_contacts(self.tenant.id, self.tenant.caller_roles, contacts, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def queue_password_reset(self, recipient, locale, link, expires_at):
+        """The reset link a user asked for on the gateway's forgot-password page (account_mail.py)."""
+        result = account_mail.queue_password_reset(self.tenant.id, self.tenant.caller_roles, recipient, locale,
+                                                   link, expires_at, self.db.uow())
+        self.mailer.wake()
+        return result
 
     @http("GET", "/kannel/mo")
     def kannel_mo(self, request):

@@ -1,0 +1,121 @@
+"""Group settings, alert recipients: ``/settings/alerts`` (提醒接收人) — whom notify e-mails when a case runs late.
+
+- ``GET /settings/alerts`` — the tenant's staff alert recipients (``notify.list_staff_contacts``) as rows of
+  role, estate (or every estate), name, e-mail, phone and language, plus two empty rows (``settings_rows.js``
+  adds more), and which alert reaches which role (notify's ``domain.staff``).
+- ``POST /settings/alerts`` — checks every row here (the rules of notify's ``clean_contacts``, estates against
+  intake's directory) so each bad field is shown next to itself in the user's language, then
+  ``notify.set_staff_contacts`` replaces the whole list; the audit log records it (``audit.AUDITED``). A row with
+  no e-mail, name or phone, or ticked "remove", is dropped.
+
+group_admin and head_office only (the list holds staff addresses; notify refuses anyone else's save as well).
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from nameko.exceptions import RemoteError
+
+from estatedesk_common.errors import parse_remote
+
+from .. import rpc
+from .console import page, page_error
+from .staff_contacts import ALERT_ROLES, LOCALES, MANAGERS, MAX_CONTACTS
+
+bp = Blueprint("console_alert_settings", __name__)
+bp.register_error_handler(Exception, page_error)
+
+FIELDS = ("role", "estate", "name", "email", "phone", "locale")
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # notify's domain.staff._EMAIL
+EMPTY_ROWS = 2
+# which alert reaches which role (notify.domain.staff ALERT_ROLE; escalations: the ladder rung's role)
+ALERTS = (
+    (_l("Deadline warning (three quarters of the time used)"), ("cs_supervisor",)),
+    (_l("Deadline missed"), ("site_manager",)),
+    (_l("Escalation"), ("cs_supervisor", "site_manager", "head_office")),
+    (_l("Major complaint (a special team is formed)"), ("site_manager",)),
+    (_l("Callback overdue"), ("cs_supervisor",)),
+)
+MESSAGES = {
+    "role": _l("Choose a role."),
+    "estate": _l("Choose one of the group's estates, or every estate."),
+    "name": _l("At most 100 characters."),
+    "email": _l("Enter a valid e-mail address."),
+    "phone": _l("At most 40 characters."),
+    "locale": _l("Choose a language."),
+    "contacts": _l("At most 200 recipients."),
+    "other": _l("The recipients could not be saved; check them and try again."),
+}
+
+
+def _estates() -> list[dict]:
+    return sorted(rpc.client().call("intake", "list_estates"), key=lambda e: e.get("code") or "")
+
+
+@bp.get("/settings/alerts")
+@page(*MANAGERS)
+def settings():
+    rows = [{k: (c.get(k) or "") for k in FIELDS} for c in rpc.client().call("notify", "list_staff_contacts")]
+    return _render(rows, _estates(), {}, 200)
+
+
+def _render(rows, estates, errors, status):
+    blank = {k: "" for k in FIELDS} | {"role": "cs_supervisor", "locale": "zh_CN"}
+    return render_template("settings_alerts.html", rows=rows + [blank] * EMPTY_ROWS, estates=estates,
+                           errors=errors, role_codes=ALERT_ROLES, languages=LANGUAGES, alerts=ALERTS), status
+
+
+def _rows_from_form() -> list[dict]:
+    """The submitted rows, in order, without the empty and the removed ones."""
+    removed = set(request.form.getlist("remove"))
+    columns = [request.form.getlist(name) for name in FIELDS]
+    rows = []
+    for i, values in enumerate(zip(*columns)):
+        row = dict(zip(FIELDS, (v.strip()[:300] for v in values)))
+        if str(i) not in removed and (row["email"] or row["name"] or row["phone"]):
+            rows.append(row)
+    return rows
+
+
+def _check(rows: list[dict], estates: set[str]) -> dict:
+    """``{"<row>.<field>": message}`` for every bad field (nothing: the rows are what notify takes)."""
+    errors = {"contacts": str(MESSAGES["contacts"])} if len(rows) > MAX_CONTACTS else {}
+    for i, row in enumerate(rows):
+        bad = {"role": row["role"] not in ALERT_ROLES, "estate": bool(row["estate"]) and row["estate"] not in estates,
+               "name": len(row["name"]) > 100, "email": not EMAIL.match(row["email"]) or len(row["email"]) > 254,
+               "phone": len(row["phone"]) > 40, "locale": row["locale"] not in LOCALES}
+        errors |= {f"{i}.{field}": str(MESSAGES[field]) for field, wrong in bad.items() if wrong}
+    return errors
+
+
+@bp.post("/settings/alerts")
+@page(*MANAGERS)
+def save():
+    estates = _estates()
+    rows = _rows_from_form()
+    errors = _check(rows, {e["code"] for e in estates})
+    if errors:
+        return _render(rows, estates, errors, 422)
+    contacts = [row | {"estate": row["estate"] or None} for row in rows]
+    try:
+        rpc.client().call("notify", "set_staff_contacts", contacts)
+    except RemoteError as exc:
+        found = parse_remote(exc.value)
+        if found is None or not 400 <= int(found.get("status", 500)) < 500:
+            raise
+        if int(found["status"]) == 403:
+            abort(403)
+        return _render(rows, estates, _refusal((found.get("details") or {}).get("field")), 422)
+    flash(_("Saved %(count)d alert recipients.", count=len(contacts)))
+    return redirect(url_for("console_alert_settings.settings"))
+
+
+def _refusal(field) -> dict:
+    """notify's field (``contacts[2].email``) as the page's error key."""
+    found = re.match(r"^contacts[.\[](\d+)\]?\.(role|estate|name|email|phone|locale)$", str(field or ""))
+    if found:
+        return {f"{found.group(1)}.{found.group(2)}": str(MESSAGES[found.group(2)])}
+    return {"contacts": str(MESSAGES["other"])}

@@ -1,0 +1,57 @@
+"""Settings journeys in Chromium (registered in ``browser_journeys.JOURNEYS``; run as its child process): a site
+manager adds a routing rule for DEMO-RES (a wrong team member first: the error shows next to the field), sees it
+listed; a group admin opens the alert recipients. Screenshots 85-87. The calling test restores the rules."""
+from __future__ import annotations
+
+import re
+
+
+def routing_settings(j, args: dict) -> dict:
+    """Site manager: 派单规则 -> DEMO-RES -> 添加规则 (category ``args["category"]``) -> an unknown user is refused
+    next to the team field -> fixed -> saved and listed."""
+    page = j.page()
+    j.log_in(page, "manager@demo")
+    page.get_by_role("link", name="派单规则").click()
+    page.wait_for_url("**/settings/routing")
+    page.get_by_label("规则范围").select_option("estate:DEMO-RES")
+    page.get_by_role("button", name="查看").click()
+    page.wait_for_url("**/settings/routing?scope=estate%3ADEMO-RES")
+    assert page.locator("#inherited-rules").count() in (0, 1)
+    before = page.locator("#routing-rules tbody tr").count()
+    rows = page.locator("#routing-form [data-row]")
+    offered = rows.count()
+    page.get_by_role("button", name="添加规则").click()  # settings_rows.js: one more empty row
+    assert rows.count() == offered + 1
+    new = rows.nth(offered)
+    new.get_by_label("类别").select_option(args["category"])
+    new.get_by_label("责任部门").fill("绿化养护部")
+    new.get_by_label("处理小组（用户名）").fill("agent@demo, nobody@demo")
+    new.get_by_label("分配方式").select_option("least_loaded")
+    j.shot(page, "85-routing-rule-form")
+    page.get_by_role("button", name="保存规则").click()
+    page.wait_for_load_state()
+    error = page.locator(f"#e{before}-team")  # the re-rendered form: the kept rules, in order
+    assert "不是本集团的在用账号：nobody@demo" in error.inner_text(), page.content()[:2000]
+    team = page.locator(f"#r{before}-team")
+    assert team.get_attribute("aria-invalid") == "true" and "nobody@demo" in team.input_value()
+    team.fill("agent@demo")
+    page.get_by_role("button", name="保存规则").click()
+    page.wait_for_url(re.compile(r".*/settings/routing\?scope=estate(%3A|:)DEMO-RES$"))
+    assert page.get_by_text(re.compile("已保存 .* 条派单规则。")).is_visible()
+    row = page.locator(f'#routing-rules tbody tr[data-category="{args["category"]}"]')
+    listed = row.inner_text()
+    assert "绿化养护部" in listed and "客服专员 张" in listed and "当前工单最少者" in listed, listed
+    assert page.locator("#routing-rules tbody tr").count() == before + 1
+    j.shot(page, "86-routing-rule-saved")
+    page.context.close()
+
+    admin = j.page()
+    j.log_in(admin, "admin@demo")
+    admin.get_by_role("link", name="提醒接收人").click()
+    admin.wait_for_url("**/settings/alerts")
+    assert admin.locator("#alert-kinds").is_visible() and admin.locator("#c0-email").input_value()
+    j.shot(admin, "87-alert-recipients")
+    return {"listed": listed, "rules": before + 1}
+
+
+SETTINGS_JOURNEYS = {"routing_settings": routing_settings}

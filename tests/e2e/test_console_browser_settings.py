@@ -1,0 +1,41 @@
+"""Settings pages in a real headless Chromium (journeys in ``browser_journeys_settings.py``, run as a child process
+like ``test_console_browser.py``): a site manager adds a routing rule on 派单规则 and sees it listed; a group admin
+opens 提醒接收人. Screenshots 85-87 in ``test-artifacts/screenshots/``. DEMO-RES's rules are put back as seeded."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from .test_console_browser import journey
+
+pytestmark = pytest.mark.e2e
+
+CATEGORY = "greening"  # not among the seeded DEMO-RES rules (security, house_quality)
+
+
+def _estate_rules(system) -> list[dict]:
+    r = requests.get(f"{system.api}/routing-rules", params={"estate": "DEMO-RES"},
+                     headers=system.headers("admin@demo"), timeout=15)
+    assert r.status_code == 200, r.text
+    return [{k: rule[k] for k in ("category", "department", "team", "strategy")}
+            for rule in r.json()["items"] if rule["scope"] == "estate:DEMO-RES"]
+
+
+def test_site_manager_adds_a_routing_rule_and_sees_it_listed(system):
+    seeded = _estate_rules(system)
+    assert CATEGORY not in {r["category"] for r in seeded}
+    try:
+        found = journey(system, "routing_settings", category=CATEGORY)
+        after = _estate_rules(system)
+        assert found["rules"] == len(seeded) + 1
+        assert {"category": CATEGORY, "department": "绿化养护部", "team": ["agent@demo"],
+                "strategy": "least_loaded"} in after
+        assert [r for r in after if r["category"] != CATEGORY] == seeded  # the others saved unchanged
+        audit = requests.get(f"{system.api}/audit", params={"action": "routing_rules_saved"},
+                             headers=system.headers("admin@demo"), timeout=15).json()["items"]
+        assert any(e["target_id"] == "estate:DEMO-RES" and e["username"] == "manager@demo" for e in audit)
+    finally:  # the other e2e tests expect DEMO-RES routed as seeded
+        r = requests.put(f"{system.api}/routing-rules", json={"scope": "estate:DEMO-RES", "rules": seeded},
+                         headers=system.headers("admin@demo"), timeout=15)
+        assert r.status_code == 200, r.text
+    assert _estate_rules(system) == seeded
