@@ -1,11 +1,15 @@
 """Inbox: the ``event_id``s a consumer has applied, written in the same transaction as the effect.
 
 A redelivered event (the relay re-published it, or the broker redelivered after a crash) finds its row and
-is acknowledged without being applied again.
+is acknowledged without being applied again. Two deliveries of one event at once (the broker redelivers to a
+new consumer while the first handler is still committing, as after a RabbitMQ restart) both miss the row; the
+insert is ``ON CONFLICT DO NOTHING``, so the second waits for the first's commit and then finds it claimed
+(a plain insert raised a unique violation that dead-lettered the redelivery: found by the fault run).
 """
 from __future__ import annotations
 
 from sqlalchemy import Column, Index, MetaData, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .db import UTCDateTime
 
@@ -30,5 +34,12 @@ def claim(conn, table: Table, tenant_id: str, consumer: str, event_id: str, now)
     ).first()
     if seen:
         return False
-    conn.execute(table.insert().values(tenant_id=tenant_id, consumer=consumer, event_id=event_id, handled_at=now))
-    return True
+    values = dict(tenant_id=tenant_id, consumer=consumer, event_id=event_id, handled_at=now)
+    insert = _DIALECT_INSERT.get(conn.dialect.name)
+    if insert is None:  # another database: a concurrent twin raises, and the handler requeues (events.py)
+        conn.execute(table.insert().values(**values))
+        return True
+    return conn.execute(insert(table).values(**values).on_conflict_do_nothing()).rowcount == 1
+
+
+_DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

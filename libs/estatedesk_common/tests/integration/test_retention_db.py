@@ -70,3 +70,30 @@ def test_the_pruner_runs_at_most_once_per_interval_and_survives_errors(db, clock
     monkeypatch.setattr(retention, "prune", lambda *a, **k: 1 / 0)
     pruner._next = 0
     pruner.maybe_prune()  # logged, not raised
+
+
+def test_two_deliveries_of_one_event_at_once_claim_it_once(db, clock):
+    """The second claim waits for the first transaction and then finds the key (no unique violation)."""
+    import threading
+
+    engine, tables = db
+    if engine.dialect.name == "sqlite":  # one writer at a time: the second waits for the lock (busy timeout) and
+        pytest.skip("a busy SQLite raises OperationalError, which the handler requeues (events._transient)")
+    event_id = "0d9b6f3c-58c5-4b0e-9a3e-2f1d7c9e8a41"
+    first = engine.connect()
+    first.begin()
+    assert inbox.claim(first, tables.inbox, TENANT, "svc.handler", event_id, clock.now()) is True
+    results = []
+
+    def second():
+        with engine.connect() as conn:
+            with conn.begin():
+                results.append(inbox.claim(conn, tables.inbox, TENANT, "svc.handler", event_id, clock.now()))
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(0.5)  # PostgreSQL: blocked on the uncommitted key; SQLite: waiting for the write lock
+    first.commit()
+    first.close()
+    thread.join(30)
+    assert results == [False]
