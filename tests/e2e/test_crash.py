@@ -25,4 +25,6 @@ def test_complaint_accepted_while_a_service_is_dead_is_handled_after_restart(sys
 
     view = wait_for(acknowledged, timeout=60, what="case opened and acknowledged after restart")
     assert view["status"] == "open"
-    assert len([m for m in system.mails() if created["reference"] in m["Subject"]]) == 1
+    owner_mails = [m for m in system.mails() if created["reference"] in m["Subject"]
+                   and not str(m["To"]).endswith("@demo.example")]  # staff alerts (a major case) aside
+    assert len(owner_mails) == 1
