@@ -264,6 +264,9 @@ JOURNEYS.update(SETTINGS_JOURNEYS)
 from tests.e2e.browser_journeys_integrations import INTEGRATION_JOURNEYS  # noqa: E402 (API keys, webhooks, audit)
 
 JOURNEYS.update(INTEGRATION_JOURNEYS)
+from tests.e2e.browser_journeys_quality import QUALITY_JOURNEYS  # noqa: E402 (nonconformity/CAPA, workload)
+
+JOURNEYS.update(QUALITY_JOURNEYS)
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 """Settings journeys in Chromium (registered in ``browser_journeys.JOURNEYS``; run as its child process): a site
 manager adds a routing rule for DEMO-RES (a wrong team member first: the error shows next to the field), sees it
-listed; a group admin opens the alert recipients. Screenshots 85-87. The calling test restores the rules."""
+listed; a group admin opens the alert recipients; a site manager adds a weekend night to the duty roster (an unknown
+person first). Screenshots 85-87, 90-91. The calling tests restore the rules and the roster."""
 from __future__ import annotations
 
 import re
@@ -55,3 +56,47 @@ def routing_settings(j, args: dict) -> dict:
 
 
 SETTINGS_JOURNEYS = {"routing_settings": routing_settings}
+
+
+def duty_roster(j, args: dict) -> dict:
+    """Site manager: 夜间值班表 -> DEMO-RES -> 添加安排 (weekend nights) -> an unknown user is refused next to the
+    person field -> fixed -> saved and listed. Screenshots 90-91; the calling test restores the roster."""
+    page = j.page()
+    j.log_in(page, "manager@demo")
+    page.get_by_role("link", name="夜间值班表").click()
+    page.wait_for_url("**/settings/duty")
+    page.get_by_label("值班表所属项目").select_option("DEMO-RES")
+    page.get_by_role("button", name="查看").click()
+    page.wait_for_url("**/settings/duty?estate=DEMO-RES")
+    assert page.locator("#off-hours").is_visible()
+    before = page.locator("#duty-roster tbody tr").count()
+    rows = page.locator("#duty-form [data-row]")
+    offered = rows.count()
+    page.get_by_role("button", name="添加安排").click()  # settings_rows.js: one more empty row
+    assert rows.count() == offered + 1
+    new = rows.nth(offered)
+    new.get_by_label("值班人员（用户名）").fill("nobody@demo")
+    new.get_by_label("岗位").fill(args["post"])
+    new.get_by_label("周六").check()
+    new.get_by_label("周日").check()
+    j.shot(page, "90-duty-roster-form")
+    page.get_by_role("button", name="保存值班表").click()
+    page.wait_for_load_state()
+    error = page.locator(f"#e{before}-person")  # the re-rendered form: the kept entries, in order
+    assert "不是本集团的在用账号：nobody@demo" in error.inner_text(), page.content()[:2000]
+    person = page.locator(f"#d{before}-person")
+    assert person.get_attribute("aria-invalid") == "true" and person.input_value() == "nobody@demo"
+    assert page.locator(f"#d{before}-wd6").is_checked() and page.locator(f"#d{before}-wd7").is_checked()
+    person.fill("agent@demo")
+    page.get_by_role("button", name="保存值班表").click()
+    page.wait_for_url("**/settings/duty?estate=DEMO-RES")
+    assert page.get_by_text(re.compile("已保存 .* 条值班安排。")).is_visible()
+    listed = page.locator("#duty-roster tbody tr").nth(before).inner_text()
+    assert "客服专员 张" in listed and args["post"] in listed and "周六、周日" in listed, listed
+    assert page.locator("#duty-roster tbody tr").count() == before + 1
+    j.shot(page, "91-duty-roster-saved")
+    page.context.close()
+    return {"listed": listed, "entries": before + 1}
+
+
+SETTINGS_JOURNEYS["duty_roster"] = duty_roster

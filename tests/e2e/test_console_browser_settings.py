@@ -1,6 +1,7 @@
 """Settings pages in a real headless Chromium (journeys in ``browser_journeys_settings.py``, run as a child process
 like ``test_console_browser.py``): a site manager adds a routing rule on 派单规则 and sees it listed; a group admin
-opens 提醒接收人. Screenshots 85-87 in ``test-artifacts/screenshots/``. DEMO-RES's rules are put back as seeded."""
+opens 提醒接收人; a site manager adds a weekend night to 夜间值班表 and sees it listed. Screenshots 85-87 and 90-91 in
+``test-artifacts/screenshots/``. DEMO-RES's rules and duty roster are put back as they were."""
 from __future__ import annotations
 
 import pytest
@@ -39,3 +40,31 @@ def test_site_manager_adds_a_routing_rule_and_sees_it_listed(system):
                          headers=system.headers("admin@demo"), timeout=15)
         assert r.status_code == 200, r.text
     assert _estate_rules(system) == seeded
+
+
+def _roster(system) -> list[dict]:
+    r = requests.get(f"{system.api}/duty-roster", params={"estate": "DEMO-RES"},
+                     headers=system.headers("admin@demo"), timeout=15)
+    assert r.status_code == 200, r.text
+    return r.json()["entries"]
+
+
+def test_site_manager_adds_a_night_duty_entry_and_sees_it_listed(system):
+    post = "夜班巡逻岗"
+    seeded = _roster(system)
+    assert post not in {e["post"] for e in seeded}
+    try:
+        found = journey(system, "duty_roster", post=post)
+        after = _roster(system)
+        assert found["entries"] == len(seeded) + 1
+        assert after == seeded + [{"person": "agent@demo", "post": post, "weekdays": [6, 7], "date_from": None,
+                                   "date_to": None, "note": ""}]
+        audit = requests.get(f"{system.api}/audit", params={"action": "duty_roster_saved"},
+                             headers=system.headers("admin@demo"), timeout=15).json()["items"]
+        assert any(e["target_id"] == "DEMO-RES" and e["username"] == "manager@demo" and e["detail"] == {
+            "entries": len(seeded) + 1} for e in audit)
+    finally:  # the night-shift e2e tests expect DEMO-RES's roster as it was
+        r = requests.put(f"{system.api}/duty-roster", json={"estate": "DEMO-RES", "entries": seeded},
+                         headers=system.headers("admin@demo"), timeout=15)
+        assert r.status_code == 200, r.text
+    assert _roster(system) == seeded

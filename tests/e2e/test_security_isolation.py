@@ -759,6 +759,35 @@ def probe_routing_settings_save(sy, ac, u, t):
     return [("routing settings save", _page(sy, ac, u, "POST", "/settings/routing", data=data), {403, 422})]
 
 
+def probe_duty_settings_page(sy, ac, u, t):
+    """Another tenant's estate code falls back to one of the caller's estates (200) or the role may not (403)."""
+    return [("duty settings", _no_other_tenant(_page(sy, ac, u, "GET", "/settings/duty", params={"estate": t.estate})),
+             {200, 403})]
+
+
+def probe_duty_settings_save(sy, ac, u, t):
+    """Never saved: the person is no user anywhere (403 for another's estate, else 422)."""
+    data = {"estate": t.estate, "person": "probe-nobody", "post": "探针", "date_from": "", "date_to": "", "note": ""}
+    return [("duty settings save", _page(sy, ac, u, "POST", "/settings/duty", data=data), {403, 422})]
+
+
+def probe_quality_api(sy, ac, u, t):
+    """Workflow scopes the rows by role: another estate is 404 for a site role, another tenant's never listed."""
+    return [(f"{path} {q}", _api(sy, ac, u, "GET", path, params=q), {200, 403, 404})
+            for path in ("/nonconformities", "/capa") for q in ({}, {"estate": t.estate}, {"status": "open"})]
+
+
+def probe_quality_pages(sy, ac, u, t):
+    return [(f"{path} {q}", _page(sy, ac, u, "GET", path, params=q), {200, 403})
+            for path in ("/quality", "/workload") for q in ({}, {"estate": t.estate})]
+
+
+def probe_capa_check(sy, ac, u, t):
+    """Never saved: no CAPA record has this id in any tenant (404), or the role may not (403)."""
+    data = {"effective": "yes", "note": "探针"}
+    return [("capa check", _page(sy, ac, u, "POST", f"/quality/capa/{uuid.uuid4()}/check", data=data), NOT_THERE)]
+
+
 def probe_alert_settings_page(sy, ac, u, t):
     return [("alert settings", _no_other_tenant(_page(sy, ac, u, "GET", "/settings/alerts")), {200, 403})]
 
@@ -911,7 +940,8 @@ def probe_admin_audit_page(sy, ac, u, t):
     out = []
     for q in ({}, {"user": "hq@other"}):
         r = _page(sy, ac, u, "GET", "/admin/audit", params=q)
-        rows = r.text.replace('value="hq@other"', "")  # the filter form echoes what was asked
+        # the filter form and the export links echo what was asked
+        rows = r.text.replace('value="hq@other"', "").replace("user=hq@other", "")
         assert "@other" not in rows and OTHER_USER_ID not in rows, rows[:300]
         out.append((f"audit page {q}", r, {200, 403}))
     return out
@@ -986,17 +1016,41 @@ def probe_report_run_page(sy, ac, u, t):
 def probe_audit_export(sy, ac, u, t):
     out = []
     for fmt in ("csv", "xlsx"):
-        for name, r in ((f"audit export api {fmt}", _api(sy, ac, u, "GET", f"/audit/export.{fmt}",
-                                                         params={"user": "hq@other"})),
-                        (f"audit export page {fmt}", _page(sy, ac, u, "GET", f"/admin/audit/export.{fmt}",
-                                                           params={"user": "hq@other"}))):
+        # every row of the caller's tenant: none of the other tenant's (a filter naming its user would be
+        # recorded in the audit_exported row itself, which the audit probes would then find)
+        for name, r in ((f"audit export api {fmt}", _api(sy, ac, u, "GET", f"/audit/export.{fmt}")),
+                        (f"audit export page {fmt}", _page(sy, ac, u, "GET", f"/admin/audit/export.{fmt}"))):
             if fmt == "csv":
                 _no_other_tenant(r)
             out.append((name, r, {200, 403}))
     return out
 
 
+def probe_duty_roster(sy, ac, u, t):
+    return [("duty roster", _api(sy, ac, u, "GET", "/duty-roster", params={"estate": t.estate}), NOT_THERE)]
+
+
+def probe_duty_roster_save(sy, ac, u, t):
+    """Never saved: another's estate (404/403) or, were it reachable, no such person (422)."""
+    body = {"estate": t.estate, "entries": [{"person": "probe-nobody", "post": t.reference}]}
+    return [("duty roster save", _api(sy, ac, u, "PUT", "/duty-roster", json=body), {403, 404, 422})]
+
+
+def probe_forgot_password(sy, ac, u, t):
+    """The same neutral answer for a name nobody has (nothing is mailed); 429 once the per-address limit is hit."""
+    s = requests.Session()
+    page = s.get(sy.base_url + "/forgot-password", timeout=TIMEOUT)
+    r = s.post(sy.base_url + "/forgot-password", data={"username": f"{t.reference}-nobody",
+                                                       "csrf_token": csrf(s, sy.base_url + "/forgot-password")},
+               allow_redirects=False, timeout=TIMEOUT)
+    return [("forgot password page", page, {200}), ("forgot password post", r, {200, 429})]
+
+
 PROBES = {
+    ("/api/v1/duty-roster", "GET"): probe_duty_roster,
+    ("/api/v1/duty-roster", "PUT"): probe_duty_roster_save,
+    ("/forgot-password", "GET"): probe_forgot_password,
+    ("/forgot-password", "POST"): probe_forgot_password,
     ("/admin/integrations", "GET"): probe_integrations_page,
     ("/admin/integrations/api-keys", "POST"): probe_integrations_key_create,
     ("/admin/integrations/api-keys/<key_id>/revoke", "POST"): probe_integrations_key_revoke,
@@ -1084,6 +1138,13 @@ PROBES = {
     ("/settings/sla/preview", "POST"): probe_sla_settings_preview,
     ("/settings/routing", "GET"): probe_routing_settings_page,
     ("/settings/routing", "POST"): probe_routing_settings_save,
+    ("/settings/duty", "GET"): probe_duty_settings_page,
+    ("/settings/duty", "POST"): probe_duty_settings_save,
+    ("/api/v1/nonconformities", "GET"): probe_quality_api,
+    ("/api/v1/capa", "GET"): probe_quality_api,
+    ("/quality", "GET"): probe_quality_pages,
+    ("/quality/capa/<capa_id>/check", "POST"): probe_capa_check,
+    ("/workload", "GET"): probe_quality_pages,
     ("/settings/alerts", "GET"): probe_alert_settings_page,
     ("/settings/alerts", "POST"): probe_alert_settings_save,
     ("/api/v1/staff-contacts", "GET"): probe_staff_contacts_list,

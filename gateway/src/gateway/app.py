@@ -140,6 +140,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(routing_rules_bp.bp, url_prefix="/api/v1")  # routing rules (workflow)
     app.register_blueprint(duty_roster_bp.bp, url_prefix="/api/v1")  # duty roster, night shift (workflow)
     app.register_blueprint(staff_contacts_bp.bp, url_prefix="/api/v1")  # alert recipients (notify)
+    from .blueprints import quality as quality_bp  # nonconformity and CAPA records (workflow)
+
+    app.register_blueprint(quality_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(console_lookup.bp)  # hotline desk: caller lookup JSON, calls panel (session)
     app.register_blueprint(committee_bp.bp, url_prefix="/api/v1")  # residents' committee channel
     app.register_blueprint(users_bp.bp, url_prefix="/api/v1")  # users and audit log (group_admin)
@@ -158,6 +161,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(console_integrations.bp)
     app.register_blueprint(console_reports.bp)
+    from .blueprints import console_quality  # /quality (不合格与纠正预防), /workload (团队工作量)
+
+    app.register_blueprint(console_quality.bp)
     return app
 
 

@@ -5,7 +5,7 @@ Two ways in:
   logins, audit exports), so the change and its audit row commit together or not at all; webhooks and report
   subscriptions (a service's change) are recorded right after the service answered, like ``AUDITED``;
 - ``AUDITED``: routes whose effect happens in a service (case actions, SLA policy saves, report exports,
-  routing rules and alert recipients saved through the API or the settings pages).
+  routing rules, alert recipients and duty rosters saved through the API or the settings pages).
   ``after_request`` writes their row once the answer is a success; a gateway crash between the service's
   commit and this write loses the row (the service keeps its own history of the case: its timeline).
 
@@ -35,7 +35,7 @@ ACTIONS = (
     "api_key_issued", "api_key_revoked", "user_created", "user_updated", "user_deactivated",
     "user_reactivated", "user_roles_changed", "sla_policy_saved", "case_action", "report_exported",
     "audit_exported", "webhook_created", "webhook_deleted", "report_subscribed", "report_unsubscribed",
-    "routing_rules_saved", "staff_contacts_saved", "user_email_changed",
+    "routing_rules_saved", "staff_contacts_saved", "user_email_changed", "duty_roster_saved",
 )
 MAX_LIMIT = 500
 
@@ -158,6 +158,19 @@ def _contacts_saved(_view_args: dict) -> tuple[str, str, str, dict]:
     return "staff_contacts_saved", "staff_contacts", "tenant", {"contacts": count}
 
 
+def _duty_saved(_view_args: dict) -> tuple[str, str, str, dict]:
+    """API (JSON body) or console form (``estate`` plus one ``person`` per entry row); never the names."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict):
+        estate, entries = body.get("estate"), body.get("entries")
+        count = len(entries) if isinstance(entries, list) else 0
+    else:
+        estate = request.form.get("estate")
+        removed = set(request.form.getlist("remove"))
+        count = sum(1 for i, p in enumerate(request.form.getlist("person")) if p.strip() and str(i) not in removed)
+    return "duty_roster_saved", "duty_roster", str(estate)[:64], {"entries": count}
+
+
 # endpoint -> what its success means; the change itself happened in a service
 AUDITED = {
     "case_actions.act": _case_action,
@@ -168,6 +181,8 @@ AUDITED = {
     "console_routing_settings.save": _routing_saved,
     "staff_contacts.save_contacts": _contacts_saved,
     "console_alert_settings.save": _contacts_saved,
+    "duty_roster.save_roster": _duty_saved,
+    "console_duty_settings.save": _duty_saved,
 }
 
 

@@ -109,6 +109,7 @@ def _operations() -> dict:
     from .blueprints.routing_rules import RoutingArgs, SaveRoutingSchema
     from .blueprints.duty_roster import RosterArgs, SaveRosterSchema
     from .blueprints.staff_contacts import SaveContactsSchema
+    from .blueprints.quality import CapaArgs, NonconformityArgs
     from .blueprints.periodic_reports import SubscriptionSchema
     from .blueprints.committee import CommitteeComplaintSchema
     from .blueprints.account import (PasswordChangeSchema, PasswordResetSchema, TotpCodeSchema,
@@ -173,6 +174,13 @@ def _operations() -> dict:
             "Replace the staff alert recipients e-mailed on SLA warnings, breaches, escalations, major complaints "
             "and overdue callbacks", "alerts", body=SaveContactsSchema, roles=("group_admin", "head_office"),
             errors=(401, 403, 422)),
+        ("/api/v1/nonconformities", "get"): Op(
+            "Nonconformity records (an owner's loss of 500 yuan or more) in the caller's estates, newest first; "
+            "status open = waiting for the site manager's decide_nonconformity", "quality", query=NonconformityArgs,
+            roles=MANAGERS, errors=(401, 403, 404, 422)),
+        ("/api/v1/capa", "get"): Op(
+            "Corrective/preventive action (CAPA) records in the caller's estates, soonest due first, each with "
+            "overdue", "quality", query=CapaArgs, roles=MANAGERS, errors=(401, 403, 404, 422)),
         ("/api/v1/sla/policy/versions", "get"): Op("The stored versions of the policies, newest first", "sla",
                                                    query=VersionArgs, roles=MANAGERS, errors=(401, 403)),
         ("/api/v1/reports/kpis", "get"): Op("KPIs for a period", "reports", query=DateRange, roles=MANAGERS,

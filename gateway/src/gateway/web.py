@@ -127,6 +127,9 @@ def init_console(app) -> None:
 
     app.register_blueprint(console_routing_settings.bp)
     app.register_blueprint(console_alert_settings.bp)
+    from .blueprints import console_duty_settings  # 夜间值班表 (night duty roster)
+
+    app.register_blueprint(console_duty_settings.bp)
     app.before_request(_console_request)
     app.context_processor(_template_globals)
 

@@ -3,7 +3,8 @@
 Workflow filters by the caller's estate scope (the roles in the call context), so a supervisor of one estate
 never sees another's cases whatever the query string says. Each row is coloured by its next pending deadline
 with the case page's rule (``labels.deadline_state_of``): red overdue, amber when less than 25 % of the stage's
-time is left, green on time.
+time is left, green on time; a deferred case (暂缓, clocks paused with the owner's consent) is shown as paused
+until its ``deferred_until``, never as overdue.
 
 | page           | who                                                          | shows                        |
 |----------------|--------------------------------------------------------------|------------------------------|
@@ -69,9 +70,11 @@ def _estates() -> list[dict]:
 
 
 def _row(item: dict, now) -> dict:
-    """A queue item with its SLA state (met = nothing pending) and the time left, for the template."""
+    """A queue item with its SLA state (none = nothing pending, paused = deferred) and the time left."""
     deadline = item.get("next_deadline")
-    if deadline:
+    if item.get("status") == "deferred":  # clocks paused with the owner's consent: not late while it waits
+        state, remaining = "paused", ""
+    elif deadline:
         state = labels.deadline_state_of(deadline, item["received_at"], now)
         remaining = labels.remaining(deadline, now)
     else:

@@ -63,9 +63,14 @@ def get_roster():
     if not estate:
         raise ApiError(422, "validation_failed", details={"field": "estate", "fields": {
             "estate": ["Missing data for required field."]}}, field="estate")
-    if not _may(principal, estate, READ_ROLES):
+    if not _may(principal, estate, READ_ROLES) or estate not in _tenant_estates():
         raise ApiError(404, "estate_not_found", details={"field": "estate"})
     return rpc.client().call("workflow", "get_duty_roster", estate)
+
+
+def _tenant_estates() -> set:
+    """The caller's tenant's estate codes (intake's directory): another tenant's estate is as unknown as none."""
+    return {e.get("code") for e in rpc.client().call("intake", "list_estates")}
 
 
 @bp.put("/duty-roster")
@@ -74,7 +79,7 @@ def save_roster():
     data = load_json(SaveRosterSchema())
     if not _may(principal, data["estate"], WRITE_ROLES):
         raise ApiError(403, "forbidden")
-    if data["estate"] not in {e.get("code") for e in rpc.client().call("intake", "list_estates")}:
+    if data["estate"] not in _tenant_estates():
         raise ApiError(422, "validation_failed", details={"field": "estate", "fields": {
             "estate": ["Unknown estate."]}}, field="estate")
     _check_people(principal.tenant_id, data["entries"])

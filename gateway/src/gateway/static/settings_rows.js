@@ -1,6 +1,7 @@
-// Settings pages with rows of fields (blueprints/console_routing_settings.py, console_alert_settings.py): the
-// "add a row" button copies the last row empty, with fresh ids. Without script the page still offers two
-// empty rows, so this is a convenience only.
+// Settings pages with rows of fields (blueprints/console_routing_settings.py, console_alert_settings.py,
+// console_duty_settings.py): the "add a row" button copies the last row empty, with fresh ids; a checkbox with
+// data-row-name keeps its value and is renamed to that prefix plus the new row's index (the duty roster's
+// weekdays-3). Without script the page still offers two empty rows, so this is a convenience only.
 (function () {
   var button = document.querySelector("[data-add-row]");
   var rows = document.querySelector("[data-rows]");
@@ -20,7 +21,8 @@
     copy.querySelectorAll("input, select").forEach(function (e) {
       e.removeAttribute("aria-invalid");
       e.removeAttribute("aria-describedby");
-      if (e.type === "checkbox") { e.checked = false; e.value = String(n); }
+      if (e.type === "checkbox" && e.dataset.rowName) { e.checked = false; e.name = e.dataset.rowName + n; }
+      else if (e.type === "checkbox") { e.checked = false; e.value = String(n); }
       else if (e.tagName === "SELECT") { e.selectedIndex = 0; }
       else { e.value = ""; }
     });

@@ -187,7 +187,8 @@ def list_cases(tenant_id: str, roles, user_id, engine, now, estate=None, status=
 
     ``{"total", "items": [{complaint_id, reference, estate, estate_name, timezone, channel, category, severity,
     status, escalation_level, assignee, version, received_at, next_deadline: {stage, due_at} | None,
-    overdue}]}``. An ``estate`` outside the caller's scope gives an empty list, not an error.
+    overdue, deferred_until}]}``: a deferred case is never overdue (its clocks are paused) and carries the end of
+    its deferral. An ``estate`` outside the caller's scope gives an empty list, not an error.
     """
     scope = estates_from_roles(roles)
     if estate:
@@ -206,13 +207,14 @@ def list_cases(tenant_id: str, roles, user_id, engine, now, estate=None, status=
                                             extension_pending=bool(extension_pending))
         stages = repository.pending_stages(conn, tenant_id, [r["id"] for r in rows if r["next_due_at"]])
         asked = repository.pending_extensions(conn, tenant_id, [r["id"] for r in rows]) if extension_pending else {}
-    items = [_queue_item(r, stages.get(r["id"], []), now) for r in rows]
+        paused = repository.open_deferrals(conn, tenant_id, [r["id"] for r in rows if r["status"] == "deferred"])
+    items = [_queue_item(r, stages.get(r["id"], []), now, paused.get(r["id"])) for r in rows]
     if extension_pending:
         items = [i | {"pending_extensions": asked.get(i["complaint_id"], [])} for i in items]
     return {"total": total, "items": items}
 
 
-def _queue_item(row, pending, now) -> dict:
+def _queue_item(row, pending, now, deferred_until=None) -> dict:
     next_deadline = None
     if pending:
         due_at, stage = pending[0]
@@ -223,5 +225,6 @@ def _queue_item(row, pending, now) -> dict:
         "category": row["category"], "severity": row["severity"], "status": row["status"],
         "escalation_level": row["escalation_level"], "assignee": row["assignee"], "version": row["version"],
         "received_at": row["received_at"].isoformat(), "next_deadline": next_deadline,
-        "overdue": bool(pending) and pending[0][0] <= now,
+        "overdue": bool(pending) and pending[0][0] <= now and row["status"] != "deferred",
+        "deferred_until": deferred_until.isoformat() if deferred_until else None,
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, exists, func, or_, select
 
-from .tables import case_deadlines, case_extensions, case_timeline, cases, sla_policies
+from .tables import case_deadlines, case_deferrals, case_extensions, case_timeline, cases, sla_policies
 
 
 def effective_policies(conn, tenant_id: str, scopes: list[str], at) -> dict:
@@ -70,7 +70,8 @@ def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, e
                complaint_ids=None, limit=50, offset=0, extension_pending=False) -> tuple[int, list]:
     """``(total, rows)`` of the tenant's cases in ``estates`` (None = all), each with ``next_due_at`` (the
     earliest deadline not met yet, none once resolved, closed or cancelled); soonest deadline first, cases without one last. ``status`` "active" means
-    not resolved, closed or cancelled; ``user_id`` keeps the cases that user received or is assigned."""
+    not resolved, closed or cancelled; ``user_id`` keeps the cases that user received or is assigned; ``overdue``
+    leaves out deferred cases (their clocks are paused until they resume)."""
     soonest = (select(func.min(case_deadlines.c.due_at))
                .where(case_deadlines.c.tenant_id == cases.c.tenant_id, case_deadlines.c.case_id == cases.c.id,
                       case_deadlines.c.met_at.is_(None))
@@ -84,7 +85,7 @@ def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, e
     elif status:
         where.append(cases.c.status == status)
     if overdue:
-        where.append(and_(pending.is_not(None), pending <= now))
+        where.append(and_(pending.is_not(None), pending <= now, cases.c.status != "deferred"))
     if escalated:
         where.append(cases.c.escalation_level > 0)
     if user_id:
@@ -99,6 +100,16 @@ def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, e
          .order_by(pending.is_(None), pending, cases.c.received_at.desc(), cases.c.id)
          .limit(limit).offset(offset))
     return total, conn.execute(q).mappings().all()
+
+
+def open_deferrals(conn, tenant_id: str, case_ids) -> dict:
+    """{case id: until} of the deferrals not resumed yet (the end the clocks wait for)."""
+    if not case_ids:
+        return {}
+    q = select(case_deferrals.c.case_id, case_deferrals.c.until).where(
+        case_deferrals.c.tenant_id == tenant_id, case_deferrals.c.case_id.in_(list(case_ids)),
+        case_deferrals.c.resumed_at.is_(None))
+    return {row.case_id: row.until for row in conn.execute(q)}
 
 
 def pending_extensions(conn, tenant_id: str, case_ids) -> dict:

@@ -8,7 +8,7 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 from estatedesk_common.timers import Timers
 
-from . import actions, callbacks, case_summaries, duty, handlers, policy_admin, quality, routing
+from . import actions, callbacks, case_summaries, duty, handlers, policy_admin, quality, routing, workload
 from .exceptions import EXPECTED_EXCEPTIONS
 from .statutory import StatutoryCalendars
 from .tables import reliability
@@ -125,6 +125,12 @@ class WorkflowService:
         """The effectiveness check of a CAPA record by the estate's site manager (workflow.quality)."""
         return quality.check_capa(self.db.uow(), self.tenant.id, self.tenant.user_id, self.tenant.roles, capa_id,
                                   effective, note)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def team_workload(self, estate=None):
+        """Per estate and assignee: open, overdue, due within 24 h, deferred (workflow.workload)."""
+        with self.db.engine.connect() as conn:
+            return workload.team_workload(conn, self.tenant.id, self.tenant.roles, estate, self.db.clock.now())
 
     @rpc
     def health(self):

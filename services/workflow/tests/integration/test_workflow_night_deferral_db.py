@@ -136,6 +136,9 @@ def test_deferral_pauses_the_clocks_and_resumes_at_the_next_working_period(engin
     clock._now = contact + dt.timedelta(minutes=5)  # the first contact's original due time has passed
     fire(engine, clock)
     assert events(engine, "sla_breached") == [] and events(engine, "sla_warning") == []
+    [item] = handlers.list_cases(TENANT, AGENT[1], AGENT[0], engine, clock.now())["items"]
+    assert (item["status"], item["overdue"], item["deferred_until"]) == ("deferred", False, MORNING.isoformat())
+    assert handlers.list_cases(TENANT, AGENT[1], AGENT[0], engine, clock.now(), overdue=True)["total"] == 0
     clock._now = MORNING
     assert fire(engine, clock) == 1
     after = handlers.get_case(case["complaint_id"], TENANT, engine)
