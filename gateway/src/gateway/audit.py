@@ -135,40 +135,33 @@ def _exported(view_args: dict) -> tuple[str, str, str, dict]:
     return "report_exported", "report", report[:64], detail | {"format": (view_args or {}).get("fmt")}
 
 
-def _routing_saved(_view_args: dict) -> tuple[str, str, str, dict]:
-    """API (JSON body) or console form (``scope`` plus one ``department`` per rule row)."""
+def _rows_saved(list_key: str, form_field: str) -> tuple[dict, int]:
+    """A list saved by the API (JSON body ``{list_key: [...]}``) or by a console form of rows (one non-empty
+    ``form_field`` per row, rows ticked ``remove`` aside): the body or form to read the scope from, and the count."""
     body = request.get_json(silent=True) if request.is_json else None
     if isinstance(body, dict):
-        scope, rules = body.get("scope"), body.get("rules")
-        count = len(rules) if isinstance(rules, list) else 0
-    else:
-        scope = request.form.get("scope")
-        count = sum(1 for d in request.form.getlist("department") if d.strip())
-    return "routing_rules_saved", "routing_rules", str(scope)[:64], {"rules": count}
+        items = body.get(list_key)
+        return body, len(items) if isinstance(items, list) else 0
+    removed = set(request.form.getlist("remove"))
+    return request.form, sum(1 for i, v in enumerate(request.form.getlist(form_field))
+                             if v.strip() and str(i) not in removed)
+
+
+def _routing_saved(_view_args: dict) -> tuple[str, str, str, dict]:
+    source, count = _rows_saved("rules", "department")
+    return "routing_rules_saved", "routing_rules", str(source.get("scope"))[:64], {"rules": count}
 
 
 def _contacts_saved(_view_args: dict) -> tuple[str, str, str, dict]:
-    """API (JSON body) or console form (one ``email`` per recipient row); never the addresses themselves."""
-    body = request.get_json(silent=True) if request.is_json else None
-    if isinstance(body, dict):
-        contacts = body.get("contacts")
-        count = len(contacts) if isinstance(contacts, list) else 0
-    else:
-        count = sum(1 for e in request.form.getlist("email") if e.strip())
+    """Never the addresses themselves."""
+    _source, count = _rows_saved("contacts", "email")
     return "staff_contacts_saved", "staff_contacts", "tenant", {"contacts": count}
 
 
 def _duty_saved(_view_args: dict) -> tuple[str, str, str, dict]:
-    """API (JSON body) or console form (``estate`` plus one ``person`` per entry row); never the names."""
-    body = request.get_json(silent=True) if request.is_json else None
-    if isinstance(body, dict):
-        estate, entries = body.get("estate"), body.get("entries")
-        count = len(entries) if isinstance(entries, list) else 0
-    else:
-        estate = request.form.get("estate")
-        removed = set(request.form.getlist("remove"))
-        count = sum(1 for i, p in enumerate(request.form.getlist("person")) if p.strip() and str(i) not in removed)
-    return "duty_roster_saved", "duty_roster", str(estate)[:64], {"entries": count}
+    """Never the names."""
+    source, count = _rows_saved("entries", "person")
+    return "duty_roster_saved", "duty_roster", str(source.get("estate"))[:64], {"entries": count}
 
 
 # endpoint -> what its success means; the change itself happened in a service

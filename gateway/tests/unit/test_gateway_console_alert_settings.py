@@ -78,7 +78,7 @@ def test_gateway_console_alerts_save_replaces_the_list_and_is_audited(as_user, r
     with app.extensions["db"].connect() as conn:
         [row] = conn.execute(select(audit_log).where(audit_log.c.tenant_id == DEMO_TENANT["id"],
                                                      audit_log.c.action == "staff_contacts_saved")).mappings()
-    assert row["detail"] == {"contacts": 3} and row["username"] == "admin@demo"  # rows sent, never addresses
+    assert row["detail"] == {"contacts": 2} and row["username"] == "admin@demo"  # rows kept, never addresses
 
 
 @pytest.mark.parametrize("lang,texts", [("zh_CN", ["请填写有效的电子邮箱。", "请选择本集团的项目", "请选择角色。"]),

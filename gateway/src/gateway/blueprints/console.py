@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -16,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from nameko.exceptions import RemoteError
 
 from estatedesk_common.db import utcnow
+from estatedesk_common.errors import parse_remote
 
 from .. import audit, errors, lockout, privacy, rpc
 
@@ -39,6 +41,28 @@ def page(*roles: str):
             return view(*args, **kwargs)
         return wrapper
     return decorator
+
+
+def save_rows(service: str, method: str, args: tuple, list_name: str, messages: dict) -> dict | None:
+    """Call ``service.method(*args)`` for a settings page that edits a list as rows; None once saved, else the
+    page's errors for the service's 4xx: its field (``rules[2].team``, or the API's ``rules.2.team``) as the row's
+    key ``"2.team"`` with ``messages[name]``, anything else under ``list_name`` (``messages["other"]``); 403
+    aborts, 5xx is raised."""
+    try:
+        rpc.client().call(service, method, *args)
+    except RemoteError as exc:
+        found = parse_remote(exc.value)
+        if found is None or not 400 <= int(found.get("status", 500)) < 500:
+            raise
+        if int(found["status"]) == 403:
+            abort(403)
+        field = str((found.get("details") or {}).get("field") or "")
+        names = "|".join(re.escape(k) for k in messages if k != "other")
+        row = re.match(rf"^{re.escape(list_name)}[.\[](\d+)\]?\.({names})$", field)
+        if row:
+            return {f"{row.group(1)}.{row.group(2)}": str(messages[row.group(2)])}
+        return {list_name: str(messages["other"])}
+    return None
 
 
 def estates_in_scope(principal, roles) -> list[str] | None:

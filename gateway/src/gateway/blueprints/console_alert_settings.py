@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from nameko.exceptions import RemoteError
-
-from estatedesk_common.errors import parse_remote
 
 from .. import rpc
-from .console import page, page_error
+from .console import page, page_error, save_rows
 from .staff_contacts import ALERT_ROLES, LOCALES, MANAGERS, MAX_CONTACTS
 
 bp = Blueprint("console_alert_settings", __name__)
@@ -100,22 +97,8 @@ def save():
     if errors:
         return _render(rows, estates, errors, 422)
     contacts = [row | {"estate": row["estate"] or None} for row in rows]
-    try:
-        rpc.client().call("notify", "set_staff_contacts", contacts)
-    except RemoteError as exc:
-        found = parse_remote(exc.value)
-        if found is None or not 400 <= int(found.get("status", 500)) < 500:
-            raise
-        if int(found["status"]) == 403:
-            abort(403)
-        return _render(rows, estates, _refusal((found.get("details") or {}).get("field")), 422)
+    refused = save_rows("notify", "set_staff_contacts", (contacts,), "contacts", MESSAGES)
+    if refused:
+        return _render(rows, estates, refused, 422)
     flash(_("Saved %(count)d alert recipients.", count=len(contacts)))
     return redirect(url_for("console_alert_settings.settings"))
-
-
-def _refusal(field) -> dict:
-    """notify's field (``contacts[2].email``) as the page's error key."""
-    found = re.match(r"^contacts[.\[](\d+)\]?\.(role|estate|name|email|phone|locale)$", str(field or ""))
-    if found:
-        return {f"{found.group(1)}.{found.group(2)}": str(MESSAGES[found.group(2)])}
-    return {"contacts": str(MESSAGES["other"])}

@@ -17,18 +17,14 @@ cs_supervisor reads its own estates' rosters.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from nameko.exceptions import RemoteError
 from sqlalchemy import select
-
-from estatedesk_common.errors import parse_remote
 
 from .. import rpc
 from ..tables import users
-from .console import page, page_error
+from .console import page, page_error, save_rows
 from .console_routing_settings import _display_names, _staff
 
 bp = Blueprint("console_duty_settings", __name__)
@@ -174,23 +170,8 @@ def save():
     _unknown_people(g.principal.tenant_id, entries, errors)
     if errors:
         return _render(chosen, estates, rows, errors, 422)
-    try:
-        rpc.client().call("workflow", "save_duty_roster", chosen["code"], entries)
-    except RemoteError as exc:
-        found = parse_remote(exc.value)
-        if found is None or not 400 <= int(found.get("status", 500)) < 500:
-            raise
-        if int(found["status"]) == 403:
-            abort(403)
-        return _render(chosen, estates, rows, _refusal((found.get("details") or {}).get("field")), 422)
+    refused = save_rows("workflow", "save_duty_roster", (chosen["code"], entries), "entries", MESSAGES)
+    if refused:
+        return _render(chosen, estates, rows, refused, 422)
     flash(_("Saved %(count)d duty roster entries for %(estate)s.", count=len(entries), estate=chosen["label"]))
     return redirect(url_for("console_duty_settings.settings", estate=chosen["code"]))
-
-
-def _refusal(field) -> dict:
-    """workflow's field (``entries[2].person``, or the API's ``entries.2.person``) as the page's error key."""
-    found = re.match(r"^entries[.\[](\d+)\]?\.(person|post|weekdays|date_from|date_to|note)$", str(field or ""))
-    if found:
-        name = found.group(2)
-        return {f"{found.group(1)}.{name}": str(MESSAGES[name])}
-    return {"entries": str(MESSAGES["other"])}

@@ -20,15 +20,12 @@ import re
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from nameko.exceptions import RemoteError
 from sqlalchemy import or_, select
-
-from estatedesk_common.errors import parse_remote
 
 from .. import rpc
 from ..tables import user_roles, users
 from ..web import select_locale
-from .console import page, page_error
+from .console import page, page_error, save_rows
 from .routing_rules import unknown_members
 
 bp = Blueprint("console_routing_settings", __name__)
@@ -169,23 +166,8 @@ def save():
         errors[f"{index[k]}.team"] = _("Not an active user of the group: %(names)s.", names=", ".join(names))
     if errors:
         return _render(chosen, scopes, rows, errors, 422)
-    try:
-        rpc.client().call("workflow", "save_routing_rules", chosen["scope"], rules)
-    except RemoteError as exc:
-        found = parse_remote(exc.value)
-        if found is None or not 400 <= int(found.get("status", 500)) < 500:
-            raise
-        if int(found["status"]) == 403:
-            abort(403)
-        return _render(chosen, scopes, rows, _refusal((found.get("details") or {}).get("field")), 422)
+    refused = save_rows("workflow", "save_routing_rules", (chosen["scope"], rules), "rules", MESSAGES)
+    if refused:
+        return _render(chosen, scopes, rows, refused, 422)
     flash(_("Saved %(count)d routing rules for %(scope)s.", count=len(rules), scope=chosen["label"]))
     return redirect(url_for("console_routing_settings.settings", scope=chosen["scope"]))
-
-
-def _refusal(field) -> dict:
-    """workflow's field (``rules[2].team``) as the page's error key."""
-    found = re.match(r"^rules[.\[](\d+)\]?\.(category|department|team|strategy)$", str(field or ""))
-    if found:
-        name = found.group(2)
-        return {f"{found.group(1)}.{name}": str(MESSAGES[name])}
-    return {"rules": str(MESSAGES["other"])}
