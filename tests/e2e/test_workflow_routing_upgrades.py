@@ -66,6 +66,8 @@ def test_routing_rules_assign_cases_major_cases_form_a_team_and_losses_need_appr
             "action": "resolve", "cause": "staff_fault_with_loss", "remedy": "赔偿并返工", "loss_amount": 800},
             headers=manager | {"If-Match": f'"{first["case"]["version"]}"'}, timeout=TIMEOUT)
         assert resolved.status_code == 200, resolved.text
+        waiting = requests.get(case_url, headers=manager, timeout=TIMEOUT).json()["case"]["nonconformities"]
+        assert [(r["status"], r["loss_amount"]) for r in waiting] == [("open", 800)]  # the case page's form
         decided = requests.post(f"{case_url}/actions", json={"action": "decide_nonconformity", "approve": True,
                                                              "note": "同意赔偿"},
                                 headers=manager | {"If-Match": resolved.headers["ETag"]}, timeout=TIMEOUT)

@@ -46,6 +46,7 @@ ACTIONS = {
     "contact": _l("Contact the owner"), "assign": _l("Assign"), "plan": _l("Handling plan"),
     "progress": _l("Progress update"), "resolve": _l("Resolve"), "accept": _l("Owner acceptance"),
     "cancel": _l("Cancel the case"), "defer": _l("Defer with the owner's consent"), "resume": _l("Resume handling"),
+    "decide_nonconformity": _l("Decide the nonconformity record"),
 }
 
 ROLES = {

@@ -221,3 +221,27 @@ def test_gateway_console_actions_api_act_outside_the_scope_is_404(client, bearer
     assert response.status_code == 404 and response.get_json()["error"] == "complaint_not_found"
     assert acts(fake_rpc) == []
     assert fake_rpc.calls[0]["context"]["tenant_id"] == DEMO_TENANT["id"]
+
+
+WAITING = [{"record_id": str(uuid.uuid4()), "cause": "staff_fault_with_loss", "loss_amount": 800.0, "status": "open",
+            "opened_at": "2026-11-24T02:00:00+00:00", "decided_by": None, "decided_at": None, "note": None}]
+
+
+def test_gateway_console_actions_site_manager_decides_a_waiting_nonconformity_record(setup, fake_rpc):
+    client, cid, page = setup("manager@demo", status="resolved", nonconformities=WAITING)
+    html = page.get_data(as_text=True)
+    assert 'id="act-decide_nonconformity"' in html and "业主损失 800.0 元" in html
+    refused = post(client, cid, "decide_nonconformity", html, approve="no", note="")
+    assert refused.status_code == 422 and "驳回须写明意见" in refused.get_data(as_text=True) and not acts(fake_rpc)
+    fake_rpc.reply("workflow", "act", {"complaint_id": cid, "status": "resolved", "version": 4, "stages_met": [],
+                                       "nonconformity": {"status": "approved"}})
+    assert post(client, cid, "decide_nonconformity", html, approve="yes", note="同意赔偿").status_code == 302
+    [call] = acts(fake_rpc)
+    assert call["args"][1:3] == ("decide_nonconformity", {"approve": True, "note": "同意赔偿"})
+
+
+@pytest.mark.parametrize("username, records", [("agent@demo", WAITING), ("manager@demo", [WAITING[0] | {
+    "status": "approved"}])])
+def test_gateway_console_actions_no_decision_form_for_others_or_decided_records(setup, username, records):
+    _client, _cid, page = setup(username, status="resolved", nonconformities=records)
+    assert 'id="act-decide_nonconformity"' not in page.get_data(as_text=True)

@@ -108,7 +108,8 @@ def _absent_if_not_found(result, default):
 
 _CASE_FIELDS = ("version", "escalation_level", "assignee", "cause", "remedy", "loss_amount", "resolved_at",
                 "policy_version", "severity", "extensions",  # extensions: 延期 requests (workflow.extensions)
-                "department")  # the department routing chose (workflow.routing)
+                "department",  # the department routing chose (workflow.routing)
+                "nonconformities")  # the case's nonconformity records (workflow.quality); open = awaiting decision
 
 
 def merge(complaint: dict, case: dict | None, notes: list | None) -> dict:

@@ -26,10 +26,10 @@ bp = Blueprint("console_case_actions", __name__)
 FIELDS = {
     "contact": ("note",), "assign": ("assignee", "note"), "plan": ("note",), "progress": ("note",),
     "resolve": ("cause", "remedy", "loss_amount", "note"), "accept": ("note",), "cancel": ("reason",),
-    "defer": ("consented_by", "until", "note"), "resume": ("note",),
+    "defer": ("consented_by", "until", "note"), "resume": ("note",), "decide_nonconformity": ("approve", "note"),
 }
 LIMITS = {"note": 2000, "assignee": 100, "cause": 40, "remedy": 2000, "loss_amount": 20, "reason": 500,
-          "consented_by": 100, "until": 40}
+          "consented_by": 100, "until": 40, "approve": 10}
 MESSAGES = {
     "note": _l("Write what was done or agreed (at most 2000 characters)."),
     "assignee": _l("Enter who handles the case (at most 100 characters)."),
@@ -42,6 +42,8 @@ MESSAGES = {
     "severity": _l("An urgent or major complaint cannot be deferred; it is handled at once."),
     "action": _l("This action is not possible in the case's current status."),
     "version": _l("Someone else updated the case; reload it and try again."),
+    "approve": _l("Choose approve or reject."),
+    "reject_note": _l("Say why the record is rejected."),
 }
 
 
@@ -103,8 +105,15 @@ def _data(form: dict) -> tuple[dict, dict]:
                     errors[name] = str(MESSAGES[name])
                 else:
                     data[name] = amount
+        elif name == "approve":
+            if value not in ("yes", "no"):
+                errors[name] = str(MESSAGES[name])
+            else:
+                data[name] = value == "yes"
         elif value:
             data[name] = value
+    if data.get("approve") is False and not data.get("note"):
+        errors["note"] = str(MESSAGES["reject_note"])
     return data, errors
 
 

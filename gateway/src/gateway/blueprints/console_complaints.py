@@ -162,8 +162,18 @@ def render_case(complaint_id: str, attempt: dict | None = None, status: int = 20
         deadlines and "notification_sent" in kinds) and attempt is None
     offered = (available_actions(view["status"], (view["case"] or {}).get("severity"))
                if view["case"] and g.principal.has_role(*ACTING_ROLES) else [])
+    if view["case"] and may_decide_nonconformity(g.principal, (view.get("estate") or {}).get("code"), view["case"]):
+        offered = ["decide_nonconformity", *offered]
     return render_template("complaint_case.html", c=view, deadlines=deadlines, timezone=timezone,
                            refresh=settling, actions=offered, attempt=attempt or {}), status
+
+
+def may_decide_nonconformity(principal, estate: str | None, case: dict) -> bool:
+    """A record of the case waits for a decision and the caller may take it (the estate's site manager, head
+    office, group admins: workflow.domain.quality.may_decide, which stays the authority)."""
+    waiting = any(r.get("status") == "open" for r in case.get("nonconformities") or [])
+    return waiting and any(role in ("head_office", "group_admin") or (role == "site_manager" and at == estate)
+                           for role, at in principal.roles)
 
 
 def available_actions(status: str | None, severity: str | None = None) -> list[str]:

@@ -73,7 +73,8 @@ def test_lifecycle_events_in_any_order_and_twice_give_the_kpis(reporting, servic
     with rpc(service_config, tenant) as reporting_rpc:
         k = wait_for(lambda: reporting_rpc.kpis(DAY, DAY),
                      lambda k: k["received"] == 5 and k["callbacks"]["answered"] == 5 and k["escalated"] == 1
-                     and k["resolution"]["resolved"] == 5)
+                     and k["resolution"]["resolved"] == 5
+                     and k["resolution"]["with_deadline"] == 5)  # every case_opened (its deadlines) applied too
         assert k["received"] == 5 and k["first_contact_on_time_pct"] == 100.0
         assert k["resolution"]["on_time"] == 4 and k["resolved_within_limit_pct"] == 80.0
         assert k["handling_hours_avg"] == 14.0 and k["handling_hours_p90"] == 30.4  # 16 + 0.6 * 24

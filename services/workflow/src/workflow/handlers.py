@@ -6,7 +6,8 @@ import logging
 import uuid
 from zoneinfo import ZoneInfo
 
-from . import deferrals, duty, escalation, extensions, forwarding, policies, policy_admin, repository, routing, upgrades
+from . import (deferrals, duty, escalation, extensions, forwarding, policies, policy_admin, quality, repository,
+               routing, upgrades)
 from .domain import repeats, sla
 from estatedesk_common.tenant import estates_from_roles
 from .exceptions import CaseNotFound
@@ -139,6 +140,7 @@ def get_case(case_id: str, tenant_id: str, engine) -> dict:
         timeline = repository.timeline(conn, tenant_id, case["id"])
         requests = extensions.view(conn, case)
         deferred = deferrals.view(conn, case)
+        records = quality.of_case(conn, tenant_id, case["id"])
     return {
         "complaint_id": case["id"], "reference": case["reference"], "status": case["status"],
         "estate": case["estate_code"], "severity": case["severity"], "category": case["category"],
@@ -155,6 +157,7 @@ def get_case(case_id: str, tenant_id: str, engine) -> dict:
                       for d in deadlines],
         "extensions": requests,  # extension (延期) requests, oldest first; status pending | approved | rejected
         "deferrals": deferred,  # deferrals with the owner's consent, oldest first (workflow.deferrals)
+        "nonconformities": records,  # nonconformity records, oldest first; ``open`` waits for the site manager
         "timeline": [{"at": t["at"].isoformat(), "kind": t["kind"], "actor": t["actor"], "text": t["text"]}
                      for t in timeline],
     }

@@ -163,6 +163,16 @@ def list_nonconformities(conn, tenant_id: str, roles, estate=None, status=None) 
                        "decided_at": _iso(r["decided_at"]), "note": r["note"]} for r in rows]}
 
 
+def of_case(conn, tenant_id: str, case_id: str) -> list[dict]:
+    """The case's nonconformity records, oldest first (the case page: an ``open`` one waits for the decision)."""
+    rows = conn.execute(select(nonconformity_records).where(
+        nonconformity_records.c.tenant_id == tenant_id, nonconformity_records.c.case_id == case_id)
+        .order_by(nonconformity_records.c.opened_at)).mappings().all()
+    return [{"record_id": r["id"], "cause": r["cause"], "loss_amount": r["loss_amount"], "status": r["status"],
+             "opened_at": _iso(r["opened_at"]), "decided_by": r["decided_by"], "decided_at": _iso(r["decided_at"]),
+             "note": r["note"]} for r in rows]
+
+
 def _capa(r, now) -> dict:
     return {"capa_id": r["id"], "estate": r["estate_code"], "cause": r["cause"], "trigger": r["trigger"],
             "case_ids": list(r["case_ids"]), "owner": r["owner"], "status": r["status"],
