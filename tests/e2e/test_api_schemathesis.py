@@ -3,21 +3,49 @@
 Every operation in ``/api/v1/openapi.json`` gets generated valid and invalid requests, signed in as head office
 (who may call every operation); the check is that nothing answers 5xx: bad input is always a clear 4xx. The
 run is bounded (examples per operation and a time budget) so the e2e phase stays short; the seed is fixed so a
-failure reproduces (its curl command is in the output).
+failure reproduces (its curl command is in the output). A generated request may be valid and replace a list
+(``PUT /staff-contacts`` with no contacts is): the demo's alert recipients and duty rosters are put back
+afterwards, so the tests after this one see the demo data as seeded.
 """
 import os
 import subprocess
 import sys
 
 import pytest
+import requests
 
 pytestmark = pytest.mark.e2e
 
 ST = os.path.join(os.path.dirname(sys.executable), "st")
 
 
+ESTATES = ("DEMO-RES", "DEMO-OFFICE", "DEMO-NEW")
+CONTACT_FIELDS = ("role", "estate", "name", "email", "phone", "locale")
+ENTRY_FIELDS = ("person", "post", "weekdays", "date_from", "date_to", "note")
+
+
+def _snapshot(system, headers) -> dict:
+    contacts = requests.get(f"{system.api}/staff-contacts", headers=headers, timeout=20).json()
+    rosters = {e: requests.get(f"{system.api}/duty-roster", params={"estate": e}, headers=headers,
+                               timeout=20).json()["entries"] for e in ESTATES}
+    return {"contacts": [{k: c.get(k) for k in CONTACT_FIELDS} for c in contacts["items"]],
+            "rosters": {e: [{k: x.get(k) for k in ENTRY_FIELDS} for x in entries] for e, entries in rosters.items()}}
+
+
+def _restore(system, headers, saved: dict) -> None:
+    r = requests.put(f"{system.api}/staff-contacts", json={"contacts": saved["contacts"]}, headers=headers,
+                     timeout=20)
+    assert r.status_code == 200, r.text
+    for estate, entries in saved["rosters"].items():
+        r = requests.put(f"{system.api}/duty-roster", json={"estate": estate, "entries": entries}, headers=headers,
+                         timeout=20)
+        assert r.status_code == 200, r.text
+
+
 def test_no_generated_request_makes_the_api_fail(system, tmp_path):
     token = system.token("hq@demo")
+    headers = {"Authorization": f"Bearer {token}"}
+    saved = _snapshot(system, headers)
     cmd = [ST, "run", f"{system.api}/openapi.json", "--url", system.base_url,
            "--checks", "not_a_server_error", "-H", f"Authorization: Bearer {token}",
            "-H", "X-Api-Key: demo-api-key",  # the CTI endpoint (bearer routes ignore it)
@@ -26,7 +54,11 @@ def test_no_generated_request_makes_the_api_fail(system, tmp_path):
            "--seed", "20261203", "--request-timeout", "20", "--workers", "1",  # CPython 3.11 ast.parse is not thread-safe
            "--exclude-path", "/api/v1/auth/token",  # failed logins lock accounts: tested in the security suite
            "--generation-allow-x00", "true", "--no-color"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=400, cwd=tmp_path,  # its cache stays out of the tree
-                          env=dict(os.environ, NO_COLOR="1"))
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=400,
+                              cwd=tmp_path,  # its cache stays out of the tree
+                              env=dict(os.environ, NO_COLOR="1"))
+    finally:
+        _restore(system, headers, saved)
     print(done.stdout[-20000:], done.stderr[-5000:])
     assert done.returncode == 0, done.stdout[-6000:]
