@@ -22,6 +22,7 @@ export INTAKE_METRICS_PORT=9111 WORKFLOW_METRICS_PORT=9112 NOTIFY_METRICS_PORT=9
 export KANNEL_ADMIN_PORT=13030 KANNEL_SENDSMS_PORT=13033 KANNEL_SMSBOX_PORT=13031 KANNEL_FAKESMSC_PORT=10030
 export NOTIFY_HTTP_PORT=9213 SMS_ENABLED=true KANNEL_HOST=127.0.0.1
 export IMAP_HOST=127.0.0.1 IMAP_PORT=10153
+export WECHAT_API_PORT=9217   # scripts/wechat_api_stub.py of the e2e runs
 unset DATABASE_URL INTAKE_DATABASE_URL WORKFLOW_DATABASE_URL NOTIFY_DATABASE_URL \
       REPORTING_DATABASE_URL GATEWAY_DATABASE_URL TEST_DATABASE_URL
 . "$ROOT/scripts/env.sh"
@@ -45,7 +46,7 @@ trap 'exit 130' INT TERM HUP PIPE
 "$ROOT/scripts/kannel.sh" start || ed_die "kannel failed to start"   # notify's SMS integration tests
 "$ROOT/scripts/dovecot.sh" start || ed_die "dovecot failed to start"  # intake's mailbox tests (real IMAP)
 
-PYTEST=("$ESTATEDESK_VENV/bin/python" -m pytest -q
+PYTEST=("$ESTATEDESK_VENV/bin/python" -m pytest -q --durations=8
         --amqp-uri "$AMQP_URI" --rabbit-ctl-uri "$RABBIT_API_URI" "$@")
 
 existing() {   # print the dirs (args) that exist

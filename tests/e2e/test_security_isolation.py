@@ -15,6 +15,7 @@ a test).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import time
 import uuid
@@ -27,7 +28,11 @@ from tests.security.routes import ROUTES, unprobed
 
 from .conftest import wait_for
 
-pytestmark = pytest.mark.e2e
+# Once per `make test`, in the SQLite phase: the probes test the gateway's and services' scoping, which does not
+# depend on the database (the e2e phase on PostgreSQL runs every other journey), and they are the longest e2e test.
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")) and not os.environ.get("ISOLATION_ON_PG"),
+                                 reason="run in the SQLite e2e phase (ISOLATION_ON_PG=1 runs it here too)")]
 
 DEMO_USERS = ("agent@demo", "manager@demo", "supervisor@demo", "hq@demo", "admin@demo")
 SCOPED = {"agent@demo": "DEMO-NEW", "manager@demo": "DEMO-OFFICE", "supervisor@demo": "DEMO-NEW"}
@@ -808,6 +813,32 @@ def probe_staff_contacts_save(sy, ac, u, t):
     return [("staff contacts save", _api(sy, ac, u, "PUT", "/staff-contacts", json=body), {403, 422})]
 
 
+def probe_templates_api(sy, ac, u, t):
+    """Another's estate: unknown in the caller's directory (404/422) or not the caller's (403); the sources
+    never compile (nothing is saved even if a check were missing)."""
+    body = {"estate": t.estate, "parts": {"subject": "{{ ''.__class__ }}"}}
+    path = "/notify-templates/acknowledgement/zh_CN"
+    return [("templates list", _no_other_tenant(_api(sy, ac, u, "GET", "/notify-templates")), LISTED),
+            ("templates get", _api(sy, ac, u, "GET", path, params={"estate": t.estate}), NOT_THERE),
+            ("templates preview", _api(sy, ac, u, "POST", path + "/preview", json=body), {403, 422}),
+            ("templates save", _api(sy, ac, u, "PUT", path, json=body), {403, 422}),
+            ("templates delete", _api(sy, ac, u, "DELETE", path, params={"estate": t.estate}), NOT_THERE)]
+
+
+def probe_templates_page(sy, ac, u, t):
+    """Another's estate falls back to a scope of the caller's (200) or the role may not (403)."""
+    return [("templates page", _no_other_tenant(_page(sy, ac, u, "GET", "/settings/templates", params={
+        "message": "acknowledgement", "scope": f"estate:{t.estate}"})), {200, 403})]
+
+
+def probe_templates_posts(sy, ac, u, t):
+    """A scope that is not one of the caller's is refused before notify is asked."""
+    data = {"message": "acknowledgement", "locale": "zh_CN", "scope": f"estate:{t.estate}",
+            "subject": "{{ ''.__class__ }}"}
+    return [(f"templates {path}", _page(sy, ac, u, "POST", path, data=dict(data)), {403, 422})
+            for path in ("/settings/templates", "/settings/templates/preview", "/settings/templates/reset")]
+
+
 def probe_sla_settings_preview(sy, ac, u, t):
     s = ac.session(u)
     body = {"scope": f"estate:{t.estate}", "document": "severities: [\n", "severity": "moderate",
@@ -1149,6 +1180,15 @@ PROBES = {
     ("/settings/alerts", "POST"): probe_alert_settings_save,
     ("/api/v1/staff-contacts", "GET"): probe_staff_contacts_list,
     ("/api/v1/staff-contacts", "PUT"): probe_staff_contacts_save,
+    ("/api/v1/notify-templates", "GET"): probe_templates_api,
+    ("/api/v1/notify-templates/<message>/<locale>", "GET"): probe_templates_api,
+    ("/api/v1/notify-templates/<message>/<locale>", "PUT"): probe_templates_api,
+    ("/api/v1/notify-templates/<message>/<locale>", "DELETE"): probe_templates_api,
+    ("/api/v1/notify-templates/<message>/<locale>/preview", "POST"): probe_templates_api,
+    ("/settings/templates", "GET"): probe_templates_page,
+    ("/settings/templates", "POST"): probe_templates_posts,
+    ("/settings/templates/preview", "POST"): probe_templates_posts,
+    ("/settings/templates/reset", "POST"): probe_templates_posts,
     ("/dashboard", "GET"): probe_dashboard_page,
     ("/dashboard/drilldown", "GET"): probe_dashboard_drilldown,
     ("/dashboard/export.<fmt>", "GET"): probe_dashboard_export,
