@@ -66,7 +66,8 @@ def test_kpis_follow_contact_resolution_and_callback(system, complaint_body):
         assert isinstance(k[figure], (int, float)), figure
     assert 0 < k["callback_coverage_pct"] <= 100 and 0 < k["satisfaction_pct"] <= 100
     assert [r["level"] for r in k["escalations_by_level"]] == [1, 2, 3]
-    assert k["capa_open"] is None and k["notes"]["capa_open"].startswith("not yet measured")
+    assert isinstance(k["capa_open"], int) and "capa_open" not in k["notes"]
+    assert k["units"] == 8 and k["per_1000_units"] == round(1000.0 * k["received"] / 8, 2)  # DEMO-RES: 8 units
 
     drill = requests.get(f"{system.api}/reports/drilldown", params=_period() | {"metric": "resolved_on_time"},
                          headers=hq, timeout=15).json()

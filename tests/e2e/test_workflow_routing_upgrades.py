@@ -5,6 +5,9 @@ stays owner of record); a major complaint tells the site manager and gets its sp
 500 yuan opens a nonconformity record the site manager approves, which opens a CAPA record. The DEMO-NEW rules
 are removed again at the end, so the other tests see the demo data as seeded.
 """
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 import requests
 
@@ -28,8 +31,21 @@ def _create(system, complaint_body, **over):
     return r.json()["id"]
 
 
+def _quality_kpis(system):
+    """DEMO-NEW's nonconformity and CAPA figures for today (Asia/Shanghai), as head office reads them."""
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    r = requests.get(f"{system.api}/reports/kpis", params={"from": today, "to": today, "estate": "DEMO-NEW"},
+                     headers=system.headers("hq@demo"), timeout=TIMEOUT)
+    if r.status_code == 404:  # reporting has seen no complaint of DEMO-NEW yet
+        return {"opened": 0, "approved": 0, "rejected": 0, "capa_open": 0, "units": None}
+    assert r.status_code == 200, r.text
+    k = r.json()
+    return k["nonconformity"] | {"capa_open": k["capa_open"], "units": k["units"]}
+
+
 def test_routing_rules_assign_cases_major_cases_form_a_team_and_losses_need_approval(system, complaint_body):
     manager, agent = system.headers("manager@demo"), system.headers("agent@demo")
+    before = _quality_kpis(system)
     url = f"{system.api}/routing-rules"
     demo = requests.get(url, params={"estate": "DEMO-RES"}, headers=manager, timeout=TIMEOUT)
     assert demo.status_code == 200, demo.text
@@ -74,6 +90,12 @@ def test_routing_rules_assign_cases_major_cases_form_a_team_and_losses_need_appr
         assert decided.status_code == 200 and decided.json()["nonconformity"]["status"] == "approved", decided.text
         kinds = [e["kind"] for e in requests.get(case_url, headers=manager, timeout=TIMEOUT).json()["timeline"]]
         assert {"nonconformity_opened", "nonconformity_decided", "capa_opened"} <= set(kinds)
+        # reporting counts the record (opened and approved today) and the CAPA record it opened
+        after = wait_for(lambda: (lambda k: k if k["approved"] > before["approved"] and k["opened"] > before["opened"]
+                                  and k["capa_open"] else None)(_quality_kpis(system)),
+                         what="reporting counted the nonconformity record and its CAPA")
+        assert after["opened"] == before["opened"] + 1 and after["approved"] == before["approved"] + 1
+        assert after["capa_open"] >= 1 and after["units"] == 3  # DEMO-NEW's registered units (intake's snapshot)
     finally:
         restored = requests.put(url, json={"scope": "estate:DEMO-NEW", "rules": []}, headers=manager,
                                 timeout=TIMEOUT)

@@ -12,16 +12,21 @@ KPIS = {"from": "2026-11-01", "to": "2026-11-24", "estate": None, "received": 42
         "overdue_now": 3, "resolved_within_limit_pct": 66.7, "handling_hours_avg": 5.2, "handling_hours_p90": 11.0,
         "breaches": 4, "escalated": 2, "callback_coverage_pct": 90.0, "satisfaction_pct": None, "reopen_rate_pct": 0.0,
         "repeat_complaints": 1, "extensions_requested": 2, "extensions_approved": 1,
+        "nonconformity_records": 5, "nonconformity": {"opened": 5, "approved": 3, "rejected": 1},
+        "capa_open": 4, "capa_overdue": 2, "per_1000_units": None,
+        "notes": {"per_1000_units": "unit counts not known for every estate in scope"},
         "by_category": [{"key": "facilities_equipment", "received": 30}, {"key": None, "received": 12}]}
 LEAGUE = {"from": "2026-11-01", "to": "2026-11-24", "previous_from": "2026-10-08", "previous_to": "2026-10-31",
           "sort": "received", "region": None, "rows": [
               {"estate": "DEMO-RES", "estate_name": "锦绣花园", "region": "EAST", "received": 30, "previous_received": 20,
                "received_change": 10, "received_change_pct": 50.0, "on_time_pct": 90.0, "previous_on_time_pct": 80.0,
-               "on_time_pct_change": 10.0, "overdue_now": 1, "resolved_within_limit_pct": 70.0, "rank": 1},
+               "on_time_pct_change": 10.0, "overdue_now": 1, "resolved_within_limit_pct": 70.0, "rank": 1,
+               "per_1000_units": 3750.0, "nonconformity_records": 5, "capa_open": 3, "capa_overdue": 2},
               {"estate": "DEMO-NEW", "estate_name": "滨江新城", "region": "EAST", "received": 12, "previous_received": 15,
                "received_change": -3, "received_change_pct": -20.0, "on_time_pct": None,
                "previous_on_time_pct": None, "on_time_pct_change": None, "overdue_now": 0,
-               "resolved_within_limit_pct": None, "rank": 2}]}
+               "resolved_within_limit_pct": None, "rank": 2, "per_1000_units": None, "nonconformity_records": 0,
+               "capa_open": 1, "capa_overdue": 0}]}
 HOT = {"from": "2026-11-01", "to": "2026-11-24", "baseline_from": "2026-07-01", "baseline_to": "2026-10-31",
        "categories": [{"category": "facilities_equipment", "count": 30, "baseline_mean": 6.0, "z": 4.1}],
        "estates": [], "estate_categories": []}
@@ -55,6 +60,17 @@ def test_gateway_console_dashboard_shows_figures_charts_and_links(as_user, fake_
     [league] = calls(fake_rpc, "league_table")
     assert league["args"] == ("2026-11-01", "2026-11-24", "received", None)
     assert league["context"]["roles"] == [["head_office", None]]  # reporting scopes by these
+
+
+def test_gateway_console_dashboard_shows_quality_records_and_complaints_per_1000_units(as_user):
+    html = as_user().get("/dashboard?from=2026-11-01&to=2026-11-24").get_data(as_text=True)
+    assert "5 / 3 / 1" in html and "不合格记录 开立 / 批准 / 驳回" in html
+    assert "4 / 2" in html and "纠正预防措施 进行中 / 当前逾期" in html and "每千户投诉数" in html
+    assert 'title="unit counts not known for every estate in scope"' in html
+    assert "3750.0" in html and 'href="/quality?estate=DEMO-RES">3 / 2</a>' in html
+    english = as_user().get("/dashboard?from=2026-11-01&to=2026-11-24&lang=en").get_data(as_text=True)
+    assert "Nonconformity records opened / approved / rejected" in english and "CAPA open / overdue now" in english
+    assert "Complaints per 1,000 units" in english and "Per 1,000 units" in english
 
 
 def test_gateway_console_dashboard_sort_and_region_pass_through_unknown_sort_does_not(as_user, fake_rpc):

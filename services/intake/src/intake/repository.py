@@ -4,14 +4,21 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from .domain.complaint import Complaint, Estate
-from .tables import complaint_attachments, complaint_notes, complaints, estates
+from .tables import complaint_attachments, complaint_notes, complaints, estates, units
 
 
 def get_estate(conn, tenant_id: str, code: str) -> Estate | None:
-    row = conn.execute(select(estates).where(estates.c.tenant_id == tenant_id, estates.c.code == code)).first()
+    """The estate with the number of its registered units (a range scan of the units' primary key prefix; None
+    when it has none): the snapshot ``complaint_received`` carries."""
+    count = (select(func.count()).select_from(units)
+             .where(units.c.tenant_id == estates.c.tenant_id, units.c.estate_code == estates.c.code)
+             .scalar_subquery())
+    row = conn.execute(select(estates, count.label("units"))
+                       .where(estates.c.tenant_id == tenant_id, estates.c.code == code)).first()
     if row is None:
         return None
-    return Estate(code=row.code, name=row.name, kind=row.kind, timezone=row.timezone, region=row.region_code)
+    return Estate(code=row.code, name=row.name, kind=row.kind, timezone=row.timezone, region=row.region_code,
+                  units=row.units or None)
 
 
 def list_estates(conn, tenant_id: str) -> list[Estate]:

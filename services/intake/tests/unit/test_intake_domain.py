@@ -51,6 +51,16 @@ def test_event_payload_carries_the_estate_snapshot_for_other_services():
     assert payload["received_at"] == "2026-11-24T16:30:00+00:00"
 
 
+def test_event_payload_carries_the_unit_count_only_when_known():
+    """``estate.units`` is optional (reporting's complaints per 1,000 units): absent when no unit is registered."""
+    estate = Estate("DEMO-RES", "锦绣花园", "residential", "Asia/Shanghai", "EAST", units=8)
+    with_units = to_event_payload(new_complaint({"estate": "DEMO-RES", "channel": "web", "description": "电梯困人",
+                                                 "complainant": {"name": "王先生", "phone": "13800138000"}},
+                                                "t1", estate, NOW, "u1"))
+    assert with_units["estate"]["units"] == 8
+    assert "units" not in to_event_payload(complaint())["estate"]
+
+
 def test_control_characters_are_removed_from_the_canonical_text():
     c = complaint(description="电梯\x00困人\x07\r\n第二行\t完", complainant={"name": "王\x1b先生", "phone": "13800138000"})
     assert c.description == "电梯困人\r\n第二行\t完" and c.complainant.name == "王先生"

@@ -6,13 +6,13 @@ therefore routable (the relays publish with ``mandatory``) and kept. The archive
 own inbox (``INSERT .. ON CONFLICT DO NOTHING``), so a redelivery stores nothing and no inbox row is written per
 archived event.
 
-**Replaying.** ``rebuild_from_events`` empties the read models (``READ_MODELS``: facts, rollups, estate names;
-not the periodic-report subscriptions and runs, which users made) and the inbox claims of the consumers in
-``REPLAY``, then feeds every archived event, oldest ``occurred_at`` first, to the same handler function the
-service's ``@reliable_event_handler`` method calls (``REPLAY``; a unit test keeps the two in step), each in its
-own transaction, and finally recomputes the rollups from the facts (``rebuild.rebuild``). Event types with no
-handler are counted as skipped; an event its handler refuses (it was dead-lettered when it arrived) is counted
-as failed and the replay goes on; a database error stops it (run it again: it starts by emptying).
+**Replaying.** ``rebuild_from_events`` empties the read models (``READ_MODELS``: facts, rollups, estate names,
+quality records; not the periodic-report subscriptions and runs, which users made) and the inbox claims of the
+consumers in ``REPLAY``, then feeds every archived event, oldest ``occurred_at`` first, to the same handler
+function the service's ``@reliable_event_handler`` method calls (``REPLAY``; a unit test keeps the two in step),
+each in its own transaction, and finally recomputes the rollups from the facts (``rebuild.rebuild``). Event
+types with no handler are counted as skipped; an event its handler refuses (it was dead-lettered when it
+arrived) is counted as failed and the replay goes on; a database error stops it (run it again: it starts by emptying).
 
 It is not one transaction (a million events would hold every fact row locked for the whole run), so
 **reporting must be stopped** while it runs: a live consumer would apply events between the wipe and the replay
@@ -32,8 +32,9 @@ from estatedesk_common.envelope import Envelope
 from estatedesk_common.unit_of_work import UnitOfWork
 
 from . import handlers, repository
+from .domain import quality
 from .rebuild import progress_bar, rebuild
-from .tables import complaint_daily, complaint_facts, estate_names, reliability
+from .tables import complaint_daily, complaint_facts, estate_names, quality_capa, quality_nonconformities, reliability
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,11 @@ REPLAY = {
     ("notify", "notification_failed"): handlers.record_notification,
     **{("notify" if t.startswith("callback_") else "workflow", t): handlers.record_case_event
        for t in handlers.LIFECYCLE},
+    **{("workflow", t): handlers.record_quality_event for t in quality.MERGES},
 }
 VERSIONS = (1,)  # the schema versions those handlers accept (the decorators' default)
-READ_MODELS = (complaint_facts, complaint_daily, *repository.MONTHLY_TABLES, estate_names)
+READ_MODELS = (complaint_facts, complaint_daily, *repository.MONTHLY_TABLES, estate_names, quality_nonconformities,
+               quality_capa)
 
 
 def consumer_of(event_type: str) -> str:

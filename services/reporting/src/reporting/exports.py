@@ -46,15 +46,15 @@ MESSAGES = {
                                              "contact is the acknowledgement"},
     "note.handling_hours_avg": {"zh_CN": "{n} 件已办结投诉缺少工作时长（工作流尚未上报或日历年份未加载）",
                                 "en": "{n} resolved cases without working hours"},
-    "note.per_1000_units": {"zh_CN": "户数未知：受理服务的项目信息尚未提供户数", "en": "unit counts not known"},
-    "note.nonconformity_records": {"zh_CN": "尚未统计：尚无《不合格品/服务记录处理单》；nonconformity_required 为需填写的件数",
-                                   "en": "not yet measured: no nonconformity records yet; see nonconformity_required"},
-    "note.capa_open": {"zh_CN": "尚未统计：尚无纠正/预防措施报告", "en": "not yet measured: no CAPA reports yet"},
-    "note.capa_overdue": {"zh_CN": "尚未统计：尚无纠正/预防措施报告", "en": "not yet measured: no CAPA reports yet"},
+    "note.per_1000_units": {"zh_CN": "户数未知：范围内尚有项目未提供户数", "en": "unit counts not known"},
+    "col.per_1000_units": {"zh_CN": "每千户投诉数", "en": "Per 1,000 units"},
+    "col.nonconformity_records": {"zh_CN": "不合格记录", "en": "Nonconformity records"},
+    "col.capa_open": {"zh_CN": "进行中纠正预防措施", "en": "CAPA open"},
+    "col.capa_overdue": {"zh_CN": "逾期纠正预防措施", "en": "CAPA overdue"},
 }
 LEAGUE_COLUMNS = ("rank", "estate", "estate_name", "region", "units", "received", "previous_received",
                   "received_change", "received_change_pct", "on_time_pct", "previous_on_time_pct", "overdue_now",
-                  "resolved_within_limit_pct")
+                  "resolved_within_limit_pct", "per_1000_units", "nonconformity_records", "capa_open", "capa_overdue")
 KPI_FIGURES = ("received", "first_contact_on_time_pct", "overdue_now", "resolved_within_limit_pct",
                "handling_hours_avg", "handling_hours_p90", "breaches", "escalated", "callback_coverage_pct",
                "satisfaction_pct", "reopened", "reopen_rate_pct", "repeat_complaints", "nonconformity_required",
@@ -62,7 +62,9 @@ KPI_FIGURES = ("received", "first_contact_on_time_pct", "overdue_now", "resolved
                "nonconformity_records", "capa_open", "capa_overdue")
 KPI_PARTS = {"first_contact": ("with_deadline", "on_time", "late", "pending", "by_proxy"),
              "resolution": ("with_deadline", "resolved", "on_time", "late", "overdue_now", "pending"),
-             "callbacks": ("called_back", "not_called_back", "answered", "satisfied", "neutral", "dissatisfied")}
+             "callbacks": ("called_back", "not_called_back", "answered", "satisfied", "neutral", "dissatisfied"),
+             "nonconformity": ("opened", "approved", "rejected"),
+             "capa": ("open_now", "overdue_now", "opened", "closed")}
 i18n.register(MESSAGES)
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 from estatedesk_common.envelope import Envelope
 
 from . import queries, repository
-from .domain import facts, lifecycle
+from .domain import facts, lifecycle, quality
 from .domain.facts import CaseFact
 from .domain.rollup import (EstateSnapshot, InvalidEvent, InvalidRange, fact_from_complaint_received,
                             parse_range)
@@ -100,6 +100,25 @@ def record_case_event(envelope: Envelope, uow) -> bool:
                   lambda f: merge(f, envelope.payload, envelope.occurred_at))
 
 
+def record_quality_event(envelope: Envelope, uow) -> bool:
+    """A workflow nonconformity or CAPA event (``domain.quality.MERGES``) merged into its record's row: claim,
+    lock the row (created empty by the first event about the record), merge, save; True if it changed."""
+    merge = quality.MERGES.get(envelope.event_type)
+    if merge is None:
+        raise InvalidEvent(f"reporting does not consume {envelope.event_type!r}")
+    kind, record_id = quality.record_key(envelope.event_type, envelope.payload)
+    merge(quality.empty(kind, envelope.tenant_id, record_id), envelope.payload)  # unreadable: fail before writing
+    with uow:
+        if not uow.claim(envelope, f"reporting.on_{envelope.event_type}"):
+            return False
+        old = repository.lock_quality_record(uow.conn, kind, envelope.tenant_id, record_id)
+        new = merge(old, envelope.payload)
+        if new != old:
+            repository.save_quality_record(uow.conn, kind, new)
+        uow.commit()
+    return new != old
+
+
 def complaint_counts(tenant_id: str, date_from, date_to, engine, scope=None) -> dict:
     """Complaints received per estate and channel over inclusive ISO dates (either may be None = open)."""
     try:
@@ -112,4 +131,4 @@ def complaint_counts(tenant_id: str, date_from, date_to, engine, scope=None) -> 
 
 
 __all__ = ["InvalidEvent", "record_complaint_received", "record_case_opened", "record_notification",
-           "record_complaint_reclassified", "record_case_event", "complaint_counts"]
+           "record_complaint_reclassified", "record_case_event", "record_quality_event", "complaint_counts"]

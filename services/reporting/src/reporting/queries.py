@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from .domain.facts import COUNTS, SATISFIED
 from .domain.scope import Scope
 from .domain.stats import percentile_cont
 from .tables import (complaint_daily, complaint_facts, estate_names, monthly_by_category,
-                     monthly_by_channel_severity)
+                     monthly_by_channel_severity, quality_capa, quality_nonconformities)
 
 d, f, e = complaint_daily, complaint_facts, estate_names
 DIMENSIONS = {"estate": d.c.estate_code, "channel": d.c.channel, "category": d.c.category,
@@ -229,3 +229,36 @@ def counts_by_estate_channel(conn, tenant_id: str, start: dt.date | None, end: d
         q = q.where(d.c.day <= end)
     return [{"estate": r.estate_code, "estate_name": r.name or r.estate_code, "channel": r.channel,
              "count": int(r.count)} for r in conn.execute(q)]
+
+
+def _count_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def quality_counts(conn, tenant_id: str, lo: dt.datetime, hi: dt.datetime, scope: Scope,
+                   now: dt.datetime) -> tuple[dict, dict]:
+    """``(nonconformity, capa)``, each ``{estate: counts}`` (``domain.quality`` names): records opened / approved /
+    rejected within ``[lo, hi)``; CAPA records open and overdue now, opened and closed within ``[lo, hi)``."""
+    n, c = quality_nonconformities.c, quality_capa.c
+
+    def within(col):
+        return and_(col >= lo, col < hi)
+
+    decided = within(n.decided_at)
+    q = _scoped(select(n.estate_code, _count_if(within(n.opened_at)).label("opened"),
+                       _count_if(and_(decided, n.status == "approved")).label("approved"),
+                       _count_if(and_(decided, n.status == "rejected")).label("rejected"))
+                .where(n.tenant_id == tenant_id, n.estate_code.is_not(None),
+                       or_(within(n.opened_at), decided)), n.estate_code, scope).group_by(n.estate_code)
+    nonconformity = {r["estate_code"]: {k: int(r[k]) for k in ("opened", "approved", "rejected")}
+                     for r in conn.execute(q).mappings()}
+    is_open = c.status == "open"
+    q = _scoped(select(c.estate_code, _count_if(is_open).label("open_now"),
+                       _count_if(and_(is_open, c.due_at < now)).label("overdue_now"),
+                       _count_if(within(c.opened_at)).label("opened"),
+                       _count_if(within(c.closed_at)).label("closed"))
+                .where(c.tenant_id == tenant_id, c.estate_code.is_not(None),
+                       or_(is_open, within(c.opened_at), within(c.closed_at))), c.estate_code, scope)
+    capa = {r["estate_code"]: {k: int(r[k]) for k in ("open_now", "overdue_now", "opened", "closed")}
+            for r in conn.execute(q.group_by(c.estate_code)).mappings()}
+    return nonconformity, capa

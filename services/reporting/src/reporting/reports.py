@@ -12,7 +12,7 @@ from estatedesk_common.errors import NotFound
 from estatedesk_common.i18n import DEFAULT_LOCALE, LOCALES
 
 from . import exports, queries
-from .domain import figures
+from .domain import figures, quality
 from .domain.facts import FIELDS, CaseFact, first_contact_status, resolution_status
 from .domain.hotspots import BASELINE_PERIODS, hot_spots as find_hot_spots
 from .domain.rollup import InvalidRange, earlier_period, parse_closed_range
@@ -22,11 +22,10 @@ from .exceptions import ValidationFailed
 LEAGUE_SORTS = ("received", "on_time_pct", "resolved_within_limit_pct")
 DRILLDOWN_METRICS = tuple(queries.METRIC_FILTERS)
 DRILLDOWN_LIMIT_MAX = 500
-NOT_YET_MEASURED = "not yet measured"
 PROXY_NOTE = ("{n} of the decided cases had no contact recorded: their first contact is the acknowledgement "
               "(sent before the deadline or not)")
-UNITS_NOTE = ("unit counts not known: intake's estate snapshot in complaint_received carries no `units` yet "
-              "(estate_names.units fills when it does)")
+UNITS_NOTE = ("unit counts not known for every estate in scope: an estate's count comes with intake's estate "
+              "snapshot in complaint_received (`units`: its registered units) and stays unknown until one carries it")
 
 
 def _range(date_from, date_to) -> tuple[dt.date, dt.date]:
@@ -76,9 +75,11 @@ def kpis(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date
         breakdowns = {name: _breakdown(queries.rollup(conn, tenant_id, start, end, scope, (name,)), name)
                       for name in ("channel", "category", "severity")}
         units = [r["units"] for r in queries.estates(conn, tenant_id, scope)]
+        nonconformity, capa = queries.quality_counts(conn, tenant_id, *quality.period_bounds(start, end), scope, now)
     fc, res = first_contact(totals, overdue), figures.resolution(totals, resolution_overdue)
     handling, calls = figures.handling(totals, p90), figures.callbacks(totals)
     known_units = sum(units) if units and all(u is not None for u in units) else None
+    nc, cp = quality.nonconformity_figures(nonconformity), quality.capa_figures(capa)
     result = {
         "from": start.isoformat(), "to": end.isoformat(), "estate": _text(estate, "estate"),
         "received": totals["received"],
@@ -100,10 +101,13 @@ def kpis(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date
         # cases with an extension (延期) request / approval; on-time figures stay against the original deadlines
         "extensions_requested": totals["extensions_requested"], "extensions_approved": totals["extensions_approved"],
         "reclassified": totals["reclassified"],
-        "per_1000_units": round(1000.0 * totals["received"] / known_units, 2) if known_units else None,
+        "per_1000_units": quality.per_1000_units(totals["received"], known_units),
+        "units": known_units,
         "by_channel": breakdowns["channel"], "by_category": breakdowns["category"],
         "by_severity": breakdowns["severity"],
-        **dict.fromkeys(figures.UNMEASURED),
+        # workflow's quality records: opened / decided in the period; CAPA open and overdue now
+        "nonconformity_records": nc["opened"], "nonconformity": nc,
+        "capa_open": cp["open_now"], "capa_overdue": cp["overdue_now"], "capa": cp,
     }
     result["notes"] = {k: v for k, v in _notes(fc, handling, known_units).items() if v}
     return result
@@ -116,7 +120,6 @@ def _notes(fc: dict, handling: dict, known_units) -> dict:
                                "workflow reported them, or their calendar year is not loaded)"
                                if handling["unmeasured"] else None),
         "per_1000_units": None if known_units else UNITS_NOTE,
-        **figures.UNMEASURED,
     }
 
 
@@ -127,6 +130,7 @@ def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
     overdue_now = queries.overdue(conn, tenant_id, start, end, scope, now, by_estate=True)
     overdue_prev = queries.overdue(conn, tenant_id, prev_start, prev_end, scope, now, by_estate=True)
     resolution_overdue = queries.overdue(conn, tenant_id, start, end, scope, now, by_estate=True, stage="resolution")
+    nonconformity, capa = queries.quality_counts(conn, tenant_id, *quality.period_bounds(start, end), scope, now)
     zero = dict.fromkeys(queries.COUNTS, 0)
     rows = []
     for est in queries.estates(conn, tenant_id, scope, region):
@@ -143,6 +147,10 @@ def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
                                    if fc["on_time_pct"] is not None and fc_prev["on_time_pct"] is not None else None),
             "overdue_now": fc["overdue_now"],
             "resolved_within_limit_pct": figures.resolution(cur, resolution_overdue.get(code, 0))["on_time_pct"],
+            "per_1000_units": quality.per_1000_units(cur["received"], est["units"]),
+            "nonconformity_records": nonconformity.get(code, {}).get("opened", 0),
+            "capa_open": capa.get(code, {}).get("open_now", 0),
+            "capa_overdue": capa.get(code, {}).get("overdue_now", 0),
         })
     return rows
 

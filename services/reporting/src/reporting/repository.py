@@ -12,10 +12,11 @@ import datetime as dt
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .domain import quality
 from .domain.facts import COUNTS, FIELDS, CaseFact
 from .domain.rollup import EstateSnapshot
 from .tables import (complaint_daily, complaint_facts, estate_names, event_archive, monthly_by_category,
-                     monthly_by_channel_severity)
+                     monthly_by_channel_severity, quality_capa, quality_nonconformities)
 
 MONTHLY_TABLES = (monthly_by_category, monthly_by_channel_severity)
 
@@ -90,6 +91,36 @@ def get_fact(conn, tenant_id: str, complaint_id: str) -> CaseFact | None:
     row = conn.execute(select(complaint_facts).where(complaint_facts.c.tenant_id == tenant_id,
                                                      complaint_facts.c.complaint_id == complaint_id)).mappings().first()
     return CaseFact(**{name: row[name] for name in FIELDS}) if row else None
+
+
+# --- quality records (domain/quality.py) ------------------------------------------------------------------------
+
+QUALITY_TABLES = {"nonconformity": (quality_nonconformities, quality.NONCONFORMITY_FIELDS),
+                  "capa": (quality_capa, quality.CAPA_FIELDS)}
+
+
+def lock_quality_record(conn, kind: str, tenant_id: str, record_id: str):
+    """The record's row (``kind`` nonconformity | capa), created empty if no event for it was seen yet, and
+    locked, like ``lock_fact``."""
+    table, names = QUALITY_TABLES[kind]
+    key = table.c[names[1]]
+    conn.execute(_insert(conn, table).values(tenant_id=tenant_id, **{names[1]: record_id})
+                 .on_conflict_do_nothing(index_elements=[table.c.tenant_id, key]))
+    row = conn.execute(select(table).where(table.c.tenant_id == tenant_id, key == record_id)
+                       .with_for_update()).mappings().one()
+    values = {name: row[name] for name in names}
+    if kind == "capa":
+        values["case_ids"] = tuple(values["case_ids"] or ())
+    return quality.RECORDS[kind](**values)
+
+
+def save_quality_record(conn, kind: str, record) -> None:
+    table, names = QUALITY_TABLES[kind]
+    values = {name: getattr(record, name) for name in names[2:]}
+    if kind == "capa":
+        values["case_ids"] = list(values["case_ids"])
+    conn.execute(update(table).where(table.c.tenant_id == record.tenant_id,
+                                     table.c[names[1]] == getattr(record, names[1])).values(**values))
 
 
 # --- rebuild ------------------------------------------------------------------------------------------------

@@ -94,6 +94,27 @@ class ReportingService:
     def on_callback_dissatisfied(self, envelope):
         handlers.record_case_event(envelope, self.db.uow())
 
+    # quality records (domain/quality.py): nonconformity records and CAPA, for their KPIs
+    @reliable_event_handler("workflow", "nonconformity_opened")
+    def on_nonconformity_opened(self, envelope):
+        handlers.record_quality_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "nonconformity_decided")
+    def on_nonconformity_decided(self, envelope):
+        handlers.record_quality_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "capa_opened")
+    def on_capa_opened(self, envelope):
+        handlers.record_quality_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "capa_case_added")
+    def on_capa_case_added(self, envelope):
+        handlers.record_quality_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "capa_checked")
+    def on_capa_checked(self, envelope):
+        handlers.record_quality_event(envelope, self.db.uow())
+
     # the event archive (archive.py): every event of every service, once; rebuild --from-events replays it
     @archive_event_handler("intake")
     def archive_intake(self, envelope):

@@ -118,7 +118,8 @@ monthly_by_channel_severity = _monthly("complaint_monthly_channel_severity", "ch
 MONTHLY = {monthly_by_category.name: ("category",), monthly_by_channel_severity.name: ("channel", "severity")}
 
 # The estate dimension: the latest snapshot seen in events (as_of = that complaint's received_at; older events
-# never win). units: number of units, for complaints per 1,000 units; no event carries it yet (null).
+# never win). units: number of units, for complaints per 1,000 units (complaint_received's estate.units; null
+# until a snapshot carries it).
 estate_names = Table(
     "estate_names", metadata,
     Column("tenant_id", String(36), primary_key=True),
@@ -128,6 +129,38 @@ estate_names = Table(
     Column("region", String(40), nullable=True),
     Column("units", Integer, nullable=True),
     Column("as_of", UTCDateTime, nullable=False),
+)
+
+# Quality records (workflow's nonconformity_* and capa_* events; domain/quality.py merges them in any order):
+# one row per record, created empty by the first event about it. Small tables (a record per loss of 500 yuan or
+# more, a CAPA per approved record or cluster): the KPIs read a tenant's rows by the primary key's prefix.
+quality_nonconformities = Table(
+    "quality_nonconformities", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("record_id", String(36), primary_key=True),
+    Column("estate_code", String(40), nullable=True),
+    Column("case_id", String(36), nullable=True),
+    Column("cause", String(40), nullable=True),
+    Column("loss_amount", Integer, nullable=True),
+    Column("status", String(20), nullable=True),  # open | approved | rejected
+    Column("opened_at", UTCDateTime, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+)
+
+quality_capa = Table(
+    "quality_capa", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("capa_id", String(36), primary_key=True),
+    Column("estate_code", String(40), nullable=True),
+    Column("cause", String(40), nullable=True),
+    Column("trigger", String(20), nullable=True),  # nonconformity | cluster
+    Column("owner", String(100), nullable=True),
+    Column("case_ids", JSON, nullable=True),  # sorted union of capa_opened's and capa_case_added's cases
+    Column("status", String(20), nullable=True),  # open | closed
+    Column("opened_at", UTCDateTime, nullable=True),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("checked_at", UTCDateTime, nullable=True),  # the newest effectiveness check
+    Column("closed_at", UTCDateTime, nullable=True),
 )
 
 # Periodic reports (periodic_reports.py): who gets which report, and each report made (kept: the page can be

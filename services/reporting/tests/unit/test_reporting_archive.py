@@ -15,7 +15,8 @@ from estatedesk_common.retention import Pruner, prune_older
 from reporting import archive, cli, handlers, reports
 from reporting.domain.scope import Scope
 from reporting.service import ReportingService
-from reporting.tables import complaint_daily, complaint_facts, estate_names, event_archive, reliability
+from reporting.tables import (complaint_daily, complaint_facts, estate_names, event_archive, quality_capa,
+                             quality_nonconformities, reliability)
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.timezone.utc)
 DAY = "2026-11-24"
@@ -75,7 +76,8 @@ def _case(tenant, cid, event_type, occurred_at, **payload):
 
 
 def _history(events, tenant):
-    """(source, envelope, live handler) for two cases, an event nothing in reporting consumes, and a poison one."""
+    """(source, envelope, live handler) for two cases, a nonconformity record and its CAPA, an event nothing in
+    reporting consumes, and a poison one."""
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
     deadlines = [{"stage": "first_contact", "due_at": "2026-11-24T03:00:00+00:00"},
                  {"stage": "resolution", "due_at": "2026-11-27T09:30:00+00:00"}]
@@ -96,7 +98,14 @@ def _history(events, tenant):
          handlers.record_case_event),
         ("workflow", _case(tenant, b, "case_escalated", "2026-11-28T00:00:00+00:00", level=2),
          handlers.record_case_event),
-        ("workflow", Envelope(event_type="capa_opened", tenant_id=tenant, payload={"capa_id": "x"}), None),
+        ("workflow", Envelope(event_type="nonconformity_opened", tenant_id=tenant, payload={
+            "record_id": "n1", "case_id": a, "complaint_id": a, "estate_code": "DEMO-RES", "cause": "other",
+            "loss_amount": 800, "at": "2026-11-24T04:00:00+00:00"}), handlers.record_quality_event),
+        ("workflow", Envelope(event_type="capa_opened", tenant_id=tenant, payload={
+            "capa_id": "c1", "estate_code": "DEMO-RES", "cause": "other", "trigger": "nonconformity",
+            "case_ids": [a], "owner": "m", "due_at": "2026-12-24T04:00:00+00:00",
+            "at": "2026-11-24T04:00:00+00:00"}), handlers.record_quality_event),
+        ("workflow", Envelope(event_type="routing_rules_saved", tenant_id=tenant, payload={"scope": "x"}), None),
         ("intake", bad, handlers.record_complaint_received),
     ]
 
@@ -104,7 +113,8 @@ def _history(events, tenant):
 def _read_models(engine):
     """Facts, estates and the non-empty rollup rows (the live deltas may leave a bucket at zero)."""
     with engine.connect() as conn:
-        out = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in (complaint_facts, estate_names)}
+        out = {t.name: sorted(tuple(r) for r in conn.execute(select(t)))
+               for t in (complaint_facts, estate_names, quality_nonconformities, quality_capa)}
         out["daily"] = sorted(tuple(r) for r in conn.execute(select(complaint_daily)
                                                               .where(complaint_daily.c.received != 0)))
     return out
@@ -121,18 +131,21 @@ def test_rebuild_from_events_gives_back_the_same_read_models_and_kpis(engine, ne
                 pass  # dead-lettered when it arrived
     before, kpis = _read_models(engine), reports.kpis(tenant, Scope(None), engine, NOW, DAY, DAY)
     assert kpis["received"] == 2 and kpis["escalated"] == 1 and kpis["reclassified"] == 1
+    assert kpis["nonconformity_records"] == 1 and kpis["capa_open"] == 1 and kpis["capa_overdue"] == 0
 
     with engine.begin() as conn:  # damage: a fact lost, a rollup row off
         conn.execute(complaint_facts.delete().where(complaint_facts.c.channel == "web"))
         conn.execute(complaint_daily.update().values(received=99))
+        conn.execute(quality_capa.delete())
     summary = archive.rebuild_from_events(engine, progress=False)
 
     assert _read_models(engine) == before
     assert reports.kpis(tenant, Scope(None), engine, NOW, DAY, DAY) == kpis
-    assert summary["events"] == 12 and summary["facts"] == 2
-    assert summary["skipped"] == {"capa_opened": 1}
+    assert summary["events"] == 14 and summary["facts"] == 2
+    assert summary["skipped"] == {"routing_rules_saved": 1}
     assert summary["failed"] == {"complaint_received": 1}
-    assert summary["replayed"]["complaint_received"] == 2 and sum(summary["replayed"].values()) == 10
+    assert summary["replayed"]["complaint_received"] == 2 and sum(summary["replayed"].values()) == 12
+    assert summary["replayed"]["capa_opened"] == 1
     # the claims are made again: a redelivery after the rebuild changes nothing
     env = events.received(tenant)
     archive.archive_event(env, "intake", new_uow())
@@ -140,7 +153,7 @@ def test_rebuild_from_events_gives_back_the_same_read_models_and_kpis(engine, ne
     archive.rebuild_from_events(engine, progress=False)
     assert handlers.record_complaint_received(env, new_uow()) is False
     text = cli.events_summary(summary)
-    assert "replayed 10 of 12 archived events" in text and "capa_opened" in text
+    assert "replayed 12 of 14 archived events" in text and "routing_rules_saved" in text
 
 
 def test_a_rebuild_leaves_other_consumers_claims_and_subscriptions_alone(engine, new_uow):

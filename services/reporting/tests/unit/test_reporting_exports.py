@@ -58,17 +58,19 @@ def test_xlsx_opens_and_has_the_rows_as_text_not_formulas(engine, league):
     assert evil_name.value == "=HYPERLINK(\"http://x\",\"y\")" and evil_name.data_type == "s"
 
 
-def test_kpis_export_lists_unmeasured_figures(engine, league):
+def test_kpis_export_lists_every_figure_with_its_note(engine, league):
     out = reports.export(league, Scope(None), engine, NOW, "kpis", "csv", "2026-11-24", "2026-11-24", locale="en")
     rows = list(csv.reader(io.StringIO(out["content"].decode("utf-8").lstrip("\ufeff"))))
     measures = {r[0]: r[1:] for r in rows[1:]}
     assert rows[0] == ["Measure", "Value", "Note"]
     assert measures["received"][0] == "3"
     assert measures["satisfaction_pct"] == ["—", ""]  # measured, nothing to divide by yet
-    assert measures["capa_open"] == ["—", "not yet measured: no CAPA reports yet"]
+    assert measures["capa_open"] == ["0", ""] and measures["capa.overdue_now"][0] == "0"
+    assert measures["nonconformity.approved"][0] == "0"
+    assert measures["per_1000_units"] == ["—", "unit counts not known"]
     assert measures["callbacks.not_called_back"][0] == "0" and measures["escalations_by_level.1"][0] == "0"
     assert measures["by_channel.hotline"][0] == "3"
     zh = reports.export(league, Scope(None), engine, NOW, "kpis", "csv", "2026-11-24", "2026-11-24")
     zh_rows = {r[0]: r[1:] for r in csv.reader(io.StringIO(zh["content"].decode("utf-8").lstrip("\ufeff")))}
-    assert zh_rows["capa_open"] == ["—", "尚未统计：尚无纠正/预防措施报告"]
+    assert zh_rows["per_1000_units"] == ["—", "户数未知：范围内尚有项目未提供户数"]
 

@@ -47,6 +47,8 @@ def test_a_subscription_is_normalised():
 
 def test_the_page_shows_the_figures_and_escapes_what_it_did_not_write():
     kpis = {"received": 12, "first_contact_on_time_pct": 91.7, "resolved_within_limit_pct": None, "overdue_now": 1,
+            "nonconformity": {"opened": 2, "approved": 1, "rejected": 0}, "capa_open": 3, "capa_overdue": 1,
+            "per_1000_units": 37.5,
             "by_category": [{"key": "<script>alert(1)</script>", "received": 5}, {"key": "sanitation", "received": 7}]}
     league = [{"rank": 1, "estate": "DEMO-RES", "estate_name": "阳光<b>花园</b>", "received": 12, "on_time_pct": 91.7,
                "resolved_within_limit_pct": None, "overdue_now": 1}]
@@ -56,6 +58,8 @@ def test_the_page_shows_the_figures_and_escapes_what_it_did_not_write():
     assert "91.7 %" in html and "受理投诉" in html and "<svg" in html and "<script>" not in html
     assert "&lt;script&gt;" in html and "阳光&lt;b&gt;花园" in html
     assert "受理投诉: 12" in text
+    assert "不合格记录（开立 / 批准 / 驳回）: 2 / 1 / 0" in text and "纠正预防措施（进行中 / 逾期）: 3 / 1" in text
+    assert "每千户投诉数: 37.5" in text
     subject_en, html_en, _ = periodic.render("weekly", "en", "Sunny Garden", dt.date(2026, 11, 23),
                                              dt.date(2026, 11, 29), kpis, [], dt.datetime(2026, 12, 1, tzinfo=UTC))
     assert subject_en == "Sunny Garden weekly report (2026-11-23 to 2026-11-29)" and 'lang="en"' in html_en

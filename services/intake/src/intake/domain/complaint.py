@@ -46,6 +46,7 @@ class Estate:
     kind: str
     timezone: str
     region: str | None = None
+    units: int | None = None  # registered units (reporting's complaints per 1,000 units); None: none registered
 
 
 @dataclass
@@ -148,7 +149,8 @@ def to_event_payload(c: Complaint) -> dict:
     return {
         "complaint_id": c.id, "reference": c.reference,
         "estate": {"code": c.estate.code, "name": c.estate.name, "kind": c.estate.kind,
-                   "timezone": c.estate.timezone, "region": c.estate.region},
+                   "timezone": c.estate.timezone, "region": c.estate.region,
+                   **({"units": c.estate.units} if c.estate.units else {})},  # optional: absent when unknown
         "channel": c.channel, "description": c.description,
         "complainant": {"name": c.complainant.name, "phone": c.complainant.phone,
                         "email": c.complainant.email, "unit": c.complainant.unit},

@@ -1,18 +1,13 @@
 """KPI figures from summed rollup counts (``domain.facts.COUNTS``) and what the clock decides ("overdue now").
 Plain functions: the same figures for the KPI page, the league table and the exports.
 
-Percentages are 0-100 with one decimal, None when there is nothing to divide by. A figure nothing measures yet
-is None with a note saying why (``UNMEASURED``); the page and the export show the note, never a made-up 0.
+Percentages are 0-100 with one decimal, None when there is nothing to divide by. A figure that cannot be
+measured is None with a note saying why; the page and the export show the note, never a made-up 0. Quality
+records (nonconformity, CAPA) and complaints per 1,000 units are in ``domain.quality``.
 """
 from __future__ import annotations
 
 ESCALATION_LEVELS = (1, 2, 3)
-UNMEASURED = {
-    "nonconformity_records": "not yet measured: workflow records no nonconformity records yet; "
-                             "nonconformity_required counts the resolutions that need one (loss of 500 yuan or more)",
-    "capa_open": "not yet measured: corrective/preventive action reports are not recorded yet",
-    "capa_overdue": "not yet measured: corrective/preventive action reports are not recorded yet",
-}
 
 
 def pct(part: int, whole: int) -> float | None:

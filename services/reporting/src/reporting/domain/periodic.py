@@ -67,11 +67,15 @@ TEXT = {
               "first_contact": "首次联系及时率", "resolved": "限时办结率", "overdue": "当前逾期",
               "satisfaction": "回访满意率", "coverage": "回访覆盖率", "reopen": "重开率", "repeat": "重复投诉",
               "handling": "平均处理时长（工作小时）", "league": "项目排名", "estate": "项目",
+              "nonconformity": "不合格记录（开立 / 批准 / 驳回）", "capa": "纠正预防措施（进行中 / 逾期）",
+              "per_1000_units": "每千户投诉数",
               "categories": "投诉类别分布", "none": "—", "generated": "生成时间", "subject": "{scope}{kind}（{start} 至 {end}）"},
     "en": {"weekly": "weekly report", "monthly": "monthly report", "quarterly": "quarterly report", "group": "Group",
            "received": "Complaints received", "first_contact": "First contact on time", "resolved": "Resolved within limit",
            "overdue": "Overdue now", "satisfaction": "Satisfaction", "coverage": "Callback coverage",
            "reopen": "Reopen rate", "repeat": "Repeat complaints", "handling": "Avg handling (working hours)",
+           "nonconformity": "Nonconformity records (opened / approved / rejected)",
+           "capa": "CAPA (open / overdue now)", "per_1000_units": "Complaints per 1,000 units",
            "league": "Estate league table", "estate": "Estate", "categories": "Complaints by category", "none": "—",
            "generated": "Generated", "subject": "{scope} {kind} ({start} to {end})"},
 }
@@ -121,6 +125,10 @@ def render(kind: str, locale: str, scope_name: str | None, start: dt.date, end: 
                (t["satisfaction"], _pct(kpis.get("satisfaction_pct"))), (t["reopen"], _pct(kpis.get("reopen_rate_pct"))),
                (t["repeat"], kpis.get("repeat_complaints", 0)),
                (t["handling"], t["none"] if kpis.get("handling_hours_avg") is None else kpis["handling_hours_avg"])]
+    nc = kpis.get("nonconformity") or {}
+    figures += [(t["nonconformity"], " / ".join(str(nc.get(k, 0)) for k in ("opened", "approved", "rejected"))),
+                (t["capa"], f"{kpis.get('capa_open') or 0} / {kpis.get('capa_overdue') or 0}"),
+                (t["per_1000_units"], t["none"] if kpis.get("per_1000_units") is None else kpis["per_1000_units"])]
     by_category = [c for c in kpis.get("by_category") or [] if c.get("received")]
     top = max((c["received"] for c in by_category), default=0)
     categories = [{"label": c.get("key") or t["none"], "count": c["received"],
