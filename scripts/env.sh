@@ -58,6 +58,12 @@ export SMS_ENABLED KANNEL_ADMIN_PORT KANNEL_SENDSMS_PORT KANNEL_SMSBOX_PORT KANN
        KANNEL_USER KANNEL_PASSWORD KANNEL_ADMIN_PASSWORD KANNEL_HOST NOTIFY_HTTP_PORT
 ed_sms_enabled() { case "${SMS_ENABLED,,}" in 1|true|yes|on) return 0 ;; *) return 1 ;; esac; }
 
+# --- WeChat customer-service API (local stand-in: scripts/wechat_api_stub.py) ----
+: "${WECHAT_API_PORT:=9207}"    # the stand-in run.sh starts; it records messages in $ESTATEDESK_VAR/wechat/
+: "${WECHAT_API_BASE_URL:=http://127.0.0.1:$WECHAT_API_PORT/}"   # notify (production: https://api.weixin.qq.com/)
+: "${WECHAT_ENABLED:=true}"     # notify replies to WeChat owners on WeChat (SMS as the fallback)
+export WECHAT_API_PORT WECHAT_API_BASE_URL WECHAT_ENABLED
+
 # --- mailbox channel (private Dovecot: scripts/dovecot.sh; dev credentials only)
 : "${IMAP_HOST:=127.0.0.1}"
 : "${IMAP_PORT:=10143}"

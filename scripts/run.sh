@@ -124,12 +124,14 @@ start_proc() {   # name cmd...
 }
 
 for check in "$SMTP_HOST:$SMTP_PORT:mail sink (SMTP_PORT)" "$GATEWAY_HOST:$GATEWAY_PORT:gateway (GATEWAY_PORT)" \
+             "127.0.0.1:$WECHAT_API_PORT:WeChat API stand-in (WECHAT_API_PORT)" \
              "127.0.0.1:$NOTIFY_HTTP_PORT:notify DLR endpoint (NOTIFY_HTTP_PORT)"; do
   IFS=: read -r h p what <<<"$check"
   port_in_use "$h" "$p" && ed_die "$h:$p for $what is already in use"
 done
 
 start_proc mailcatcher "$PY" "$ESTATEDESK_ROOT/scripts/mailcatcher.py"
+start_proc wechat_api_stub "$PY" "$ESTATEDESK_ROOT/scripts/wechat_api_stub.py"   # notify's WECHAT_API_BASE_URL
 
 for svc in "${ESTATEDESK_SERVICES[@]}"; do
   if [ ! -f "services/$svc/config.yml" ]; then
@@ -178,6 +180,7 @@ cat <<BANNER
   (DEMO ONLY)     API keys: demo-api-key (tenant demo: open311, cti), other-api-key (tenant other: open311)
  Database         $DB_DESC
  Mail sink        $ESTATEDESK_VAR/mail/   (SMTP $SMTP_HOST:$SMTP_PORT)
+ WeChat API       $ESTATEDESK_VAR/wechat/ (stand-in http://127.0.0.1:$WECHAT_API_PORT/: replies to WeChat owners)
  SMS              $SMS_DESC
  Mailbox (IMAP)   imap://$IMAP_HOST:$IMAP_PORT  user $IMAP_DEMO_USER  password $IMAP_DEMO_PASSWORD
   (DEMO ONLY)     mail sent into it becomes a complaint (polled every ${MAILBOX_POLL_SECONDS}s)

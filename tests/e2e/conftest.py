@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 import glob
+import json
 import os
 import shutil
 import signal
@@ -30,7 +31,7 @@ def _var() -> str:
 
 
 def _wipe(var: str, database_url: str | None) -> None:
-    for sub in ("db", "mail"):
+    for sub in ("db", "mail", "wechat"):
         shutil.rmtree(os.path.join(var, sub), ignore_errors=True)
     _purge_queues()
     if database_url:
@@ -73,6 +74,14 @@ class System:
         for path in sorted(glob.glob(os.path.join(self.var, "mail", "*.eml"))):
             with open(path, "rb") as f:
                 found.append(email.message_from_bytes(f.read(), policy=email.policy.default))
+        return found
+
+    def wechat_messages(self) -> list:
+        """What the WeChat API stand-in (scripts/wechat_api_stub.py) received: ``[{"appid", "body"}]``, oldest first."""
+        found = []
+        for path in sorted(glob.glob(os.path.join(self.var, "wechat", "*.json"))):
+            with open(path, encoding="utf-8") as f:
+                found.append(json.load(f))
         return found
 
     def pid(self, name: str) -> int:

@@ -47,6 +47,7 @@ from .blueprints import console_lookup, cti
 from .blueprints import routing_rules as routing_rules_bp
 from .blueprints import duty_roster as duty_roster_bp
 from .blueprints import staff_contacts as staff_contacts_bp
+from .blueprints import notify_templates as notify_templates_bp
 from .blueprints import account as account_bp, users as users_bp
 from . import audit
 from .rpc import ProxyPool
@@ -140,6 +141,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(routing_rules_bp.bp, url_prefix="/api/v1")  # routing rules (workflow)
     app.register_blueprint(duty_roster_bp.bp, url_prefix="/api/v1")  # duty roster, night shift (workflow)
     app.register_blueprint(staff_contacts_bp.bp, url_prefix="/api/v1")  # alert recipients (notify)
+    app.register_blueprint(notify_templates_bp.bp, url_prefix="/api/v1")  # message templates (notify)
     from .blueprints import quality as quality_bp  # nonconformity and CAPA records (workflow)
 
     app.register_blueprint(quality_bp.bp, url_prefix="/api/v1")
@@ -164,6 +166,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .blueprints import console_quality  # /quality (不合格与纠正预防), /workload (团队工作量)
 
     app.register_blueprint(console_quality.bp)
+    from .blueprints import console_template_settings  # /settings/templates (消息模板, notify)
+
+    app.register_blueprint(console_template_settings.bp)
     return app
 
 

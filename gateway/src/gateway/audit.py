@@ -36,6 +36,7 @@ ACTIONS = (
     "user_reactivated", "user_roles_changed", "sla_policy_saved", "case_action", "report_exported",
     "audit_exported", "webhook_created", "webhook_deleted", "report_subscribed", "report_unsubscribed",
     "routing_rules_saved", "staff_contacts_saved", "user_email_changed", "duty_roster_saved",
+    "templates_saved", "templates_reset",
 )
 MAX_LIMIT = 500
 
@@ -164,6 +165,20 @@ def _duty_saved(_view_args: dict) -> tuple[str, str, str, dict]:
     return "duty_roster_saved", "duty_roster", str(source.get("estate"))[:64], {"entries": count}
 
 
+def _templates(action: str):
+    """Which message, language and scope (never the template text)."""
+    def describe(view_args: dict) -> tuple[str, str, str, dict]:
+        args = view_args or {}
+        if args:  # the API: message and locale in the path, estate in the query (DELETE) or the body (PUT)
+            body = request.get_json(silent=True) if request.is_json else None
+            estate = (body or {}).get("estate") if isinstance(body, dict) else request.args.get("estate")
+            message, locale, scope = args.get("message"), args.get("locale"), f"estate:{estate}" if estate else "group"
+        else:  # the console page's form
+            message, locale, scope = (request.form.get(k) for k in ("message", "locale", "scope"))
+        return action, "notify_template", str(message)[:64], {"locale": str(locale)[:10], "scope": str(scope)[:64]}
+    return describe
+
+
 # endpoint -> what its success means; the change itself happened in a service
 AUDITED = {
     "case_actions.act": _case_action,
@@ -176,6 +191,10 @@ AUDITED = {
     "console_alert_settings.save": _contacts_saved,
     "duty_roster.save_roster": _duty_saved,
     "console_duty_settings.save": _duty_saved,
+    "notify_templates.save_template": _templates("templates_saved"),
+    "notify_templates.delete_template": _templates("templates_reset"),
+    "console_template_settings.save": _templates("templates_saved"),
+    "console_template_settings.reset": _templates("templates_reset"),
 }
 
 

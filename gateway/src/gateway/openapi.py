@@ -109,6 +109,7 @@ def _operations() -> dict:
     from .blueprints.routing_rules import RoutingArgs, SaveRoutingSchema
     from .blueprints.duty_roster import RosterArgs, SaveRosterSchema
     from .blueprints.staff_contacts import SaveContactsSchema
+    from .blueprints.notify_templates import TemplateArgs, TemplateSchema
     from .blueprints.quality import CapaArgs, NonconformityArgs
     from .blueprints.periodic_reports import SubscriptionSchema
     from .blueprints.committee import CommitteeComplaintSchema
@@ -174,6 +175,24 @@ def _operations() -> dict:
             "Replace the staff alert recipients e-mailed on SLA warnings, breaches, escalations, major complaints "
             "and overdue callbacks", "alerts", body=SaveContactsSchema, roles=("group_admin", "head_office"),
             errors=(401, 403, 422)),
+        ("/api/v1/notify-templates", "get"): Op(
+            "Message templates: the messages and their parts, and the tenant's and estates' overrides", "templates",
+            roles=("group_admin", "head_office", "site_manager"), errors=(401, 403)),
+        ("/api/v1/notify-templates/{message}/{locale}", "get"): Op(
+            "One message's templates per part: default, the group's override, the scope's own and which is in force",
+            "templates", query=TemplateArgs, roles=("group_admin", "head_office", "site_manager"),
+            errors=(401, 403, 404, 422)),
+        ("/api/v1/notify-templates/{message}/{locale}/preview", "post"): Op(
+            "Render template sources against a sample of the message in notify's sandbox, nothing saved "
+            "(errors per part with the line)", "templates", body=TemplateSchema,
+            roles=("group_admin", "head_office", "site_manager"), errors=(401, 403, 422)),
+        ("/api/v1/notify-templates/{message}/{locale}", "put"): Op(
+            "Override parts of a message for the group or an estate (each checked in the sandbox first; 422 names "
+            "the part and line)", "templates", body=TemplateSchema,
+            roles=("group_admin", "head_office", "site_manager"), errors=(401, 403, 409, 422)),
+        ("/api/v1/notify-templates/{message}/{locale}", "delete"): Op(
+            "Back to the inherited templates (one part or all)", "templates", query=TemplateArgs,
+            roles=("group_admin", "head_office", "site_manager"), errors=(401, 403, 404, 422)),
         ("/api/v1/nonconformities", "get"): Op(
             "Nonconformity records (an owner's loss of 500 yuan or more) in the caller's estates, newest first; "
             "status open = waiting for the site manager's decide_nonconformity", "quality", query=NonconformityArgs,

@@ -45,7 +45,8 @@ ACTION_LABELS = {
     "audit_exported": _l("Audit log exported"), "webhook_created": _l("Webhook added"),
     "webhook_deleted": _l("Webhook removed"), "report_subscribed": _l("Report subscription added"),
     "report_unsubscribed": _l("Report subscription ended"), "user_email_changed": _l("E-mail address changed"),
-    "duty_roster_saved": _l("Duty roster saved"),
+    "duty_roster_saved": _l("Duty roster saved"), "templates_saved": _l("Message templates saved"),
+    "templates_reset": _l("Message templates reset"),
 }
 
 def _estates() -> list[dict]:

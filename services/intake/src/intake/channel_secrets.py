@@ -1,7 +1,7 @@
 """Re-encrypt the channel secrets intake stores (``python -m intake.cli encrypt-secrets``).
 
-Rewrites ``mailboxes.password`` and ``wechat_accounts.token`` / ``aes_key`` of every tenant: legacy plain
-values are encrypted, encrypted values are re-encrypted with the first key of ``ESTATEDESK_SECRETS_KEY``
+Rewrites ``mailboxes.password`` and ``wechat_accounts.token`` / ``aes_key`` / ``app_secret`` of every tenant:
+legacy plain values are encrypted, encrypted values are re-encrypted with the first key of ``ESTATEDESK_SECRETS_KEY``
 (the last step of a key rotation), ``env:NAME`` references are left alone. One transaction: a value that
 cannot be decrypted with any configured key stops the run and nothing is written.
 """
@@ -15,7 +15,7 @@ from estatedesk_common import secrets
 
 from .tables import mailboxes, wechat_accounts
 
-COLUMNS = ((mailboxes, ("password",)), (wechat_accounts, ("token", "aes_key")))
+COLUMNS = ((mailboxes, ("password",)), (wechat_accounts, ("token", "aes_key", "app_secret")))
 
 
 def encrypt_existing(engine, environ: Mapping[str, str]) -> dict:

@@ -47,10 +47,11 @@ def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow, cla
     return view | {"attachments": attachments.listing(stored, files), "duplicate": False, "merged_into": None}
 
 
-def add_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifiers=None, raw=None):
+def add_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifiers=None, raw=None, wechat=None):
     """``register_complaint`` inside the caller's open unit of work (no commit): validate, classify, store the
     complaint and its ``complaint_received`` event. Other channels (mail) use it to add their own rows to the
-    same transaction. Returns the ``Complaint``."""
+    same transaction. Returns the ``Complaint``. ``wechat`` (``{"app_id", "openid"}``, the WeChat channel): where
+    notify can reply, carried as ``complainant.wechat`` in the event only (the audit record keeps it too)."""
     estate_code = data.get("estate")
     if not isinstance(estate_code, str) or not estate_code.strip():
         raise ValidationFailed("estate is required", field="estate")
@@ -67,7 +68,10 @@ def add_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifi
     while repository.reference_taken(uow.conn, tenant_id, complaint.reference):
         complaint.reference = make_reference(complaint.received_at, estate.timezone)
     repository.add_complaint(uow.conn, complaint, raw=raw)
-    uow.publish("complaint_received", tenant_id, to_event_payload(complaint))
+    payload = to_event_payload(complaint)
+    if wechat:
+        payload["complainant"]["wechat"] = dict(wechat)
+    uow.publish("complaint_received", tenant_id, payload)
     return complaint
 
 

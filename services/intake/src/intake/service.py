@@ -8,7 +8,7 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant, estates_from_roles
 
 from . import (attachments, calls, classification, committee, duplicates, handlers, mail_intake, open311_requests,
-               wechat_intake)
+               wechat_credentials, wechat_intake)
 from .dependencies import Classifiers, MailboxPoller
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
@@ -127,6 +127,12 @@ class IntakeService:
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def receive_wechat(self, query, body):
         return wechat_intake.receive(query, body, self.tenant.id, self.db, self.classifiers, self.wechat)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_wechat_credentials(self, app_id):
+        """Service-to-service only (notify's customer-service replies): the account's AppSecret."""
+        return wechat_credentials.get_credentials(app_id, self.tenant.id, self.tenant.caller_roles, self.db.engine,
+                                                  self.wechat.environ)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_wechat_log(self, limit=50):

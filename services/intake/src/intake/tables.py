@@ -238,6 +238,8 @@ wechat_accounts = Table(
     Column("app_id", String(32), nullable=False),
     Column("token", String(500), nullable=False),
     Column("aes_key", String(500), nullable=True),       # null: plaintext mode only
+    # AppSecret (sealed like the token): notify's customer-service replies (``get_wechat_credentials``); null: none
+    Column("app_secret", String(500), nullable=True),
     Column("estate_code", String(40), nullable=False),   # the estate its complaints are registered for
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),

@@ -185,7 +185,8 @@ def _handle(uow, account, message: InboundMessage, row_id: str, classifiers) -> 
     audit = {"wechat_messages": [p["id"] for p in pending] + [row_id], "openid": message.openid,
              "account": account.app_id, "msg_id": message.key}
     try:
-        complaint = handlers.add_complaint(data, tenant, None, uow, classifiers, raw=audit)
+        complaint = handlers.add_complaint(data, tenant, None, uow, classifiers, raw=audit,
+                                           wechat={"app_id": account.app_id, "openid": message.openid})
     except ValidationFailed:  # e.g. a landline-looking number the canonical rules refuse: ask again
         return Handled("pending", rules.reply_text("ask_phone"), text=rest or None, phone=None)
     repo.settle_pending(conn, tenant, [p["id"] for p in pending], complaint.id)

@@ -1,6 +1,6 @@
 """The demo tenant's WeChat official account (DEMO ONLY; printed by ``make run``). Idempotent: the app id,
-token and EncodingAESKey are set to the demo values on every seed (stored encrypted when ESTATEDESK_SECRETS_KEY
-is set: ``estatedesk_common.secrets``)."""
+token, EncodingAESKey and AppSecret are set to the demo values on every seed (stored encrypted when
+ESTATEDESK_SECRETS_KEY is set: ``estatedesk_common.secrets``)."""
 import os
 
 from sqlalchemy import select, update
@@ -12,14 +12,16 @@ from estatedesk_common.demo import DEMO_TENANT, demo_id
 from .tables import wechat_accounts
 
 DEMO_WECHAT = {"app_id": "wx0123456789abcdef", "token": "demo-wechat-token",
-               "aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "estate_code": "DEMO-RES"}
+               "aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "estate_code": "DEMO-RES",
+               "app_secret": "demo-wechat-app-secret"}  # the AppSecret scripts/wechat_api_stub.py accepts
 DEMO_WECHAT_ID = demo_id("wechat", DEMO_WECHAT["app_id"])
 
 
 def seed_wechat(engine, environ=None) -> None:
     env = os.environ if environ is None else environ
     values = dict(DEMO_WECHAT, token=secrets.seal(DEMO_WECHAT["token"], env),
-                  aes_key=secrets.seal(DEMO_WECHAT["aes_key"], env))
+                  aes_key=secrets.seal(DEMO_WECHAT["aes_key"], env),
+                  app_secret=secrets.seal(DEMO_WECHAT["app_secret"], env))
     key = (wechat_accounts.c.tenant_id == DEMO_TENANT["id"]) & (wechat_accounts.c.id == DEMO_WECHAT_ID)
     with engine.begin() as conn:
         if conn.execute(select(wechat_accounts.c.id).where(key)).first() is None:

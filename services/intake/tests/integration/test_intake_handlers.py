@@ -44,6 +44,7 @@ def test_register_stores_the_complaint_and_its_event_together(engine, uow):
     with engine.connect() as conn:
         body = conn.execute(select(reliability.outbox.c.body)).scalar_one()
     assert body["event_type"] == "complaint_received" and body["payload"]["complaint_id"] == result["id"]
+    assert body["payload"]["estate"]["units"] == 8  # DEMO-RES's registered units (2 buildings x 4)
     again = handlers.get_complaint(result["id"], TENANT, engine)
     assert again["reference"] == result["reference"] and again["timeline"][0]["kind"] == "complaint_received"
 

@@ -79,6 +79,9 @@ def test_a_text_with_a_mobile_number_becomes_a_wechat_complaint_with_its_event(d
     assert "13812345678".encode() in m["raw"] and m["reply"] == reply
     [event] = rows(db, reliability.outbox)
     assert event["body"]["event_type"] == "complaint_received" and event["body"]["payload"]["channel"] == "wechat"
+    # where notify replies (customer-service messages): the account and the owner's openid
+    wechat = event["body"]["payload"]["complainant"]["wechat"]
+    assert wechat == {"app_id": DEMO_WECHAT["app_id"], "openid": m["openid"]}
 
 
 def test_without_a_phone_the_owner_is_asked_and_the_next_message_registers_everything(db):
@@ -195,3 +198,28 @@ def test_a_disabled_account_answers_not_configured(db):
         send(db, "电梯坏了 13812345678")
     with db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(wechat_rejects)).scalar_one() == 1
+
+
+def test_the_app_secret_goes_to_services_only_and_per_tenant(db):
+    import os
+
+    from estatedesk_common.errors import Forbidden, ValidationFailed
+    from intake.wechat_credentials import get_credentials
+
+    app_id = DEMO_WECHAT["app_id"]
+    with db.engine.connect() as conn:
+        stored = conn.execute(select(wechat_accounts.c.app_secret).where(wechat_accounts.c.tenant_id == TENANT)
+                              ).scalar_one()
+    assert stored.startswith("enc:v1:") or not os.environ.get("ESTATEDESK_SECRETS_KEY")  # sealed at rest
+    assert get_credentials(app_id, TENANT, None, db.engine, {}) == {"app_id": app_id,
+                                                                   "app_secret": DEMO_WECHAT["app_secret"]}
+    with pytest.raises(Forbidden):  # a person's call (the gateway always sends roles)
+        get_credentials(app_id, TENANT, [["group_admin", None]], db.engine, {})
+    with pytest.raises(WeChatNotConfigured):  # another tenant's account is invisible
+        get_credentials(app_id, OTHER, None, db.engine, {})
+    with pytest.raises(ValidationFailed):
+        get_credentials(None, TENANT, None, db.engine, {})
+    with db.engine.begin() as conn:
+        conn.execute(update(wechat_accounts).where(wechat_accounts.c.tenant_id == TENANT).values(app_secret=None))
+    with pytest.raises(WeChatNotConfigured):
+        get_credentials(app_id, TENANT, None, db.engine, {})

@@ -63,6 +63,20 @@ def test_intake_wechat_rpc_registers_announces_and_dedupes(container_factory, ra
             queue.close()
         assert event["payload"]["channel"] == "wechat" and event["tenant_id"] == DEMO_TENANT["id"]
         assert event["payload"]["complainant"]["phone"] == "13812345678"
+        assert event["payload"]["complainant"]["wechat"] == {"app_id": DEMO_WECHAT["app_id"], "openid": openid}
+
+        # notify's customer-service replies: the AppSecret, to a service call only (no person's roles)
+        with ServiceRpcProxy("intake", rabbit_config, context_data=CONTEXT, timeout=15) as intake:
+            assert intake.get_wechat_credentials(DEMO_WECHAT["app_id"]) == {
+                "app_id": DEMO_WECHAT["app_id"], "app_secret": DEMO_WECHAT["app_secret"]}
+            with pytest.raises(RemoteError) as err:
+                intake.get_wechat_credentials("wx00000000000000ff")
+            assert "wechat_not_configured" in str(err.value.value)
+        person = dict(CONTEXT, user_id="u1", roles=[["group_admin", None]])
+        with ServiceRpcProxy("intake", rabbit_config, context_data=person, timeout=15) as intake:
+            with pytest.raises(RemoteError) as err:
+                intake.get_wechat_credentials(DEMO_WECHAT["app_id"])
+            assert '"forbidden"' in str(err.value.value)
 
         with ServiceRpcProxy("intake", rabbit_config, context_data=CONTEXT, timeout=15) as intake:
             log = intake.list_wechat_log()

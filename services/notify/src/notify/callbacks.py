@@ -15,7 +15,7 @@ import uuid
 
 from sqlalchemy import func, select, update
 
-from . import templates
+from . import template_overrides
 from .domain import callbacks as rules
 from .domain.messages import Message
 from .exceptions import (CallbackConflict, CallbackNotFound, Forbidden, ResolverCannotClaim, SurveyNotFound,
@@ -138,7 +138,7 @@ def claim_callback(callback_id, tenant_id: str, user_id, roles, uow) -> dict:
 
 
 def log_callback_attempt(callback_id, tenant_id: str, user_id, roles, uow, fields: dict, sms=None,
-                         survey_url=None, render_sms=templates.render_sms) -> dict:
+                         survey_url=None, render_sms=None) -> dict:
     """One attempt by the claimer; returns the callback view plus ``survey_queued`` (wake the SMS loop)."""
     with uow:
         row = _load(uow.conn, tenant_id, callback_id)
@@ -201,6 +201,7 @@ def _survey_message(conn, row, token, now, sms, survey_url, render_sms) -> Messa
         return Message(**common, recipient="", locale=ack["locale"] if ack else "zh_CN", body_text="",
                        status="skipped", last_error=reason)
     url = (survey_url or "/t/{tenant}/survey/{token}").format(tenant=row["tenant_id"], token=token)
+    render_sms = render_sms or template_overrides.scoped(conn, row["tenant_id"], row["estate_code"]).render_sms
     deferred = sms.quiet_hours.deferred_until(now, ack["timezone"] or "Asia/Shanghai")
     return Message(**common, recipient=ack["recipient"], locale=ack["locale"], timezone=ack["timezone"],
                    body_text=render_sms(CALLBACK_SURVEY, ack["locale"], {"reference": row["reference"], "url": url}),

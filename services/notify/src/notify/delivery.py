@@ -1,6 +1,8 @@
 """The delivery loop, one per channel: send due queued messages, then record each outcome and its event in one
-transaction. The channel (``mail.EmailChannel``, ``sms.SmsChannel``) is a strategy: ``name``,
-``send_all(rows, now) -> [(row, Sent | Failure | Deferred)]`` and ``sent_fields(row, sent)`` (extra event fields).
+transaction. The channel (``mail.EmailChannel``, ``sms.SmsChannel``, ``wechat.WeChatChannel``) is a strategy:
+``name``, ``send_all(rows, now) -> [(row, Sent | Failure | Deferred)]`` and ``sent_fields(row, sent)`` (extra
+event fields); optionally ``after_failure(uow, row, now)`` (WeChat's SMS fallback, in the failed mark's
+transaction).
 
 Shaped like ``estatedesk_common.outbox``: on Postgres the batch is claimed ``FOR UPDATE SKIP LOCKED`` and
 marked in the same transaction (replicas never send a row twice). On SQLite no write transaction is held
@@ -83,6 +85,8 @@ def _record(uow, channel, row, outcome, now, max_attempts: int) -> str:
         if repository.mark_failed(uow.conn, row, attempts, failure.reason, now):
             uow.publish("notification_failed", row["tenant_id"], event_fields(row, attempts) | {
                 "failed_at": now.isoformat(), "reason": failure.reason, "permanent": failure.permanent})
+            if hasattr(channel, "after_failure"):  # WeChat: its fallback SMS, in this transaction
+                channel.after_failure(uow, row, now)
         return "failed"
     repository.mark_retry(uow.conn, row, attempts, now + backoff(attempts), failure.reason, now)
     return "retry"

@@ -1,5 +1,6 @@
-"""Delivery dependencies: ``Mailer`` (SMTP) and ``Sms`` (Kannel), each running its channel's delivery loop
-(``delivery.DeliveryLoop``) as a managed greenthread. Config is read here, in ``setup()``, only.
+"""Delivery dependencies: ``Mailer`` (SMTP), ``Sms`` (Kannel) and ``WeChat`` (customer-service API), each
+running its channel's delivery loop (``delivery.DeliveryLoop``) as a managed greenthread. Config is read here,
+in ``setup()``, only.
 
 Both reuse the service's ``Database`` provider (found by attribute name among the container's dependencies)
 for the engine, the outbox/inbox tables and the outbox relay's wake-up, so a sent/failed mark and its event
@@ -20,6 +21,7 @@ from .mail import EmailChannel
 from .opt_outs import SmsThrottle
 from .sms import DLR_MASK_ALL, KannelProvider, SmsChannel, dlr_url
 from .smtp import SmtpTransport
+from .wechat import DEFAULT_BASE_URL as WECHAT_API, IntakeCredentials, WeChatChannel, WeChatSender
 
 DEFAULT_FROM = "EstateDesk <noreply@estatedesk.local>"
 DEFAULT_SENDSMS_URL = "http://127.0.0.1:13013/cgi-bin/sendsms"
@@ -132,6 +134,28 @@ class Sms(Dispatcher):
         if self.channel is not None and self.max_per_hour > 0:
             self.channel.throttle = SmsThrottle(self._database().engine, self.max_per_hour)
         super().start()
+
+
+@dataclass(frozen=True)
+class WeChatPolicy:
+    """``WECHAT_ENABLED``: owners who complained through WeChat are told there (SMS becomes the fallback)."""
+    enabled: bool
+
+
+class WeChat(Dispatcher):
+    """Customer-service replies (``wechat.py``) to ``WECHAT_API_BASE_URL``; app secrets from intake's RPC."""
+
+    def setup(self):
+        cfg = self.container.config
+        self.policy = WeChatPolicy(_bool(cfg.get("WECHAT_ENABLED", False)))
+        if not self.policy.enabled:
+            return
+        timeout = float(cfg.get("WECHAT_TIMEOUT") or 10)
+        sender = WeChatSender(IntakeCredentials(cfg, timeout), str(cfg.get("WECHAT_API_BASE_URL") or WECHAT_API),
+                              timeout)
+        self.channel = WeChatChannel(sender)
+        self.poll_interval = float(cfg.get("WECHAT_POLL_SECONDS") or 1.0)
+        self.max_attempts = int(cfg.get("WECHAT_MAX_ATTEMPTS") or MAX_ATTEMPTS)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ import logging
 
 from estatedesk_common.i18n import DEFAULT_LOCALE
 
-from . import dlr, repository, templates
+from . import dlr, repository, template_overrides
+from . import wechat as wechat_replies
 from .domain.messages import event_fields, new_acknowledgement, new_sms_acknowledgement, pick_locale
 from .domain.reports import MalformedReport, parse
 from .domain.timeline import delivery_view, timeline_entry
@@ -16,18 +17,25 @@ ON_CASE_OPENED = "notify.on_case_opened"
 log = logging.getLogger(__name__)
 
 
-def on_case_opened(envelope, uow, render=templates.render, sms=None, render_sms=templates.render_sms) -> set:
+def on_case_opened(envelope, uow, render=None, sms=None, render_sms=None, wechat=None) -> set:
     """Queue the acknowledgement e-mail (or record why there is none) and, when ``sms`` (an ``SmsPolicy``) is
     given and the complainant has a phone, the acknowledgement SMS, once per event and in one transaction.
-    Returns the channels that got a queued message (the caller wakes their delivery loops)."""
+    Returns the channels that got a queued message (the caller wakes their delivery loops). Rendered with the
+    tenant's and the estate's template overrides unless ``render`` / ``render_sms`` are given."""
     with uow:
         if not uow.claim(envelope, ON_CASE_OPENED):
             return set()
         now = uow.clock.now()
+        estate = (envelope.payload.get("estate") or {}) if isinstance(envelope.payload, dict) else {}
+        scoped = template_overrides.scoped(uow.conn, envelope.tenant_id,
+                                           estate.get("code") if isinstance(estate, dict) else None)
+        render, render_sms = render or scoped.render, render_sms or scoped.render_sms
         messages = [new_acknowledgement(envelope.tenant_id, envelope.payload, now, render)]
         if sms is not None and sms.enabled:
             text = new_sms_acknowledgement(envelope.tenant_id, envelope.payload, now, render_sms, sms.quiet_hours)
             messages += [text] if text else []
+        if wechat is not None and wechat.enabled:  # a WeChat complaint: WeChat instead of SMS (wechat.py)
+            messages = wechat_replies.acknowledgement(envelope.tenant_id, envelope.payload, now, messages)
         for message in messages:
             repository.add_message(uow.conn, message)
             if message.status == "failed":  # an unusable phone number: nothing will be tried

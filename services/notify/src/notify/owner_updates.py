@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from estatedesk_common import i18n
 
-from . import opt_outs, repository, templates
+from . import opt_outs, repository, template_overrides
+from . import wechat as wechat_replies
 from .domain.owner_updates import KINDS, contact_from_case_opened, owner_messages
 from .domain.timeline import DELIVERY_STATES
 from .tables import owner_contacts
@@ -49,7 +50,7 @@ def _contact(conn, tenant_id: str, complaint_id: str):
         owner_contacts.c.tenant_id == tenant_id, owner_contacts.c.complaint_id == complaint_id)).mappings().first()
 
 
-def on_case_event(envelope, uow, sms=None, render=templates.render, render_sms=templates.render_sms) -> set:
+def on_case_event(envelope, uow, sms=None, render=None, render_sms=None, wechat=None) -> set:
     """Queue the owner's update for a progress / plan / resolved / reopened event; the channels to wake."""
     p = envelope.payload
     complaint_id = str(p.get("complaint_id") or p.get("case_id") or "")
@@ -63,8 +64,12 @@ def on_case_event(envelope, uow, sms=None, render=templates.render, render_sms=t
                         envelope.event_type, p.get("reference"))
             return set()
         now = uow.clock.now()
+        scoped = template_overrides.scoped(uow.conn, envelope.tenant_id, contact["estate_code"])
+        render, render_sms = render or scoped.render, render_sms or scoped.render_sms
         opted_out = bool(contact["phone"]) and opt_outs.is_opted_out(uow.conn, envelope.tenant_id, contact["phone"])
         messages = owner_messages(contact, envelope.event_type, p, now, render, render_sms, sms, opted_out)
+        if wechat is not None and wechat.enabled:  # an owner kept with an openid: WeChat instead of SMS
+            messages = wechat_replies.owner_update(contact, envelope.event_type, p, now, messages)
         for message in messages:
             repository.add_message(uow.conn, message)
         uow.commit()

@@ -30,6 +30,7 @@ def add_message(conn, m: Message) -> None:
         created_at=m.created_at, updated_at=m.created_at, sent_at=None, last_error=m.last_error,
         smtp_message_id=m.smtp_message_id, timezone=m.timezone, next_attempt_at=m.next_attempt_at,
         deferred_until=m.deferred_until, dlr_token=m.dlr_token, urgent=m.urgent or None,
+        wechat_app_id=m.wechat_app_id, fallback=m.fallback,
     ))
 
 

@@ -9,7 +9,8 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
 from . import account_mail, callbacks, handlers, opt_outs, owner_updates, periodic_reports, staff, superior
-from .dependencies import CallbackConfig, Mailer, Sms
+from . import template_overrides
+from .dependencies import CallbackConfig, Mailer, Sms, WeChat
 from .reminders import ReminderLoop
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
@@ -23,6 +24,7 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
     db = Database("notify", reliability)
     mailer = Mailer(database="db")
     sms = Sms(database="db")
+    wechat = WeChat(database="db")  # customer-service replies to owners who came through WeChat (wechat.py)
     tenant = Tenant()
     obs = Observability()
     callback_config = CallbackConfig()
@@ -31,10 +33,7 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
 
     @reliable_event_handler("workflow", "case_opened")
     def on_case_opened(self, envelope):
-        queued = handlers.on_case_opened(envelope, self.db.uow(), sms=self.sms.policy)
-        for channel, loop in (("email", self.mailer), ("sms", self.sms)):
-            if channel in queued:
-                loop.wake()
+        self._wake(handlers.on_case_opened(envelope, self.db.uow(), sms=self.sms.policy, wechat=self.wechat.policy))
 
     @reliable_event_handler("workflow", "case_resolved")
     def on_case_resolved(self, envelope):
@@ -63,19 +62,19 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
 
     @reliable_event_handler("workflow", "case_progress_recorded")
     def tell_owner_progress(self, envelope):
-        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy))
+        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy, wechat=self.wechat.policy))
 
     @reliable_event_handler("workflow", "case_plan_recorded")
     def tell_owner_plan(self, envelope):
-        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy))
+        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy, wechat=self.wechat.policy))
 
     @reliable_event_handler("workflow", "case_resolved")
     def tell_owner_resolved(self, envelope):
-        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy))
+        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy, wechat=self.wechat.policy))
 
     @reliable_event_handler("workflow", "case_reopened")
     def tell_owner_reopened(self, envelope):
-        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy))
+        self._wake(owner_updates.on_case_event(envelope, self.db.uow(), self.sms.policy, wechat=self.wechat.policy))
 
     @reliable_event_handler("workflow", "sla_warning")
     def alert_staff_warning(self, envelope):
@@ -102,6 +101,30 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
         return staff.set_staff_contacts(self.tenant.id, self.tenant.caller_roles, contacts, self.db.uow())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_template_overrides(self):
+        return template_overrides.list_template_overrides(self.tenant.id, self.tenant.caller_roles, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_template(self, message, locale, estate=None):
+        return template_overrides.get_template(self.tenant.id, self.tenant.caller_roles, self.db.engine, message,
+                                               locale, estate)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def preview_template(self, message, locale, parts=None, estate=None):
+        return template_overrides.preview_template(self.tenant.id, self.tenant.caller_roles, self.db.engine,
+                                                   message, locale, parts, estate)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def save_template(self, message, locale, parts, estate=None):
+        return template_overrides.save_template(self.tenant.id, self.tenant.user_id, self.tenant.caller_roles,
+                                                self.db.uow(), message, locale, parts, estate)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def delete_template(self, message, locale, estate=None, part=None):
+        return template_overrides.delete_template(self.tenant.id, self.tenant.caller_roles, self.db.uow(), message,
+                                                  locale, estate, part)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def queue_password_reset(self, recipient, locale, link, expires_at):
         """The reset link a user asked for on the gateway's forgot-password page (account_mail.py)."""
         result = account_mail.queue_password_reset(self.tenant.id, self.tenant.caller_roles, recipient, locale,
@@ -115,7 +138,7 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
         return opt_outs.on_kannel_mo(request.args, self.db.uow(), self.sms.policy.mo_token)
 
     def _wake(self, channels):
-        for channel, loop in (("email", self.mailer), ("sms", self.sms)):
+        for channel, loop in (("email", self.mailer), ("sms", self.sms), ("wechat", self.wechat)):
             if channel in channels:
                 loop.wake()
 

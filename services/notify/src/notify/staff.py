@@ -14,7 +14,7 @@ from estatedesk_common import i18n
 from estatedesk_common.db import utcnow
 from estatedesk_common.demo import DEMO_GROUPS
 
-from . import repository, templates
+from . import repository, template_overrides
 from .domain.staff import InvalidContact, KINDS, alert_messages, clean_contacts, demo_contacts
 from .exceptions import Forbidden, ValidationFailed
 from .domain.timeline import DELIVERY_STATES
@@ -54,8 +54,9 @@ def contacts_of(conn, tenant_id: str) -> list:
 def alert(uow, tenant_id: str, event_type: str, payload: dict) -> list:
     """Queue the alert e-mails inside the caller's transaction; returns the messages."""
     case = case_info(uow.conn, tenant_id, payload)
+    renderer = template_overrides.scoped(uow.conn, tenant_id, case["estate_code"] or None)
     messages = alert_messages(tenant_id, event_type, payload, case, contacts_of(uow.conn, tenant_id),
-                              uow.clock.now(), templates.render)
+                              uow.clock.now(), renderer.render)
     for message in messages:
         repository.add_message(uow.conn, message)
     return messages

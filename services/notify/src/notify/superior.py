@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from estatedesk_common import i18n
 
-from . import repository, templates
+from . import repository, template_overrides
 from .domain.superior import report_messages, superior_of
 from .domain.timeline import DELIVERY_STATES
 from .tables import superior_reports
@@ -58,8 +58,7 @@ def remember(envelope, uow) -> bool:
     return inserted
 
 
-def on_case_closed(envelope, uow, consumer: str, sms=None, render=templates.render,
-                   render_sms=templates.render_sms) -> set:
+def on_case_closed(envelope, uow, consumer: str, sms=None, render=None, render_sms=None) -> set:
     """Queue the report when a head-office case closes; the channels with a queued message (to wake)."""
     p = envelope.payload
     with uow:
@@ -72,6 +71,8 @@ def on_case_closed(envelope, uow, consumer: str, sms=None, render=templates.rend
             uow.commit()  # not a head-office forward, or already reported (closed, reopened, closed again)
             return set()
         now = uow.clock.now()
+        scoped = template_overrides.scoped(uow.conn, envelope.tenant_id, None)  # the tenant's: no estate kept
+        render, render_sms = render or scoped.render, render_sms or scoped.render_sms
         closed_at = _instant(p.get("at")) or now
         reason = "owner_accepted" if envelope.event_type == "owner_accepted" else p.get("reason")
         messages = report_messages(row, closed_at, reason, now, render, render_sms, sms)

@@ -14,7 +14,7 @@ messages = Table(
     Column("complaint_id", String(36), nullable=False),
     Column("case_id", String(36), nullable=True),
     Column("kind", String(40), nullable=False),  # acknowledgement | ...
-    Column("channel", String(20), nullable=False),  # email | sms
+    Column("channel", String(20), nullable=False),  # email | sms | wechat
     Column("recipient", String(254), nullable=False, default=""),
     Column("locale", String(10), nullable=False),
     Column("reference", String(32), nullable=False, default=""),
@@ -37,6 +37,8 @@ messages = Table(
     Column("dlr_reply", Text, nullable=True),
     Column("dlr_at", UTCDateTime, nullable=True),
     Column("urgent", Boolean, nullable=True),  # sent in quiet hours too (an owner update of an urgent case)
+    Column("wechat_app_id", String(32), nullable=True),  # channel wechat: the sending official account
+    Column("fallback", JSON, nullable=True),  # channel wechat: the SMS {to, text, urgent} queued if WeChat fails
     Index("ix_messages_due", "status", "next_attempt_at"),
     Index("ix_messages_complaint", "tenant_id", "complaint_id", "created_at"),
 )
@@ -159,6 +161,8 @@ owner_contacts = Table(
     Column("locale", String(10), nullable=False),
     Column("severity", String(40), nullable=True),  # the case's severity: "urgent"/"major" ignore quiet hours
     Column("created_at", UTCDateTime, nullable=False),
+    Column("wechat_app_id", String(32), nullable=True),  # a WeChat complaint: the account and the owner's openid
+    Column("wechat_openid", String(64), nullable=True),
 )
 
 # Staff who get SLA warnings, breaches, escalations and overdue-callback reminders: notify does not own users
@@ -199,3 +203,21 @@ callback_reminders = Table(
 # Per-recipient SMS throttling counts a number's recent sends.
 Index("ix_messages_recipient_sent", messages.c.channel, messages.c.recipient, messages.c.sent_at)
 
+
+# Tenant and estate overrides of the message templates (template_overrides.py): one row per (estate or null =
+# the whole tenant, message, locale, part); ``id`` is derived from that key, so two saves racing to create the
+# same override cannot both insert (estate is nullable, which a unique constraint would not cover).
+template_overrides = Table(
+    "template_overrides", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("estate_code", String(40), nullable=True),
+    Column("message", String(40), nullable=False),
+    Column("locale", String(10), nullable=False),
+    Column("part", String(20), nullable=False),  # subject | body_txt | body_html | sms
+    Column("source", Text, nullable=False),
+    Column("version", Integer, nullable=False, default=1),  # +1 on every save of the part
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=True),
+    Index("ix_template_overrides_message", "tenant_id", "message", "locale"),
+)

@@ -53,6 +53,8 @@ class Message:
     deferred_until: dt.datetime | None = None  # held back by quiet hours until then
     dlr_token: str | None = None  # secret in the delivery-report URL of this message only
     urgent: bool = False  # ignores quiet hours (an owner update of an urgent/major case)
+    wechat_app_id: str | None = None  # channel wechat: the official account that sends it (recipient = openid)
+    fallback: dict | None = None  # channel wechat: {"to", "text", "urgent"} of the SMS queued if WeChat fails
 
     def __post_init__(self):
         if not self.id:
@@ -72,6 +74,9 @@ def mask_email(address: str) -> str:
 def mask_recipient(channel: str, recipient: str) -> str:
     if not recipient:
         return ""
+    if channel == "wechat":
+        from .wechat import mask_openid  # wechat builds on Message
+        return mask_openid(recipient)
     return mask_phone(recipient) if channel == "sms" else mask_email(recipient)
 
 

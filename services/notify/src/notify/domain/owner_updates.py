@@ -18,6 +18,7 @@ from email.utils import make_msgid
 
 from .messages import MESSAGE_ID_DOMAIN, NO_EMAIL, Message, local_time, pick_locale
 from .phones import InvalidPhone, national_mobile
+from .wechat import wechat_contact
 
 OWNER_UPDATE = "owner_update"  # the template directory shared by the three kinds
 KINDS = {"case_progress_recorded": "owner_progress", "case_plan_recorded": "owner_progress",
@@ -41,13 +42,15 @@ def contact_from_case_opened(tenant_id: str, payload: dict, now: dt.datetime) ->
         return None
     estate = payload.get("estate") if isinstance(payload.get("estate"), dict) else {}
     who = payload.get("complainant") if isinstance(payload.get("complainant"), dict) else {}
+    reach = wechat_contact(who)  # a WeChat complaint: updates go there (``notify.wechat``)
     return {"tenant_id": tenant_id, "complaint_id": complaint_id, "reference": _text(payload.get("reference"), 32),
             "estate_code": _text(estate.get("code"), 40),
             "estate_name": _text(estate.get("name"), 100) or _text(estate.get("code"), 100),
             "timezone": _text(estate.get("timezone"), 64) or None, "name": _text(who.get("name"), 50),
             "email": _text(who.get("email"), 254), "phone": _text(who.get("phone"), 40),
             "locale": pick_locale(payload.get("locale")), "severity": _text(payload.get("severity"), 40) or None,
-            "created_at": now}
+            "created_at": now, "wechat_app_id": reach[0] if reach else None,
+            "wechat_openid": reach[1] if reach else None}
 
 
 def update_context(contact, event_type: str, payload: dict) -> dict:
