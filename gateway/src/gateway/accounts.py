@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from sqlalchemy import select, update
 
 from estatedesk_common.db import utcnow
@@ -110,6 +111,13 @@ def display_names(conn, tenant_id: str, user_ids) -> dict[str, str]:
     rows = conn.execute(select(users.c.id, users.c.display_name).where(
         users.c.tenant_id == tenant_id, users.c.id.in_(sorted(wanted))))
     return {row.id: row.display_name for row in rows}
+
+
+def username_of(principal) -> str | None:
+    """The signed-in user's username (routing rules and the duty roster assign cases by username)."""
+    with current_app.extensions["db"].connect() as conn:
+        return conn.execute(select(users.c.username).where(users.c.tenant_id == principal.tenant_id,
+                                                           users.c.id == principal.user_id)).scalar()
 
 
 def ensure_tenant(conn, tenant_id: str, slug: str, name: str) -> bool:

@@ -18,6 +18,7 @@ from flask import Blueprint, g, render_template, request
 from estatedesk_common.db import utcnow
 
 from .. import labels, rpc, scope
+from ..accounts import username_of
 from .console import page, page_error
 
 bp = Blueprint("console_queues", __name__)
@@ -53,9 +54,11 @@ def _render(kind: str):
         page_no = max(1, min(int(args.get("page", 1)), 10**6))
     except ValueError:
         page_no = 1
+    names = [username_of(g.principal)] if mine else []  # routing and the duty roster assign usernames
     result = rpc.client().call("workflow", "list_cases", estate=estate,
                                status=None if status == "all" else status, overdue=overdue,
-                               escalated=kind == "escalations", mine=mine, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+                               escalated=kind == "escalations", mine=mine, limit=PAGE_SIZE,
+                               offset=(page_no - 1) * PAGE_SIZE, assignee_names=[n for n in names if n])
     now = utcnow()
     rows = [_row(item, now) for item in result["items"]]
     pages = max(1, -(-result["total"] // PAGE_SIZE))

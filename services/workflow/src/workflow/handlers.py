@@ -183,10 +183,12 @@ QUEUE_MAX = 200
 
 
 def list_cases(tenant_id: str, roles, user_id, engine, now, estate=None, status=None, overdue=False,
-               escalated=False, mine=False, limit=50, offset=0, complaint_ids=None, extension_pending=False) -> dict:
+               escalated=False, mine=False, limit=50, offset=0, complaint_ids=None, extension_pending=False,
+               assignee_names=()) -> dict:
     """The queue: the caller's cases (estate scope from ``roles``), each with its next pending deadline.
     ``extension_pending`` keeps the cases with an extension request waiting for a decision (the 延期审批 inbox)
-    and adds each one's ``pending_extensions`` (oldest first).
+    and adds each one's ``pending_extensions`` (oldest first). ``mine``: received by the caller or assigned to
+    them, by user id or by one of ``assignee_names`` (the caller's username: routing assigns usernames).
 
     ``{"total", "items": [{complaint_id, reference, estate, estate_name, timezone, channel, category, severity,
     status, escalation_level, assignee, version, received_at, next_deadline: {stage, due_at} | None,
@@ -207,7 +209,8 @@ def list_cases(tenant_id: str, roles, user_id, engine, now, estate=None, status=
         total, rows = repository.list_cases(conn, tenant_id, scope, now, status=status, overdue=bool(overdue),
                                             escalated=bool(escalated), user_id=user_id if mine else None,
                                             complaint_ids=ids, limit=limit, offset=offset,
-                                            extension_pending=bool(extension_pending))
+                                            extension_pending=bool(extension_pending),
+                                            assignee_names=[str(n)[:150] for n in (assignee_names or ())][:5])
         stages = repository.pending_stages(conn, tenant_id, [r["id"] for r in rows if r["next_due_at"]])
         asked = repository.pending_extensions(conn, tenant_id, [r["id"] for r in rows]) if extension_pending else {}
         paused = repository.open_deferrals(conn, tenant_id, [r["id"] for r in rows if r["status"] == "deferred"])

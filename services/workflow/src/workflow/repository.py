@@ -67,10 +67,12 @@ QUEUE_DONE = ("resolved", "closed", "cancelled")
 
 
 def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, escalated=False, user_id=None,
-               complaint_ids=None, limit=50, offset=0, extension_pending=False) -> tuple[int, list]:
+               complaint_ids=None, limit=50, offset=0, extension_pending=False,
+               assignee_names=()) -> tuple[int, list]:
     """``(total, rows)`` of the tenant's cases in ``estates`` (None = all), each with ``next_due_at`` (the
     earliest deadline not met yet, none once resolved, closed or cancelled); soonest deadline first, cases without one last. ``status`` "active" means
-    not resolved, closed or cancelled; ``user_id`` keeps the cases that user received or is assigned; ``overdue``
+    not resolved, closed or cancelled; ``user_id`` keeps the cases that user received or is assigned (by id, or by
+    one of ``assignee_names``: routing rules and the duty roster assign usernames); ``overdue``
     leaves out deferred cases (their clocks are paused until they resume)."""
     soonest = (select(func.min(case_deadlines.c.due_at))
                .where(case_deadlines.c.tenant_id == cases.c.tenant_id, case_deadlines.c.case_id == cases.c.id,
@@ -89,7 +91,8 @@ def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, e
     if escalated:
         where.append(cases.c.escalation_level > 0)
     if user_id:
-        where.append(or_(cases.c.owner_user_id == user_id, cases.c.assignee == user_id))
+        names = [n for n in assignee_names or () if n]
+        where.append(or_(cases.c.owner_user_id == user_id, cases.c.assignee.in_([user_id, *names])))
     if complaint_ids is not None:
         where.append(cases.c.id.in_(list(complaint_ids)))
     if extension_pending:  # an extension (延期) request waiting for a decision

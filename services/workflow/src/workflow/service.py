@@ -49,11 +49,11 @@ class WorkflowService:
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_cases(self, estate=None, status=None, overdue=False, escalated=False, mine=False, limit=50, offset=0,
-                   complaint_ids=None, extension_pending=False):
+                   complaint_ids=None, extension_pending=False, assignee_names=()):
         """The caller's queue (estate scope from the context's roles), soonest pending deadline first."""
         return handlers.list_cases(self.tenant.id, self.tenant.roles, self.tenant.user_id, self.db.engine,
                                    self.db.clock.now(), estate, status, overdue, escalated, mine, limit, offset,
-                                   complaint_ids, extension_pending)
+                                   complaint_ids, extension_pending, assignee_names)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def case_summaries(self, complaint_ids):

@@ -82,6 +82,11 @@ def test_filters_status_escalated_mine_and_ids(cases, clock):
                                                                           assignee="user-1"))
     assert [i["escalation_level"] for i in listed(engine, clock.now(), HQ, escalated=True)["items"]] == [2]
     assert [i["complaint_id"] for i in listed(engine, clock.now(), HQ, mine=True)["items"]] == [ids["res"]]
+    with engine.begin() as conn:  # routing rules and the duty roster assign by username
+        conn.execute(table.update().where(table.c.id == ids["res"]).values(assignee="agent@demo"))
+    assert listed(engine, clock.now(), HQ, mine=True)["items"] == []
+    assert [i["complaint_id"] for i in listed(engine, clock.now(), HQ, mine=True,
+                                              assignee_names=["agent@demo"])["items"]] == [ids["res"]]
     some = listed(engine, clock.now(), HQ, complaint_ids=[ids["office"], str(uuid.uuid4())])
     assert [i["complaint_id"] for i in some["items"]] == [ids["office"]]
     assert listed(engine, clock.now(), HQ, limit=1)["total"] == 2
