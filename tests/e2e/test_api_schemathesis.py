@@ -52,7 +52,8 @@ def test_no_generated_request_makes_the_api_fail(system, tmp_path):
     cmd = [ST, "run", f"{system.api}/openapi.json", "--url", system.base_url,
            "--checks", "not_a_server_error", "-H", f"Authorization: Bearer {token}",
            "-H", "X-Api-Key: demo-api-key",  # the CTI endpoint (bearer routes ignore it)
-           "--max-examples", os.environ.get("SCHEMATHESIS_EXAMPLES", "8"), "--max-time", "120",
+           "--max-examples", os.environ.get("SCHEMATHESIS_EXAMPLES", "8"),
+           "--max-time", os.environ.get("SCHEMATHESIS_SECONDS", "60"),
            "--phases", "examples,coverage,fuzzing",
            "--seed", "20261203", "--request-timeout", "20", "--workers", "1",  # CPython 3.11 ast.parse is not thread-safe
            "--exclude-path", "/api/v1/auth/token",  # failed logins lock accounts: tested in the security suite
