@@ -56,6 +56,7 @@ def test_gateway_console_routing_manager_sees_own_estates_and_the_group_rules_re
     assert 'id="inherited-rules"' in html and "客服中心" in html  # the group's rule, shown as applying
     assert 'id="routing-rules"' in html and "环境部" in html and "客服专员 张" in html and "当前工单最少者" in html
     assert 'id="routing-form"' in html and 'value="环境部"' in html  # the estate's own rule in the form
+    assert '<datalist id="staff-names">' in html and 'id="staff-list"' in html  # _staff_picker.html
     assert calls(fake_rpc, "list_routing_rules")[-1]["args"] == ("DEMO-RES",)
 
 
