@@ -8,6 +8,13 @@ with warnings.catch_warnings():
 
 eventlet.monkey_patch()
 
+import os  # noqa: E402
+
+# argon2-cffi's cheapest profile for the passwords hashed and checked in this process (a default verification takes
+# ~90 ms, and the gateway's unit tests log in hundreds of times). The systems the e2e tests start use the default
+# (tests/e2e/conftest.py drops this). See gateway/src/gateway/accounts.py.
+os.environ.setdefault("GATEWAY_PASSWORD_HASH_PROFILE", "cheapest")
+
 
 def pytest_addoption(parser):
     parser.addoption("--long", action="store_true", default=False,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` does: bootstrap (--test), private RabbitMQ + PostgreSQL (+ Kannel, Dovecot) on
 # test ports under var/test, then pytest in phases:
-#   unit            -m "not integration and not e2e"   libs services gateway tests
+#   unit            -m "not integration and not e2e"   libs services tests
+#   unit-gateway    -m "not integration and not e2e"   gateway (at the same time as unit)
 #   integration     -m integration on SQLite           libs services gateway
 #   integration-pg  -m integration on PostgreSQL       libs services gateway
 #   e2e             -m e2e on SQLite                   tests
@@ -93,11 +94,34 @@ phase() {   # name marker-expr marker-name db-url dir...
   fi
 }
 
-UNIT_DIRS=(libs services gateway tests)
+# The unit tests are CPU-bound and share nothing (no network, temporary databases): two pytest processes, one
+# per core, the gateway's in the background (its output printed after the other's).
+unit_split() {
+  local log="$ESTATEDESK_VAR/unit-gateway.log" pid rc
+  mkdir -p "$ESTATEDESK_VAR"
+  if [ -d gateway ]; then
+    (unset TEST_DATABASE_URL; "${PYTEST[@]}" -m "not integration and not e2e" gateway) >"$log" 2>&1 &
+    pid=$!
+  fi
+  phase unit           "not integration and not e2e" "" ""             libs services tests
+  if [ -n "${pid:-}" ]; then
+    wait "$pid"; rc=$?
+    echo
+    echo "==================== phase: unit-gateway  (-m 'not integration and not e2e', db: sqlite; ran alongside unit) ===================="
+    cat "$log"
+    if [ "$rc" = 0 ]; then
+      SUMMARY+=("$(printf '%-16s PASSED' unit-gateway)")
+    else
+      SUMMARY+=("$(printf '%-16s FAILED (pytest exit %s)' unit-gateway "$rc")")
+      FAILED=1
+    fi
+  fi
+}
+
 INTEG_DIRS=(libs services gateway)
 E2E_DIRS=(tests)
 
-phase unit           "not integration and not e2e" "" ""             "${UNIT_DIRS[@]}"
+unit_split
 phase integration    "integration"                 integration ""    "${INTEG_DIRS[@]}"
 phase integration-pg "integration"                 integration "$PG_TEST_URL" "${INTEG_DIRS[@]}"
 phase e2e            "e2e"                         e2e ""            "${E2E_DIRS[@]}"

@@ -126,6 +126,7 @@ def system():
     env = dict(os.environ, ESTATEDESK_VAR=var, ESTATEDESK_DETACH="1", ESTATEDESK_ALLOW_MISSING="0",
                OUTBOX_POLL_SECONDS="0.5")
     env.pop("TEST_DATABASE_URL", None)
+    env.pop("GATEWAY_PASSWORD_HASH_PROFILE", None)  # the running system hashes as in production (root conftest.py)
     if database_url:
         env["DATABASE_URL"] = database_url
     else:

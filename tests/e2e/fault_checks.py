@@ -29,6 +29,7 @@ from estatedesk_common.config import db_target
 from .conftest import ROOT, wait_for
 
 HEALTH_TIMEOUT = 180.0
+READ_RETRY_SECONDS = 120.0  # how long the checker keeps retrying a read answered 503 (Retry-After)
 
 
 @dataclass
@@ -106,6 +107,7 @@ class Truth:
         self._mail_files: set[str] = set()
         self.totals: dict = {}
         self.mail_retried = 0  # acknowledgements whose first SMTP attempt failed (the mail sink was down)
+        self.reads_retried = 0  # the checker's own reads answered 503 + Retry-After, then retried
 
     def refresh(self) -> None:
         self._stored()
@@ -117,7 +119,15 @@ class Truth:
                        "reporting": self._get(f"{self.system.api}/reports/complaint-counts", self.hq)["total"]}
 
     def _get(self, url: str, headers: dict) -> dict:
-        r = requests.get(url, headers=headers, timeout=30)
+        """A read as a well-behaved client does it: a 503 (a service busy with the backlog the faults left, its RPC
+        timed out) is retried after its Retry-After, for at most READ_RETRY_SECONDS; anything else fails."""
+        deadline = time.monotonic() + READ_RETRY_SECONDS
+        while True:
+            r = requests.get(url, headers=headers, timeout=30)
+            if r.status_code != 503 or time.monotonic() > deadline:
+                break
+            self.reads_retried += 1
+            time.sleep(min(float(r.headers.get("Retry-After") or 1), 5.0))
         assert r.status_code == 200, f"{url}: {r.status_code} {r.text[:300]}"
         return r.json()
 
@@ -188,6 +198,7 @@ class Truth:
             "acknowledgement_mails_repeated": sum(1 for e in complaints if self.ack_mails.get(e[1], 0) > 1),
             "acknowledgements_retried": self.mail_retried,
             "intake_total": self.totals.get("intake"), "reporting_total": self.totals.get("reporting"),
+            "checker_reads_retried_after_503": self.reads_retried,
         }
 
     def settled(self) -> bool:

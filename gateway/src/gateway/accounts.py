@@ -1,11 +1,15 @@
 """Tenants, users and roles: the repository the login and ``/me`` read, and the demo seed.
 
-Passwords are argon2id hashes (argon2-cffi defaults). A login for an unknown user still runs one
-verification against a dummy hash, so response time does not reveal which usernames exist.
+Passwords are argon2id hashes with argon2-cffi's defaults (RFC 9106 low-memory: t=3, m=64 MiB, p=4). A login for
+an unknown user still runs one verification against a dummy hash, so response time does not reveal which usernames
+exist. ``GATEWAY_PASSWORD_HASH_PROFILE=cheapest`` (read at import) swaps in argon2-cffi's profile for tests; the unit
+tests set it (a verification costs ~90 ms otherwise), the running system and the end-to-end tests never do. A hash
+records its own parameters, so logins keep working whichever profile made it.
 """
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from dataclasses import dataclass
 
@@ -22,7 +26,19 @@ from .tables import tenants, user_roles, users
 
 log = logging.getLogger(__name__)
 
-_hasher = PasswordHasher()
+_PROFILES = {"default": None, "cheapest": "CHEAPEST"}
+
+
+def _make_hasher(profile: str) -> PasswordHasher:
+    if profile not in _PROFILES:
+        raise ValueError(f"GATEWAY_PASSWORD_HASH_PROFILE must be one of {sorted(_PROFILES)}, not {profile!r}")
+    if _PROFILES[profile] is None:
+        return PasswordHasher()
+    from argon2 import profiles
+    return PasswordHasher.from_parameters(getattr(profiles, _PROFILES[profile]))
+
+
+_hasher = _make_hasher(os.environ.get("GATEWAY_PASSWORD_HASH_PROFILE") or "default")
 _DUMMY_HASH = _hasher.hash(uuid.uuid4().hex)
 
 
