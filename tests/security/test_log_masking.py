@@ -20,6 +20,11 @@ from estatedesk_common.observability import JsonFormatter, logging_config, mask_
     ("+8613812345678", "138****5678"),
     ("to=leak-O-36253270@example.org subject", "to=l***@example.org subject"),
     ("<zhang.san+tag@mail.example.com.cn>", "<z***@mail.example.com.cn>"),
+    ("to=%2B8613812345678&ts=1", "to=138****5678&ts=1"),  # URL-encoded, as in a query string
+    # an access log line keeps the path only: Kannel's dlr-url carries the receiver and the callback's token
+    ('127.0.0.1 - - [06/Dec/2026 23:28:15] "GET /kannel/dlr?t=c2ad&k=2f5f8b77&type=8&to=%2B8613823426459 HTTP/1.1" '
+     '200 120 0.004', '127.0.0.1 - - [06/Dec/2026 23:28:15] "GET /kannel/dlr?… HTTP/1.1" 200 120 0.004'),
+    ('"POST /channels/wechat/demo?signature=ab&openid=oX1 HTTP/1.1" 200', '"POST /channels/wechat/demo?… HTTP/1.1" 200'),
 ])
 def test_mask_pii(raw, masked):
     assert mask_pii(raw) == masked

@@ -78,13 +78,20 @@ class RequestIdFilter(logging.Filter):
 
 
 # a mobile number stands alone: not inside a longer run of digits, a hex id or a UUID
-_MOBILE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z_-])(?:\+?86)?(1\d{2})\d{4}(\d{4})(?![0-9A-Za-z_])")
+# (also URL-encoded: ``to=%2B8613812345678`` in a query string)
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z_-])(?:(?:\+|%2[Bb])?86)?(1\d{2})\d{4}(\d{4})(?![0-9A-Za-z_])")
 _EMAIL_IN_TEXT = re.compile(r"(?<![A-Za-z0-9._%+\-])([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})")
+
+
+# the request line of an access log (nameko's web server, werkzeug): its query string can carry a receiver's number
+# and the callback's token (Kannel's dlr-url / MO URL), so the log keeps the path only
+_QUERY_IN_REQUEST_LINE = re.compile(r'("(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^?" ]*)\?[^" ]*')
 
 
 def mask_pii(text: str) -> str:
     """Mainland mobile numbers and e-mail addresses in free text, masked as notify masks them
     (``138****5678``, ``z***@example.com``): the last line of defence for whatever a log message quotes."""
+    text = _QUERY_IN_REQUEST_LINE.sub(r"\1?…", text)
     text = _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
     return _EMAIL_IN_TEXT.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
 
