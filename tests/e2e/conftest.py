@@ -139,8 +139,9 @@ def system():
     assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
     host, port = env.get("GATEWAY_HOST", "127.0.0.1"), env.get("GATEWAY_PORT", "8000")
     yield System(var, f"http://{host}:{port}", env)
-    subprocess.run([os.path.join(ROOT, "scripts", "stop.sh"), "--procs"], cwd=ROOT, env=env, timeout=120,
-                   capture_output=True)
+    with open(os.path.join(var, "log", "e2e-stop.log"), "a") as log:  # which process needed its SIGKILL, if any
+        subprocess.run([os.path.join(ROOT, "scripts", "stop.sh"), "--procs"], cwd=ROOT, env=env, timeout=120,
+                       stdout=log, stderr=subprocess.STDOUT)
 
 
 @pytest.fixture

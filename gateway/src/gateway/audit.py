@@ -124,10 +124,13 @@ def _case_action(view_args: dict) -> tuple[str, str, str, dict]:
 
 
 def _sla_saved(_view_args: dict) -> tuple[str, str, str, dict]:
-    body = request.get_json(silent=True)
-    scope = body.get("scope") if isinstance(body, dict) else None
-    return "sla_policy_saved", "sla_policy", str(scope)[:64], {"recompute_open": bool(
-        isinstance(body, dict) and body.get("recompute_open"))}
+    """The API's JSON body or the console page's form (scope, and whether open cases were recomputed)."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict):
+        scope, recompute = body.get("scope"), bool(body.get("recompute_open"))
+    else:
+        scope, recompute = request.form.get("scope"), request.form.get("recompute_open") == "1"
+    return "sla_policy_saved", "sla_policy", str(scope)[:64], {"recompute_open": recompute}
 
 
 def _exported(view_args: dict) -> tuple[str, str, str, dict]:
@@ -184,6 +187,7 @@ AUDITED = {
     "case_actions.act": _case_action,
     "console_case_actions.act": _case_action,
     "sla.save_policy": _sla_saved,
+    "console_sla_settings.save": _sla_saved,
     "dashboard.export": _exported,
     "routing_rules.save_rules": _routing_saved,
     "console_routing_settings.save": _routing_saved,

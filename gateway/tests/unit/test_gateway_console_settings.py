@@ -1,5 +1,9 @@
 """/settings/sla: the policy in force, the YAML editor, the live preview (console JSON) and saving versions."""
 import pytest
+from sqlalchemy import select
+
+from estatedesk_common.demo import DEMO_TENANT
+from gateway.tables import audit_log
 
 from test_gateway_console_pages import CSRF, ESTATES, console_login
 
@@ -106,7 +110,7 @@ def test_gateway_console_settings_preview_without_session_is_json_401(client):
     assert r.status_code != 302
 
 
-def test_gateway_console_settings_save_shows_the_recompute_report(as_user, fake_rpc):
+def test_gateway_console_settings_save_shows_the_recompute_report(as_user, fake_rpc, app):
     client = as_user()
     fake_rpc.reply("workflow", "save_sla_policy", {
         "scope": "estate:DEMO-RES", "version": 3, "effective_from": "2026-11-24T02:00:00+00:00",
@@ -122,9 +126,14 @@ def test_gateway_console_settings_save_shows_the_recompute_report(as_user, fake_
     assert {"code": "DEMO-OFFICE", "region": "EAST"} in call["args"][4]
     html = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "已保存：第 3 版" in html and "1 件时限变更，2 件不变，0 件失败" in html and "TS20261124-AAAAAA" in html
+    with app.extensions["db"].connect() as conn:  # audited as the API's save is
+        [row] = conn.execute(select(audit_log).where(audit_log.c.tenant_id == DEMO_TENANT["id"],
+                                                     audit_log.c.action == "sla_policy_saved")).mappings()
+    assert row["target_id"] == "estate:DEMO-RES" and row["detail"] == {"recompute_open": True}
+    assert row["username"] == "manager@demo"
 
 
-def test_gateway_console_settings_save_refused_keeps_text_and_lists_lines(as_user, fake_rpc, remote_error):
+def test_gateway_console_settings_save_refused_keeps_text_and_lists_lines(as_user, fake_rpc, remote_error, app):
     client = as_user()
     fake_rpc.reply("workflow", "save_sla_policy", remote_error(
         "PolicyRejected", 422, "policy_invalid", field="policy",
@@ -134,6 +143,8 @@ def test_gateway_console_settings_save_refused_keeps_text_and_lists_lines(as_use
                                            "effective_from": "2026-12-01T09:00"})
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "第 2 行" in html and "unknown key" in html and "oops: 1" in html
+    with app.extensions["db"].connect() as conn:  # a refused save is not a change
+        assert not conn.execute(select(audit_log).where(audit_log.c.action == "sla_policy_saved")).all()
     [call] = calls(fake_rpc, "save_sla_policy")
     assert call["args"][2] == "2026-12-01T09:00:00+08:00"
 
