@@ -126,6 +126,9 @@ def _reencode(data: bytes, filename: str) -> bytes:
             picture = ImageOps.exif_transpose(img) or img
             picture = _flatten(picture)
             picture.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+            # only the pixels: ``info`` rides along through convert/thumbnail, and Pillow's JPEG writer takes
+            # the comment and the ICC profile from it (a script in a JPEG comment survived until this)
+            picture = Image.frombytes(picture.mode, picture.size, picture.tobytes())
             out = io.BytesIO()
             picture.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)  # no exif=, icc_profile=: none kept
             return out.getvalue()

@@ -160,3 +160,47 @@ def test_reply_with_only_a_quote_falls_back_to_the_subject():
     msg["From"], msg["Subject"] = "a@example.com", "Re: TS20261124-7KQ2MX 还没修"
     msg.set_content("> 旧内容")
     assert parse_mail(msg.as_bytes()).reply_text() == "还没修\n\n> 旧内容"
+
+
+# --- hostile shapes (issue 9, S3): bounded, never a crash ------------------------------------------------------
+def _nested(depth: int) -> bytes:
+    out = b"From: a@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+    for i in range(depth):
+        out += b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+    out += b"Content-Type: text/plain\r\n\r\nhello\r\n"
+    for i in reversed(range(depth)):
+        out += b"--b%d--\r\n" % i
+    return out
+
+
+def test_mime_nested_thousands_deep_is_unparseable_not_a_crash():
+    assert parse_mail(_nested(5)).text == "hello"
+    with pytest.raises(MailUnparseable, match="nested too deeply"):
+        parse_mail(_nested(2000))
+
+
+def test_a_missing_closing_boundary_and_broken_encodings_still_give_the_text():
+    raw = (b"From: a@example.com\r\nSubject: =?x-unknown?Q?abc?= =?utf-8?B?5L2g5aW9?=\r\n"
+           b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\n\r\n=E7=94=B5=E6=A2=AF=ZZ broken\r\n--zz\r\n"
+           b"Content-Type: image/png\r\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64###\r\n")
+    mail = parse_mail(raw)
+    assert mail.subject == "abc你好" and mail.text.startswith("电梯")
+    assert [a.filename for a in mail.attachments] == [".._.._etc_passwd"]  # never a path
+
+
+def test_nul_and_control_characters_are_dropped_and_the_subject_is_bounded():
+    raw = b"From: a@example.com\r\nSubject: a\x00b\x07c" + b"x" * 20000 + b"\r\n\r\nbo\x00dy\tok\r\nline"
+    mail = parse_mail(raw)
+    assert mail.subject.startswith("abc") and len(mail.subject) == 500 and "\x00" not in mail.text
+    assert mail.text == "body\tok\nline" and any("cut to 500" in p for p in mail.decode_problems)
+
+
+def test_thousands_of_attachments_keep_twenty_and_list_a_bounded_rest():
+    part = b"--zz\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=f.bin\r\n\r\nab\r\n"
+    raw = (b"From: a@example.com\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n"
+           + part * 300 + b"--zz--\r\n")
+    mail = parse_mail(raw)
+    assert len(mail.attachments) == 20 and len(mail.skipped_attachments) == 50
+    assert mail.skipped_attachments[0]["reason"] == "more than 20 files"

@@ -3,7 +3,10 @@
 ``parse_mail(raw)`` never raises on bad input it can survive: unknown or wrong charsets are decoded with
 ``errors="replace"`` (the raw bytes are kept by the caller for audit), an HTML-only body is turned into text,
 and attachments over the size limit are listed as skipped rather than kept. ``MailUnparseable`` is raised only
-when nothing usable can be read (no parsable From address).
+when nothing usable can be read (no parsable From address, or a MIME structure nested so deep that the parser
+recurses out). Hostile shapes are bounded: a subject keeps ``MAX_SUBJECT`` characters, at most ``MAX_ATTACHMENTS``
+files are kept (the rest listed as skipped, that list itself bounded), and NUL and other control characters
+(which PostgreSQL's text type refuses) are dropped from the subject, text and file names.
 """
 from __future__ import annotations
 
@@ -26,6 +29,10 @@ _QUOTE_START = re.compile(r"^\s*(-{2,}\s*(original message|原始邮件|回复�
                           r"(from|发件人)\s*[:：])", re.I)
 _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster)@", re.I)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 20
+MAX_SKIPPED_LISTED = 50
+MAX_SUBJECT = 500
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class MailUnparseable(ValueError):
@@ -89,19 +96,34 @@ class ParsedMail:
 
 
 def parse_mail(raw: bytes, max_attachment: int = MAX_ATTACHMENT_BYTES) -> ParsedMail:
+    try:
+        return _parse(raw, max_attachment)
+    except RecursionError:  # thousands of nested multiparts: the stdlib parser recurses per level
+        raise MailUnparseable("MIME structure nested too deeply") from None
+
+
+def _parse(raw: bytes, max_attachment: int) -> ParsedMail:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     problems: list[str] = []
     from_name, from_addr = _sender(msg, problems)
-    subject = _header(msg, "Subject", problems)
-    message_id = _header(msg, "Message-ID", problems).strip()
+    subject = _clean(_header(msg, "Subject", problems))
+    if len(subject) > MAX_SUBJECT:
+        problems.append(f"subject of {len(subject)} characters cut to {MAX_SUBJECT}")
+        subject = subject[:MAX_SUBJECT]
+    message_id = _clean(_header(msg, "Message-ID", problems)).strip()
     if not message_id:  # no Message-ID: the content decides, so a copy of the same bytes is still a duplicate
         message_id = f"<sha256-{hashlib.sha256(raw).hexdigest()}@estatedesk.invalid>"
     parsed = ParsedMail(message_id=message_id[:250], from_name=from_name, from_addr=from_addr, subject=subject,
                         text="", decode_problems=problems)
-    parsed.text = _body_text(msg, problems)
+    parsed.text = _clean(_body_text(msg, problems))
     _collect_attachments(msg, parsed, max_attachment)
     parsed.auto = auto_reason(msg, from_addr, subject)
     return parsed
+
+
+def _clean(text: str) -> str:
+    """Without NUL and the other control characters (tabs and line breaks stay)."""
+    return _CONTROL.sub("", text)
 
 
 def auto_reason(msg, from_addr: str, subject: str) -> str | None:
@@ -141,7 +163,7 @@ def _sender(msg, problems: list[str]) -> tuple[str, str]:
     name, addr = email.utils.parseaddr(value)
     if "@" not in addr:
         raise MailUnparseable(f"no sender address in From: {value[:100]!r}")
-    return name.strip()[:50], addr.strip().lower()
+    return _clean(name).strip()[:50], _clean(addr).strip().lower()
 
 
 def _decode(part, problems: list[str]) -> str:
@@ -186,7 +208,12 @@ def _collect_attachments(msg, parsed: ParsedMail, max_attachment: int) -> None:
         if not is_file:
             continue
         content = part.get_payload(decode=True) or b""
-        name = (part.get_filename() or "attachment").replace("/", "_").replace("\\", "_")[:200]
+        name = _clean(part.get_filename() or "attachment").replace("/", "_").replace("\\", "_")[:200] or "attachment"
+        if len(parsed.attachments) >= MAX_ATTACHMENTS:
+            if len(parsed.skipped_attachments) < MAX_SKIPPED_LISTED:
+                parsed.skipped_attachments.append({"filename": name, "content_type": kind[:100], "size": len(content),
+                                                   "reason": f"more than {MAX_ATTACHMENTS} files"})
+            continue
         if len(content) > max_attachment:
             parsed.skipped_attachments.append({"filename": name, "content_type": kind, "size": len(content),
                                                "reason": f"larger than {max_attachment} bytes"})
