@@ -127,6 +127,8 @@ def system():
                OUTBOX_POLL_SECONDS="0.5")
     env.pop("TEST_DATABASE_URL", None)
     env.pop("GATEWAY_PASSWORD_HASH_PROFILE", None)  # the running system hashes as in production (root conftest.py)
+    # every test signs in from 127.0.0.1: the per-IP sign-in limit (30/min) is proven by the gateway's unit tests
+    env.setdefault("GATEWAY_LOGIN_RATE_LIMIT", "6000 per minute")
     if database_url:
         env["DATABASE_URL"] = database_url
     else:

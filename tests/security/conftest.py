@@ -77,7 +77,8 @@ def make_app(seeded_db, directory, fake_rpc):
     copy = directory / "gateway.sqlite3"
     shutil.copy(seeded_db, copy)
     return create_app({"SECRET_KEY": SECRET, "DATABASE_URL": f"sqlite:///{copy}", "RPC": fake_rpc,
-                       "CONFIGURE_LOGGING": False, "TOKEN_TTL": 600, "OWNER_RATE_LIMIT": "100000 per minute"})
+                       "CONFIGURE_LOGGING": False, "TOKEN_TTL": 600, "OWNER_RATE_LIMIT": "100000 per minute",
+                       "LOGIN_RATE_LIMIT": "100000 per minute"})
 
 
 @pytest.fixture

@@ -10,6 +10,9 @@ GATEWAY_PUBLIC_URL -> PUBLIC_BASE_URL (how users reach the console, for links in
 request's Host header; default ``http://GATEWAY_HOST:GATEWAY_PORT``), GATEWAY_PASSWORD_RESET_RATE_LIMIT ->
 PASSWORD_RESET_RATE_LIMIT ("5 per 15 minutes;20 per day" per IP on "forgot password"),
 GATEWAY_PASSWORD_RESET_USER_LIMIT -> PASSWORD_RESET_USER_LIMIT ("3 per hour" per username),
+GATEWAY_LOGIN_RATE_LIMIT -> LOGIN_RATE_LIMIT ("30 per minute;300 per hour" per IP on the POSTs of /login,
+/api/v1/auth/token and both ways of spending a reset link), GATEWAY_WECHAT_RATE_LIMIT -> WECHAT_RATE_LIMIT
+("1200 per minute" per IP on the WeChat callback's POST),
 GATEWAY_PASSWORD_RESET_MIN_SECONDS -> PASSWORD_RESET_MIN_SECONDS (1: the least time its answer takes); the database is
 ``estatedesk_common.config.db_target("gateway")`` unless ``config`` gives ``DB_ENGINE`` or ``DATABASE_URL``.
 ``config["RPC"]`` replaces the service client (unit tests pass a fake).
@@ -82,6 +85,8 @@ def _settings(config: dict | None) -> dict:
             env.get("GATEWAY_HOST") or "127.0.0.1", env.get("GATEWAY_PORT") or 8000)).rstrip("/"),
         "PASSWORD_RESET_RATE_LIMIT": env.get("GATEWAY_PASSWORD_RESET_RATE_LIMIT") or "5 per 15 minutes;20 per day",
         "PASSWORD_RESET_USER_LIMIT": env.get("GATEWAY_PASSWORD_RESET_USER_LIMIT") or "3 per hour",
+        "LOGIN_RATE_LIMIT": env.get("GATEWAY_LOGIN_RATE_LIMIT") or "30 per minute;300 per hour",
+        "WECHAT_RATE_LIMIT": env.get("GATEWAY_WECHAT_RATE_LIMIT") or "1200 per minute",
         "PASSWORD_RESET_MIN_SECONDS": float(env.get("GATEWAY_PASSWORD_RESET_MIN_SECONDS") or 1.0),
         "CONFIGURE_LOGGING": True,
     }
@@ -169,6 +174,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .blueprints import console_template_settings  # /settings/templates (消息模板, notify)
 
     app.register_blueprint(console_template_settings.bp)
+    web.limit_doors(app)  # per-IP limits on sign-in, token, reset links and the WeChat callback
     return app
 
 

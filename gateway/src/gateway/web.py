@@ -87,6 +87,29 @@ def select_locale() -> str:
     return lang if lang in LOCALES else DEFAULT_LOCALE
 
 
+# endpoint -> config key of its per-IP limit on POST (``limit_doors``)
+DOOR_LIMITS = {
+    "console.login": "LOGIN_RATE_LIMIT",                     # the console's sign-in form
+    "auth.token": "LOGIN_RATE_LIMIT",                        # POST /api/v1/auth/token
+    "console_account.reset_page": "LOGIN_RATE_LIMIT",        # spending a reset link sets a password
+    "account.use_password_reset": "LOGIN_RATE_LIMIT",        # ... and through POST /api/v1/auth/password-reset
+    "wechat.callback": "WECHAT_RATE_LIMIT",                  # WeChat's servers, signed per tenant
+}
+
+
+def limit_doors(app) -> None:
+    """Per-IP limits on the doors a guesser knocks on. ``lockout`` counts failures per username (five lock it for
+    fifteen minutes); this counts requests per address, so one address cannot spray passwords across many
+    usernames, nor hammer the WeChat callback's signature check. Called once every blueprint is registered: the
+    registered view is replaced by the limiter's wrapper (limits live in the process, like the others)."""
+    limiter = app.extensions["console_limiter"]
+    for endpoint, key in DOOR_LIMITS.items():
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            raise RuntimeError(f"rate-limited endpoint {endpoint} is not registered")
+        app.view_functions[endpoint] = limiter.limit(lambda key=key: app.config[key], methods=["POST"])(view)
+
+
 def init_console(app) -> None:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
