@@ -30,11 +30,13 @@ APP_SERVICES = NAMEKO_SERVICES + ("gateway",)
 INFRA_SERVICES = ("rabbitmq", "postgres", "migrate", "kannel", "prometheus", "grafana", "base")
 MAIL_IMAGE = "axllent/mailpit"
 
-_VAR = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+_VAR = re.compile(r"\$\{(\w+)(?:(:?[-?])([^${}]*))?\}")  # innermost ${...} (defaults may nest)
+_VAR_NAME = re.compile(r"\$\{(\w+)")
 
 
 def interpolate(value: str, env: dict[str, str] | None = None) -> str:
-    """Resolve ${VAR}, ${VAR:-default} and ${VAR-default} as Compose does; `$$` is a literal `$`."""
+    """Resolve ${VAR}, ${VAR:-default} and ${VAR-default} as Compose does, nested defaults too; `$$` is a
+    literal `$`."""
     env = env or {}
 
     def one(m: re.Match[str]) -> str:
@@ -43,7 +45,10 @@ def interpolate(value: str, env: dict[str, str] | None = None) -> str:
             return env[name]
         return default if op in (":-", "-") else ""
 
-    return _VAR.sub(one, value.replace("$$", "\0")).replace("\0", "$")
+    value = value.replace("$$", "\0")
+    while _VAR.search(value):
+        value = _VAR.sub(one, value)
+    return value.replace("\0", "$")
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +68,15 @@ def _mail_service(services: dict) -> str:
     return names[0]
 
 
-def _env(service: dict) -> dict[str, str]:
+def _env(service: dict, dotenv: dict[str, str] | None = None) -> dict[str, str]:
+    return {k: interpolate(v, dotenv) for k, v in _raw_env(service).items()}
+
+
+def _raw_env(service: dict) -> dict[str, str]:
     env = service.get("environment") or {}
     if isinstance(env, list):
         env = dict(item.split("=", 1) for item in env)
-    return {k: interpolate(str(v)) for k, v in env.items()}
+    return {k: str(v) for k, v in env.items()}
 
 
 def _command(service: dict) -> list[str]:
@@ -249,18 +258,171 @@ def test_alert_rules_cover_backlog_dead_letters_breaches_and_down():
     assert "estatedesk_dead_lettered_total" in alerts["EstateDeskDeadLetters"]["expr"]
     assert ".dlq" in alerts["EstateDeskDeadLetterQueueNotEmpty"]["expr"]
     assert "up{" in alerts["EstateDeskServiceDown"]["expr"]
-    assert "EstateDeskBreachRateSpike" in alerts  # placeholder until workflow timers export breaches
+    assert "estatedesk_deadline_breaches_total" in alerts["EstateDeskBreachRateSpike"]["expr"]
+    assert "estatedesk_timer_lateness_seconds_bucket" in alerts["EstateDeskTimerLate"]["expr"]
     for rule in alerts.values():
         assert rule["labels"]["severity"] in ("warning", "critical")
         assert rule["annotations"]["runbook"].startswith("docs/operations.md#")
 
 
+def _exported_metrics() -> set[str]:
+    """Metric names the code declares (prometheus_client Counter/Gauge/Histogram in services, libs, gateway)."""
+    declared = re.compile(r"""(?:Counter|Gauge|Histogram|Summary)\(\s*["'](estatedesk_[a-z0-9_]+)["']""")
+    names = set()
+    for folder in ("services", "libs", "gateway"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if "/tests/" not in str(path) and ".egg-info" not in str(path):
+                names.update(declared.findall(path.read_text(encoding="utf-8")))
+    return names
+
+
+def test_alerts_and_dashboard_use_only_metrics_the_code_exports():
+    import json
+    exported = _exported_metrics()
+    assert {"estatedesk_deadline_breaches_total", "estatedesk_timer_lateness_seconds"} <= exported
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text(encoding="utf-8"))
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/estatedesk.json").read_text(encoding="utf-8"))
+    exprs = [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    exprs += [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    used = {re.sub(r"_(bucket|count|sum)$", "", m) for e in exprs for m in re.findall(r"estatedesk_[a-z0-9_]+", e)}
+    assert used - exported == set(), "alerts/dashboard query metrics nothing exports"
+    assert "histogram_quantile(0.95, sum by (service, le) (rate(estatedesk_timer_lateness_seconds_bucket" in " ".join(exprs)
+
+
 def test_env_example_documents_every_compose_variable():
     compose_text = COMPOSE_FILE.read_text(encoding="utf-8").replace("$$", "")
-    used = {m.group(1) for m in _VAR.finditer(compose_text)}
+    used = set(_VAR_NAME.findall(compose_text))
     documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.M))
     assert used, "expected ${VAR} settings in docker-compose.yml"
     assert used <= documented, f"not in .env.example: {sorted(used - documented)}"
+
+
+# --- settings: .env.example is the complete list, and each setting reaches the container that reads it ---
+
+ENV_EXAMPLE = ROOT / ".env.example"
+_NAMEKO_VAR = re.compile(r"\$\{(\w+)(?::([^}]*))?\}")  # nameko's ${VAR:default}
+_CODE_READ = re.compile(r"(?:environ|env|getenv)(?:\.get)?\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']")
+_GATEWAY_DEFAULT = re.compile(r"env\.get\(\"(\w+)\"\)\s*or\s*(\"?)([^\")]*)\2\)")
+TEST_ONLY_SETTINGS = {"TEST_DATABASE_URL"}  # estatedesk_common.testing: test databases, not an operator's
+# compose defaults that deliberately differ from the code's (the compose network's own services)
+COMPOSE_DEFAULTS = {"SMS_ENABLED": "true",
+                    "GATEWAY_PUBLIC_URL": "http://127.0.0.1:8000", "SURVEY_BASE_URL": "http://127.0.0.1:8000"}
+# containers that decrypt or seal channel secrets (estatedesk_common.secrets) besides the packages' services
+SECRETS_KEY_EXTRA = {"migrate"}  # seed-demo stores the demo mailbox and WeChat secrets sealed
+
+
+def _config_defaults(svc: str) -> dict[str, str]:
+    """{VAR: default} of every ${VAR:default} in services/<svc>/config.yml."""
+    text = (ROOT / "services" / svc / "config.yml").read_text(encoding="utf-8")
+    return {m.group(1): m.group(2) or "" for m in _NAMEKO_VAR.finditer(text)}
+
+
+def _gateway_settings() -> dict[str, str | None]:
+    """{VAR: default or None} of every variable the gateway package reads from the environment."""
+    names: dict[str, str | None] = {}
+    for path in sorted((ROOT / "gateway/src/gateway").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        names.update({name: None for name in _CODE_READ.findall(text) if name not in names})
+        for name, _, default in _GATEWAY_DEFAULT.findall(text):
+            if "{" not in default:  # GATEWAY_PUBLIC_URL's default is built from GATEWAY_HOST/PORT
+                names[name] = default
+    return names
+
+
+def _code_reads() -> set[str]:
+    """Variables read by name anywhere in the packages' sources (seeds, CLIs, shared library)."""
+    sources = [*ROOT.glob("services/*/src/**/*.py"), *ROOT.glob("gateway/src/**/*.py"),
+               *ROOT.glob("libs/*/src/**/*.py")]
+    found = {name for path in sources for name in _CODE_READ.findall(path.read_text(encoding="utf-8"))}
+    from estatedesk_common import secrets
+    return (found | {secrets.KEY_ENV}) - TEST_ONLY_SETTINGS
+
+
+def _env_example(edits: dict[str, str] | None = None) -> tuple[dict[str, str], set[str]]:
+    """(the `NAME=value` settings as compose's dotenv reads them, top to bottom, after replacing the values of
+    ``edits``; the `# NAME=` names listed as comments)."""
+    values: dict[str, str] = {}
+    listed = set()
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^([A-Z][A-Z0-9_]*)=(.*)$", line)
+        if m:
+            raw = (edits or {}).get(m.group(1), m.group(2))
+            value = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+            values[m.group(1)] = interpolate(value, values)
+        m = re.match(r"^#\s*([A-Z][A-Z0-9_]*)=", line)
+        if m:
+            listed.add(m.group(1))
+    return values, listed
+
+
+def test_env_example_lists_every_setting_the_code_reads():
+    values, listed = _env_example()
+    settings = {v for svc in NAMEKO_SERVICES for v in _config_defaults(svc)} | set(_gateway_settings())
+    settings |= _code_reads()
+    assert len(settings) > 70, sorted(settings)
+    missing = settings - set(values) - listed
+    assert not missing, f"not in .env.example (add each with a comment and its dev default): {sorted(missing)}"
+    assert not set(values) & listed, "a setting is both set and listed as set by compose"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_every_setting_reaches_the_container_that_reads_it_with_the_codes_default(services, name):
+    wanted = _config_defaults(name) if name != "gateway" else _gateway_settings()
+    raw = _raw_env(services[name])
+    missing = set(wanted) - set(raw)
+    assert not missing, f"{name}: docker-compose.yml does not pass {sorted(missing)}"
+    for var, default in wanted.items():
+        m = re.fullmatch(r"\$\{(\w+):-(.*)\}", raw[var])
+        if m is None or default is None:
+            continue  # wiring of the compose network (a fixed value), or a default computed in code
+        assert m.group(1) == var, f"{name}: {var} is read from ${{{m.group(1)}}}"
+        got, want = interpolate(raw[var]), COMPOSE_DEFAULTS.get(var, default)
+        same = got == want or (re.fullmatch(r"[\d.]+", got + want) and float(got) == float(want))
+        assert same, f"{name}: {var} defaults to {got!r} in docker-compose.yml but {want!r} in the code"
+
+
+def test_copying_env_example_to_env_changes_no_container_setting(services):
+    values, _ = _env_example()
+    for name, svc in services.items():
+        assert _env(svc, values) == _env(svc), f"{name}: .env.example differs from docker-compose.yml's defaults"
+
+
+def test_public_links_follow_one_variable(services):
+    """Password-reset, digest, survey and status links (gateway, notify) all use GATEWAY_PUBLIC_URL."""
+    for dotenv, want in (({}, "http://127.0.0.1:8000"),
+                         ({"GATEWAY_PUBLISH_PORT": "8080"}, "http://127.0.0.1:8080"),
+                         ({"GATEWAY_PUBLIC_URL": "https://cs.example.com"}, "https://cs.example.com"),
+                         (_env_example()[0], "http://127.0.0.1:8000")):
+        for name in ("gateway", "notify"):
+            assert _env(services[name], dotenv)["GATEWAY_PUBLIC_URL"] == want, (name, dotenv)
+        assert _env(services["notify"], dotenv)["SURVEY_BASE_URL"] == want, dotenv
+    values = _env_example({"GATEWAY_PUBLISH_PORT": "8080"})[0]  # .env edited: the links follow the port
+    assert values["SURVEY_BASE_URL"] == values["GATEWAY_PUBLIC_URL"] == "http://127.0.0.1:8080"
+    values = _env_example({"GATEWAY_PUBLIC_URL": "https://cs.example.com"})[0]
+    assert _env(services["notify"], values)["SURVEY_BASE_URL"] == "https://cs.example.com"
+    # notify's config reads these names (its console links fall back to SURVEY_BASE_URL)
+    assert {"GATEWAY_PUBLIC_URL", "SURVEY_BASE_URL"} <= set(_config_defaults("notify"))
+
+
+def test_secrets_key_reaches_every_container_that_seals_or_reveals_channel_secrets(services):
+    from cryptography.fernet import Fernet
+
+    users = {pkg for pkg in APP_SERVICES
+             if any("estatedesk_common import secrets" in p.read_text(encoding="utf-8")
+                    or "estatedesk_common.secrets" in p.read_text(encoding="utf-8")
+                    for p in (ROOT / ("gateway" if pkg == "gateway" else f"services/{pkg}") / "src").rglob("*.py"))}
+    assert {"intake", "notify"} <= users
+    example = _env_example()[0]["ESTATEDESK_SECRETS_KEY"]
+    Fernet(example.encode())  # the placeholder is a valid key: the dev stack encrypts from the start
+    for name in services:
+        env = _env(services[name])
+        if name in users | SECRETS_KEY_EXTRA:
+            assert env.get("ESTATEDESK_SECRETS_KEY") == example, f"{name} gets no (or another) secrets key"
+            for key in env["ESTATEDESK_SECRETS_KEY"].split(","):
+                Fernet(key.encode())
+            assert _env(services[name], {"ESTATEDESK_SECRETS_KEY": "k1,k2"})["ESTATEDESK_SECRETS_KEY"] == "k1,k2"
+        else:
+            assert "ESTATEDESK_SECRETS_KEY" not in env, f"{name} does not need the secrets key"
 
 
 def _compose_cli() -> list[str] | None:
@@ -299,3 +461,22 @@ def test_compose_cli_accepts_the_file(extra):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert out.returncode == 0, out.stderr or out.stdout
+
+
+def test_compose_cli_gives_the_same_containers_with_and_without_env_example():
+    cli = _compose_cli()
+    if cli is None:
+        pytest.skip("no Compose v2 CLI (`docker compose` / `docker-compose` v2) on this machine")
+    import json
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env = {k: v for k, v in env.items() if not re.match(r"[A-Z]", k) or k in ("PATH", "HOME", "LANG")}
+    rendered = []
+    for extra in ([], ["--env-file", ".env.example"]):
+        out = subprocess.run(cli + ["-f", str(COMPOSE_FILE)] + extra + ["config", "--format", "json"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        rendered.append(json.loads(out.stdout)["services"])
+    assert rendered[0] == rendered[1]
+    notify = rendered[1]["notify"]["environment"]
+    assert notify["GATEWAY_PUBLIC_URL"] == notify["SURVEY_BASE_URL"] == "http://127.0.0.1:8000"
+    assert rendered[1]["intake"]["environment"]["ESTATEDESK_SECRETS_KEY"] == _env_example()[0]["ESTATEDESK_SECRETS_KEY"]

@@ -217,3 +217,67 @@ def test_prometheusrule_matches_the_alerts_file():
     alerts = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text(encoding="utf-8"))
     rule = yaml.safe_load((K8S / "base/prometheusrule.yaml").read_text(encoding="utf-8"))
     assert rule["spec"]["groups"] == alerts["groups"], "run .venv/bin/python deploy/k8s/render_prometheusrule.py"
+
+
+def _app_env(docs: list[dict], app: str) -> dict[str, dict]:
+    (container,) = by_kind(docs, "Deployment")[f"estatedesk-{app}"]["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_secrets_key_is_required_by_every_pod_that_reads_channel_secrets(overlay):
+    """intake (mailbox, WeChat secrets) and notify (tenants' SMTP passwords) do not start without the key."""
+    import base64
+
+    from cryptography.fernet import Fernet
+
+    docs = render(overlay)
+    for app in ("intake", "notify"):
+        ref = _app_env(docs, app)["ESTATEDESK_SECRETS_KEY"]["valueFrom"]["secretKeyRef"]
+        assert ref["key"] == "ESTATEDESK_SECRETS_KEY" and not ref.get("optional"), f"{app}: {ref}"
+        assert ref["name"] == _app_env(docs, "gateway")["GATEWAY_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["name"]
+        if overlay == "dev":  # the generated Secret holds a valid (placeholder) key
+            key = base64.b64decode(by_kind(docs, "Secret")[ref["name"]]["data"]["ESTATEDESK_SECRETS_KEY"])
+            Fernet(key)
+    for app in ("workflow", "reporting", "gateway"):
+        assert "ESTATEDESK_SECRETS_KEY" not in _app_env(docs, app), f"{app} does not need the secrets key"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_public_links_point_at_the_ingress_host(overlay):
+    """Password-reset (gateway), digest, survey and status links (notify) use https:// + the Ingress host."""
+    docs = render(overlay)
+    (ingress,) = by_kind(docs, "Ingress").values()
+    host = ingress["spec"]["rules"][0]["host"]
+    assert [r["host"] for r in ingress["spec"]["rules"]] == [host]
+    assert any(host in tls["hosts"] for tls in ingress["spec"]["tls"])
+    (configmap,) = by_kind(docs, "ConfigMap").values()
+    assert configmap["data"]["GATEWAY_PUBLIC_URL"] == configmap["data"]["SURVEY_BASE_URL"] == f"https://{host}"
+    expected = "estatedesk.dev.example.com" if overlay == "dev" else "estatedesk.example.com"  # placeholders
+    assert host == expected
+
+
+def test_dev_overlay_defines_the_mail_and_sms_servers_it_points_at():
+    docs = render("dev")
+    data = next(iter(by_kind(docs, "ConfigMap").values()))["data"]
+    services, deployments = by_kind(docs, "Service"), by_kind(docs, "Deployment")
+    for host_key, port_key, image in (("SMTP_HOST", "SMTP_PORT", "axllent/mailpit:"),
+                                      ("KANNEL_HOST", "KANNEL_SENDSMS_PORT", "estatedesk/kannel:dev")):
+        name, namespace, svc_suffix = data[host_key].split(".")
+        assert (namespace, svc_suffix) == ("estatedesk-dev", "svc"), data[host_key]
+        service = services[name]
+        assert int(data[port_key]) in [p["port"] for p in service["spec"]["ports"]]
+        pod = deployments[name]["spec"]["template"]
+        assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+        (container,) = pod["spec"]["containers"]
+        assert container["image"].startswith(image)
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert data["SMS_ENABLED"] == "true"
+    secret = next(s for n, s in by_kind(docs, "Secret").items() if n.startswith("estatedesk-secrets"))
+    import base64
+    conf = (ROOT / "deploy/kannel/compose.conf").read_text(encoding="utf-8")  # baked into the kannel image
+    for key in ("KANNEL_USER", "KANNEL_PASSWORD"):
+        value = base64.b64decode(secret["data"][key]).decode()
+        assert f"{'username' if key == 'KANNEL_USER' else 'password'} = {value}" in conf
+    prod = {d["metadata"]["name"] for d in render("production") if d["kind"] in ("Deployment", "Service")}
+    assert not prod & {"mailpit", "kannel"}, "production uses real mail and SMS servers"
