@@ -64,10 +64,12 @@ def test_gateway_console_dashboard_shows_figures_charts_and_links(as_user, fake_
 
 def test_gateway_console_dashboard_shows_quality_records_and_complaints_per_1000_units(as_user):
     html = as_user().get("/dashboard?from=2026-11-01&to=2026-11-24").get_data(as_text=True)
-    assert "5 / 3 / 1" in html and "不合格记录 开立 / 批准 / 驳回" in html
-    assert "4 / 2" in html and "纠正预防措施 进行中 / 当前逾期" in html and "每千户投诉数" in html
+    assert ">5</a> / <a" in html and ">1</a></span>" in html and "不合格记录 开立 / 批准 / 驳回" in html
+    assert "纠正预防措施 进行中 / 当前逾期" in html and "每千户投诉数" in html
     assert 'title="unit counts not known for every estate in scope"' in html
-    assert "3750.0" in html and 'href="/quality?estate=DEMO-RES">3 / 2</a>' in html
+    drill = "/dashboard/drilldown?metric={}&amp;from=2026-11-01&amp;to=2026-11-24"
+    assert "3750.0" in html and f'href="{drill.format("capa_open")}&amp;estate=DEMO-RES">3</a>' in html
+    assert f'href="{drill.format("capa_overdue")}&amp;estate=DEMO-RES">2</a>' in html
     english = as_user().get("/dashboard?from=2026-11-01&to=2026-11-24&lang=en").get_data(as_text=True)
     assert "Nonconformity records opened / approved / rejected" in english and "CAPA open / overdue now" in english
     assert "Complaints per 1,000 units" in english and "Per 1,000 units" in english
@@ -140,3 +142,37 @@ def test_gateway_console_dashboard_bars_scale_and_mark_missing_values():
     assert [r["width"] for r in chart["rows"]] == [BAR_WIDTH / 2, 0, BAR_WIDTH, 0]
     assert [r["text"] for r in chart["rows"]] == ["50%", "—", "100%", "-5%"]
     assert bars([])["rows"] == [] and bars([("x", 0)])["rows"][0]["width"] == 0
+
+
+def test_gateway_console_dashboard_every_figure_links_to_its_drilldown_with_escalations_by_level(as_user,
+                                                                                                fake_rpc):
+    fake_rpc.reply("reporting", "kpis", dict(KPIS, escalations_by_level=[
+        {"level": 1, "cases": 7}, {"level": 2, "cases": 3}, {"level": 3, "cases": 1}]))
+    html = as_user().get("/dashboard?from=2026-11-01&to=2026-11-24").get_data(as_text=True)
+    drill = "/dashboard/drilldown?metric={}&amp;from=2026-11-01&amp;to=2026-11-24"
+    for metric, value in (("escalated_level_1", 7), ("escalated_level_2", 3), ("escalated_level_3", 1),
+                          ("extensions_requested", 2), ("extensions_approved", 1), ("nonconformity_records", 5),
+                          ("nonconformity_approved", 3), ("nonconformity_rejected", 1), ("capa_open", 4),
+                          ("capa_overdue", 2)):
+        assert f'href="{drill.format(metric)}"' in html and f">{value}</a>" in html, metric
+    assert f'href="{drill.format("handling_measured")}"' in html
+    assert "各级升级案件（1 / 2 / 3 级）" in html and 'title="第 1 级"' in html
+    assert "/quality" not in html.split('id="kpis"')[1].split("</section>")[0]  # figures open their cases
+
+
+@pytest.mark.parametrize("metric, title", [
+    ("escalated_level_2", "升级至第 2 级"), ("handling_measured", "计入处理时长的案件（最慢在前）"),
+    ("capa_overdue", "当前逾期的纠正/预防措施"), ("extensions_approved", "延期已批准"),
+])
+def test_gateway_console_drilldown_offers_the_new_figures(as_user, fake_rpc, metric, title):
+    fake_rpc.reply("reporting", "drilldown", {"metric": metric, "total": 0, "limit": 50, "offset": 0, "items": []})
+    client = as_user("manager@demo")
+    html = client.get(f"/dashboard/drilldown?metric={metric}&from=2026-11-01&to=2026-11-24&estate=DEMO-RES"
+                      ).get_data(as_text=True)
+    assert title in html
+    [call] = calls(fake_rpc, "drilldown")
+    assert call["args"][:4] == (metric, "2026-11-01", "2026-11-24", "DEMO-RES")
+    assert ('id="drill-note"' in html) == metric.startswith("capa_")
+    english = client.get(f"/dashboard/drilldown?metric={metric}&from=2026-11-01&to=2026-11-24&lang=en"
+                         ).get_data(as_text=True)
+    assert "Escalated to level 2" in english if metric == "escalated_level_2" else True

@@ -23,12 +23,22 @@ PREVIEW = {"policy_version": "group@v1 + estate:DEMO-RES", "timezone": "Asia/Sha
            "category": None, "stages": [{"name": "first_contact", "due_at": "2026-11-24T10:30:00+08:00",
                                          "explanation": "受理后 30 分钟", "explanation_en": "30 min after receipt"}]}
 
+PRESETS = {"items": [
+    {"name": "seed002", "title": "seed 002: 轻微 / 中度 / 重大", "kind": "group", "default_severity": "moderate",
+     "severities": [{"key": "minor", "label": "轻微"}, {"key": "moderate", "label": "中度"}], "text": "name: s2\n"},
+    {"name": "seed001", "title": "seed 001: 一般 / 重要 / 重大", "kind": "group", "default_severity": "general",
+     "severities": [{"key": "general", "label": "一般"}, {"key": "important", "label": "重要"}],
+     "text": "name: s1\ndefault_severity: general\n"},
+    {"name": "seed004_handover", "title": "seed 004: 交房阶段", "kind": "override", "default_severity": None,
+     "severities": [], "text": "name: s4\n"}]}
+
 
 @pytest.fixture
 def as_user(client, fake_rpc):
     fake_rpc.reply("intake", "list_estates", ESTATES)
     fake_rpc.reply("workflow", "get_sla_policy", IN_FORCE)
     fake_rpc.reply("workflow", "list_sla_policy_versions", VERSIONS)
+    fake_rpc.reply("workflow", "list_sla_presets", PRESETS)
 
     def as_user(username="manager@demo"):
         assert console_login(client, username=username).status_code == 302
@@ -156,3 +166,23 @@ def test_gateway_console_settings_manager_cannot_save_another_estate_or_the_grou
         r = client.post("/settings/sla", data={"csrf_token": token, "scope": scope, "document": "x: 1"})
         assert r.status_code == 403
     assert not calls(fake_rpc, "save_sla_policy")
+
+
+def test_gateway_console_settings_a_group_admin_loads_a_preset_into_the_editor(as_user, fake_rpc):
+    client = as_user("admin@demo")
+    html = client.get("/settings/sla?scope=group").get_data(as_text=True)
+    assert 'id="preset-form"' in html and 'value="seed001"' in html and "seed004_handover" not in html
+    html = client.get("/settings/sla?scope=group&preset=seed001").get_data(as_text=True)
+    assert "default_severity: general" in html  # in the editor, not saved
+    assert 'id="preset-loaded"' in html and "已载入编辑器" in html and 'value="seed001" selected' in html
+    assert '<option value="general">' in html  # the preview offers the preset's severities
+    assert calls(fake_rpc, "save_sla_policy") == []
+
+
+def test_gateway_console_settings_an_estate_layer_offers_only_the_override_preset(as_user, fake_rpc):
+    client = as_user()
+    html = client.get("/settings/sla?scope=estate:DEMO-RES&preset=seed001").get_data(as_text=True)
+    assert 'value="seed004_handover"' in html and 'value="seed001"' not in html
+    assert "请选择列出的预设方案之一" in html and "first_contact, limit: 45m" in html  # refused: the layer stays
+    html = client.get("/settings/sla?scope=estate:DEMO-RES&preset=seed004_handover").get_data(as_text=True)
+    assert "name: s4" in html and 'id="preset-loaded"' in html

@@ -49,3 +49,24 @@ def test_site_roles_may_not_and_bad_ids_are_404(client, bearer, rpc):
     assert client.delete("/api/v1/report-subscriptions/x", headers=bearer(roles=HQ)).status_code == 404
     assert client.get("/api/v1/report-runs/x", headers=bearer(roles=HQ)).status_code == 404
     assert rpc.calls == []
+
+
+@pytest.mark.parametrize("fmt, mimetype", [("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats")])
+def test_a_run_downloads_as_csv_or_xlsx(client, bearer, rpc, fmt, mimetype):
+    import base64
+    rpc.reply("reporting", "export_report_run", lambda i, f, loc: {
+        "filename": f"monthly_report_2026-11-01_2026-11-30.{f}", "content_base64": base64.b64encode(b"x,y").decode()})
+    r = client.get(f"/api/v1/report-runs/{RUN['id']}/export.{fmt}?locale=en", headers=bearer(roles=HQ))
+    assert r.status_code == 200 and r.mimetype.startswith(mimetype) and r.data == b"x,y"
+    assert r.headers["Content-Disposition"] == f'attachment; filename="monthly_report_2026-11-01_2026-11-30.{fmt}"'
+    assert rpc.calls[-1]["method"] == "export_report_run" and rpc.calls[-1]["args"] == (RUN["id"], fmt, "en")
+    client.get(f"/api/v1/report-runs/{RUN['id']}/export.{fmt}?locale=xx", headers=bearer(roles=HQ))
+    assert rpc.calls[-1]["args"] == (RUN["id"], fmt, None)  # the subscription's language
+
+
+def test_run_export_refuses_other_formats_bad_ids_and_site_roles(client, bearer, rpc):
+    assert client.get(f"/api/v1/report-runs/{RUN['id']}/export.pdf", headers=bearer(roles=HQ)).status_code == 404
+    assert client.get("/api/v1/report-runs/x/export.csv", headers=bearer(roles=HQ)).status_code == 404
+    site = bearer(roles=(("site_manager", "DEMO-RES"),))
+    assert client.get(f"/api/v1/report-runs/{RUN['id']}/export.csv", headers=site).status_code == 403
+    assert rpc.calls == []

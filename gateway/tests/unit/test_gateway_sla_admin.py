@@ -86,3 +86,27 @@ def test_extension_actions_pass_through_the_actions_endpoint(client, bearer, rpc
     r = client.post(f"/api/v1/complaints/{case_id}/actions", headers=bearer() | {"If-Match": '"2"'},
                     json={"action": "decide_extension", "approve": "maybe"})
     assert r.status_code == 422
+
+
+PRESETS = {"items": [{"name": "seed001", "title": "seed 001", "kind": "group", "default_severity": "general",
+                      "severities": [], "text": "name: s1\n"}]}
+
+
+def test_presets_are_listed_for_sla_roles(client, bearer, rpc):
+    rpc.reply("workflow", "list_sla_presets", PRESETS)
+    r = client.get("/api/v1/sla/presets", headers=bearer(roles=MANAGER))
+    assert r.status_code == 200 and r.get_json() == PRESETS
+    assert client.get("/api/v1/sla/presets", headers=bearer(roles=(("agent", "DEMO-RES"),))).status_code == 403
+
+
+def test_a_group_admin_stores_a_preset_as_the_groups_next_version(client, bearer, rpc):
+    r = client.put("/api/v1/sla/policy", headers=bearer(roles=ADMIN), json={"scope": "group", "preset": "seed001"})
+    assert r.status_code == 200, r.get_json()
+    [call] = workflow_calls(rpc)
+    assert call["args"][:4] == ("group", None, None, False) and call["kwargs"] == {"preset": "seed001"}
+    r = client.put("/api/v1/sla/policy", headers=bearer(roles=MANAGER), json={"scope": "group", "preset": "seed001"})
+    assert r.status_code == 403
+    for body in ({"scope": "group", "preset": "seed001", "document": DOC}, {"scope": "group", "preset": ""}):
+        r = client.put("/api/v1/sla/policy", headers=bearer(roles=ADMIN), json=body)
+        assert r.status_code == 422, body
+    assert len(workflow_calls(rpc)) == 1

@@ -39,7 +39,22 @@ METRICS = {
     "dissatisfied": _l("Dissatisfied"), "reopened": _l("Reopened"), "breached": _l("Deadline missed"),
     "escalated": _l("Escalated"), "repeat": _l("Repeat complaints"),
     "nonconformity_required": _l("Nonconformity record needed"), "reclassified": _l("Reclassified"),
+    "handling_measured": _l("Handling time measured (slowest first)"),
+    "handling_unmeasured": _l("Resolved without working hours"),
+    "extensions_requested": _l("Extension requested"), "extensions_approved": _l("Extension approved"),
+    "escalated_level_1": _l("Escalated to level %(n)d", n=1), "escalated_level_2": _l("Escalated to level %(n)d", n=2),
+    "escalated_level_3": _l("Escalated to level %(n)d", n=3),
+    "nonconformity_records": _l("Nonconformity records opened"),
+    "nonconformity_approved": _l("Nonconformity records approved"),
+    "nonconformity_rejected": _l("Nonconformity records rejected"),
+    "capa_open": _l("CAPA open now"), "capa_overdue": _l("CAPA overdue now"), "capa_opened": _l("CAPA opened"),
+    "capa_closed": _l("CAPA closed"),
 }
+# figures about quality records: their list is the records' cases, the period is the records' (not the receipt day)
+QUALITY_METRICS = ("nonconformity_records", "nonconformity_approved", "nonconformity_rejected", "capa_open",
+                   "capa_overdue", "capa_opened", "capa_closed")
+QUALITY_NOTE = _l("The cases of the quality records this figure counts: the period is when a record was opened, "
+                  "decided or closed, not when the complaint came in; CAPA open / overdue are as of now.")
 OUTCOMES = {"on_time": _l("On time"), "late": _l("Late"), "overdue": _l("Overdue"), "pending": _l("Pending"),
             "cancelled": _l("Cancelled"), "unknown": _l("Unknown")}
 PERIOD_ERROR = _l("Choose a valid period: both dates, the first not after the second.")
@@ -130,7 +145,8 @@ def drilldown():
                                filters=filters, result=None, error=message, page_no=1, pages=1), status
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     return render_template("dashboard_drilldown.html", period=period, metric=metric, metrics=METRICS,
-                           filters=filters, result=result, error=None, page_no=page_no, pages=pages)
+                           filters=filters, result=result, error=None, page_no=page_no, pages=pages,
+                           note=QUALITY_NOTE if metric in QUALITY_METRICS else None)
 
 
 @bp.get("/dashboard/export.<fmt>")

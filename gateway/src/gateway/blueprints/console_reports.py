@@ -1,6 +1,7 @@
 """Periodic reports in the console (``/reports/subscriptions``), for head office and group admins: subscribe
 managers to the weekly/monthly/quarterly report of the group or one estate, end a subscription, make the last
-period's report now, and open or download every report made (``/reports/runs/<id>``).
+period's report now, and open or download every report made (``/reports/runs/<id>``; its figures as CSV/XLSX
+in the page's language: ``/reports/runs/<id>/export.<csv|xlsx>``).
 
 The same RPCs as ``/api/v1/report-subscriptions`` and ``/api/v1/report-runs`` (reporting), with the same audit
 rows. A report is reporting's self-contained page (inline styles and SVG, no scripts), answered under the same
@@ -19,7 +20,9 @@ from estatedesk_common.errors import parse_remote
 
 from .. import rpc
 from .console import page, page_error
-from .periodic_reports import MANAGERS, audit_subscribed, audit_unsubscribed
+from ..web import select_locale
+from .dashboard import EXPORT_TYPES
+from .periodic_reports import MANAGERS, audit_subscribed, audit_unsubscribed, export_response
 
 bp = Blueprint("console_reports", __name__)
 bp.register_error_handler(Exception, page_error)
@@ -123,3 +126,13 @@ def report_run(run_id: str):
         name = re.sub(r"[^0-9A-Za-z_.-]", "", f"report_{run['from']}_{run['to']}.html")
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@bp.get("/reports/runs/<run_id>/export.<fmt>")
+@page(*MANAGERS)
+def report_run_export(run_id: str, fmt: str):
+    """The run's figures (KPIs, league table, trend) as CSV or XLSX, headers in the page's language."""
+    if fmt not in EXPORT_TYPES:
+        abort(404)
+    out = rpc.client().call("reporting", "export_report_run", _uuid(run_id), fmt, select_locale())
+    return export_response(out, fmt)

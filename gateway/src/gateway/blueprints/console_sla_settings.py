@@ -4,7 +4,9 @@
 - ``GET /settings/sla?scope=`` — the policy in force for the scope (``workflow.get_sla_policy``: its layers and
   the merged stages of each severity), a YAML editor holding the scope's own layer (or, for an estate without
   an override yet, the stages in force as a starting point), the live preview and the version history
-  (``workflow.list_sla_policy_versions``).
+  (``workflow.list_sla_policy_versions``). ``&preset=NAME`` fills the editor with a shipped preset
+  (``workflow.list_sla_presets``: the complete ones for the group layer, the handover override for a region or
+  estate); nothing is stored until the user saves, and the live preview follows the text as for any edit.
 - ``POST /settings/sla/preview`` (console JSON, CSRF header) — ``workflow.preview_sla`` with the edited text as
   the scope's layer on top of the layers in force (``scope=``), for a severity and a received-at in the
   estate's time; a policy error answers 422 with workflow's problems (path, line, problem). ``console_sla.js``
@@ -46,6 +48,7 @@ MESSAGES = {
     "received_at": _l("Enter when the complaint would be received (estate time)."),
     "severity": _l("Choose a severity the policy defines."),
     "document": _l("Write the policy as YAML (at most 64 KiB)."),
+    "preset": _l("Choose one of the presets offered."),
     "other": _l("The policy could not be checked; try again."),
 }
 
@@ -93,15 +96,26 @@ def _json(view):
 @page(*SETTINGS_ROLES)
 def settings():
     chosen, scopes, covered = _context(request.args.get("scope"))
-    return _render(chosen, scopes, covered, document=None, problems=[], errors={}, status=200)
+    return _render(chosen, scopes, covered, document=None, problems=[], errors={}, status=200,
+                   preset=request.args.get("preset") or None)
 
 
-def _render(chosen, scopes, covered, document, problems, errors, status, form=None):
+def _render(chosen, scopes, covered, document, problems, errors, status, form=None, preset=None):
     client = rpc.client()
-    in_force, versions = client.call_many([
+    in_force, versions, shipped = client.call_many([
         ("workflow", "get_sla_policy", (chosen["estate"], None)),
-        ("workflow", "list_sla_policy_versions", (chosen["scope"],))])
+        ("workflow", "list_sla_policy_versions", (chosen["scope"],)),
+        ("workflow", "list_sla_presets", ())])
     own = next((lv for lv in in_force["levels"] if lv["scope"] == chosen["scope"]), None)
+    severities = list((in_force["document"].get("severities") or {}).keys())
+    offered = [p for p in shipped["items"] if (p["kind"] == "group") == (chosen["scope"] == "group")]
+    loaded = next((p for p in offered if p["name"] == preset), None) if document is None and preset else None
+    if preset and loaded is None and document is None:
+        errors = errors | {"preset": str(MESSAGES["preset"])}
+    if loaded is not None:  # into the editor only: the user previews, then saves it as a new version
+        document = loaded["text"]
+        if loaded["kind"] == "group":
+            severities = [s["key"] for s in loaded["severities"]]
     if document is None:
         document = _yaml(own["document"] if own else _starting_point(in_force["document"], chosen["scope"]))
     items = versions["items"]
@@ -113,7 +127,7 @@ def _render(chosen, scopes, covered, document, problems, errors, status, form=No
     return render_template(
         "settings_sla.html", chosen=chosen, scopes=scopes, covered=covered, in_force=in_force, own=own,
         document=document, problems=problems, errors=errors, form=form or {}, zone=zone,
-        severities=list((in_force["document"].get("severities") or {}).keys()),
+        severities=severities, presets=offered, loaded=loaded,
         versions=[i | {"created_by_name": names.get(i["created_by"], i["created_by"])} for i in items],
         report=session.pop("sla_report", None), max_text=MAX_POLICY_TEXT), status
 
@@ -126,7 +140,7 @@ def _starting_point(merged: dict, scope: str) -> dict:
 
 
 def _plain(merged: dict) -> dict:
-    keep = ("name", "limit", "after", "channels")
+    keep = ("name", "limit", "after", "channels", "met_by")  # met_by: which actions meet the stage (docs/sla.md)
     return {sev: {"stages": [{k: s[k] for k in keep if k in s} for s in spec.get("stages", [])]}
             for sev, spec in (merged.get("severities") or {}).items()}
 

@@ -3,12 +3,15 @@
 
 ``GET /report-runs/<id>?format=html`` answers the report page itself (self-contained HTML: inline styles and
 SVG, no scripts), ready to open in a browser or print to PDF; without it the JSON carries the same page in
-``html``. Another tenant's subscription or report is 404 like an unknown one. Subscribing and ending a
+``html``. ``GET /report-runs/<id>/export.<csv|xlsx>`` downloads the run's figures (KPIs, league table, trend;
+``?locale=zh_CN|en``, default the subscription's). Another tenant's subscription or report is 404 like an unknown one. Subscribing and ending a
 subscription are audited (``report_subscribed``, ``report_unsubscribed``) once reporting answered.
 """
 from __future__ import annotations
 
 import uuid
+
+import base64
 
 from flask import Blueprint, Response, request, url_for
 from marshmallow import Schema, fields, validate
@@ -19,6 +22,7 @@ from .. import audit, rpc
 from ..auth import current_principal, require_roles
 from ..errors import ApiError
 from . import load_json
+from .dashboard import EXPORT_TYPES, _safe_name
 
 bp = Blueprint("periodic_reports", __name__)
 MANAGERS = ("head_office", "group_admin")
@@ -104,3 +108,22 @@ def get_run(run_id: str):
                         headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
                                  "X-Content-Type-Options": "nosniff"})
     return run
+
+
+@bp.get("/report-runs/<run_id>/export.<fmt>")
+@require_roles(*MANAGERS)
+def export_run(run_id: str, fmt: str):
+    current_principal()
+    if fmt not in EXPORT_TYPES:
+        raise ApiError(404, "not_found")
+    locale = request.args.get("locale") if request.args.get("locale") in ("zh_CN", "en") else None
+    out = rpc.client().call("reporting", "export_report_run", _id(run_id, "not_found"), fmt, locale)
+    return export_response(out, fmt)
+
+
+def export_response(out: dict, fmt: str) -> Response:
+    """reporting's ``{filename, content_base64}`` as a download (also for the console's page)."""
+    response = Response(base64.b64decode(out["content_base64"]), mimetype=EXPORT_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{_safe_name(out["filename"], fmt)}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

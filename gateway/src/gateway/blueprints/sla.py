@@ -10,12 +10,15 @@ know is 422 ``calendar_unavailable``.
 
 ``PUT /sla/policy`` body ``{"scope": "group"|"region:<code>"|"estate:<code>", "document", "effective_from"?,
 "recompute_open"?}`` stores the scope's next version (group_admin; site_manager for their own estate) and
-``GET /sla/policy/versions?scope=`` lists versions; see workflow.policy_admin.
+``GET /sla/policy/versions?scope=`` lists versions; see workflow.policy_admin. ``"preset": NAME`` in place of
+``document`` stores a shipped preset as that version (a complete one for the group, the handover override for a
+region or estate); ``GET /sla/presets`` lists them (``{items: [{name, title, kind, default_severity,
+severities, text}]}``, any SLA role: platform data, the same for every tenant).
 """
 from __future__ import annotations
 
 from flask import Blueprint, request
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from estatedesk_common import i18n
 
@@ -84,9 +87,16 @@ class SavePolicySchema(Schema):
     scope = fields.String(required=True, validate=validate.Regexp(
         r"^(group|region:[A-Za-z0-9_\-]{1,40}|estate:[A-Za-z0-9_\-]{1,40})$",
         error="Must be group, region:<code> or estate:<code>."))
-    document = PolicyField(required=True)
+    document = PolicyField(load_default=None, metadata={"description": "YAML/JSON text or an object; or preset"})
+    preset = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40),
+                           metadata={"description": "a shipped preset's name (GET /sla/presets) instead of document"})
     effective_from = fields.AwareDateTime(load_default=None, allow_none=True, format="iso")
     recompute_open = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _one_source(self, data, **kwargs):
+        if (data.get("document") is None) == (data.get("preset") is None):
+            raise ValidationError("Give either document or preset.", "document")
 
 
 @bp.put("/sla/policy")
@@ -108,8 +118,17 @@ def save_policy():
         raise ApiError(422, "validation_failed", details={"field": "scope", "fields": {
             "scope": ["Unknown estate."]}}, field="scope")
     effective = data["effective_from"].isoformat() if data["effective_from"] else None
+    extra = {"preset": data["preset"]} if data["preset"] else {}
     return rpc.client().call("workflow", "save_sla_policy", data["scope"], data["document"], effective,
-                             data["recompute_open"], directory)
+                             data["recompute_open"], directory, **extra)
+
+
+@bp.get("/sla/presets")
+def presets():
+    """The shipped presets a group can pick (and the handover override), with their text."""
+    if not any(role in SLA_ROLES for role, _scope in current_principal().roles):
+        raise ApiError(403, "forbidden")
+    return rpc.client().call("workflow", "list_sla_presets")
 
 
 @bp.get("/sla/policy/versions")

@@ -51,6 +51,10 @@ MESSAGES = {
     "col.nonconformity_records": {"zh_CN": "不合格记录", "en": "Nonconformity records"},
     "col.capa_open": {"zh_CN": "进行中纠正预防措施", "en": "CAPA open"},
     "col.capa_overdue": {"zh_CN": "逾期纠正预防措施", "en": "CAPA overdue"},
+    # periodic report runs (periodic_reports.export_run): KPIs, league table, trend
+    "report.trend": {"zh_CN": "投诉趋势", "en": "Trend"},
+    "col.from": {"zh_CN": "起始日期", "en": "From"},
+    "col.to": {"zh_CN": "截止日期", "en": "To"},
 }
 LEAGUE_COLUMNS = ("rank", "estate", "estate_name", "region", "units", "received", "previous_received",
                   "received_change", "received_change_pct", "on_time_pct", "previous_on_time_pct", "overdue_now",
@@ -115,20 +119,50 @@ def to_csv(header: list[str], rows: list[list]) -> bytes:
 
 
 def to_xlsx(title: str, header: list[str], rows: list[list]) -> bytes:
+    return to_xlsx_sheets([(title, header, rows)])
+
+
+def to_xlsx_sheets(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
+    """One worksheet per ``(title, header, rows)``."""
     from openpyxl import Workbook
 
     wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
-    for row in [header, *rows]:
-        ws.append([None if v is None else v for v in row])
-    for line in ws.iter_rows():
-        for cell in line:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever it starts with
+    wb.remove(wb.active)
+    for title, header, rows in sheets:
+        ws = wb.create_sheet(title[:31])
+        for row in [header, *rows]:
+            ws.append([None if v is None else v for v in row])
+        for line in ws.iter_rows():
+            for cell in line:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever it starts with
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def run_sheets(data: dict, loc: str) -> list[tuple[str, list[str], list[list]]]:
+    """A periodic report run's figures (``{kpis, league, trend}``) as KPI, league-table and trend sheets."""
+    trend_header = [i18n.t(c, loc) for c in ("col.from", "col.to", "col.received")]
+    return [(i18n.t("report.kpis", loc), *table("kpis", data["kpis"], loc)),
+            (i18n.t("report.league_table", loc), *table("league_table", {"rows": data["league"]}, loc)),
+            (i18n.t("report.trend", loc), trend_header,
+             [[b["from"], b["to"], b["received"]] for b in data.get("trend") or []])]
+
+
+def render_run(fmt: str, data: dict, subject: str, kind: str, locale) -> dict:
+    """A run as XLSX (three sheets) or CSV (the three tables one after another, each under its title row)."""
+    loc = locale if locale in i18n.LOCALES else i18n.DEFAULT_LOCALE
+    sheets = run_sheets(data, loc)
+    if fmt == "xlsx":
+        content = to_xlsx_sheets(sheets)
+    else:
+        rows: list[list] = [[subject]]
+        for title, header, body in sheets:
+            rows += [[], [title], header, *body]
+        content = to_csv(rows[0], rows[1:])
+    name = f"{kind}_report_{data['kpis']['from']}_{data['kpis']['to']}.{fmt}"
+    return {"filename": name, "content_type": FORMATS[fmt], "content": content}
 
 
 def render(report: str, fmt: str, data: dict, loc: str) -> dict:

@@ -6,7 +6,9 @@ subscription's scope (the group, or one estate) exactly as the dashboard compute
 ``domain/periodic.py``, stored in ``report_runs`` and announced as ``report_ready`` (subject, HTML, text,
 recipients, locale) in the same transaction; notify e-mails it. The unique (subscription, period) makes a
 second replica's run, or a rerun, a no-op. ``run_now`` makes (or returns) the current period's report at once:
-for a manager who wants it now, and for the tests.
+for a manager who wants it now, and for the tests. A run keeps the figures its page was made from (``data``:
+kpis, league rows, trend per day/week) and ``export_run`` writes them as CSV or XLSX (``exports``); a run made
+before revision r13d1r2i3l4l has none and is exported from the read model as it is now.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from estatedesk_common.loops import PollingLoop
 from estatedesk_common.unit_of_work import UnitOfWork
 
-from . import reports
+from . import exports, queries, reports
 from .domain import periodic
 from .domain.scope import Scope
 from .exceptions import Forbidden, NotFound, ValidationFailed
@@ -108,23 +110,32 @@ def get_run(run_id, tenant_id: str, roles, engine) -> dict:
             "to": row["period_end"].isoformat()}
 
 
+def _figures(engine, now, tenant_id: str, estate, start: dt.date, end: dt.date) -> dict:
+    """``{kpis, league, trend}`` of the group (``estate`` None) or one estate, as the dashboard computes them."""
+    scope = Scope(None).narrow(estate)
+    kpis = reports.kpis(tenant_id, scope, engine, now, start.isoformat(), end.isoformat(), estate)
+    league = reports.league_table(tenant_id, scope, engine, now, start.isoformat(), end.isoformat())["rows"]
+    with engine.connect() as conn:
+        per_day = {r["day"]: r["received"] for r in queries.rollup(conn, tenant_id, start, end, scope, ("day",))}
+    return {"kpis": kpis, "league": league, "trend": periodic.trend_buckets(per_day, start, end)}
+
+
 def make_report(engine, clock, sub, start: dt.date, end: dt.date) -> str | None:
     """The report of ``sub`` for start..end, stored and announced once; returns its id (None: already made)."""
     now = clock.now()
-    scope = Scope(None).narrow(sub["estate_code"])
-    kpis = reports.kpis(sub["tenant_id"], scope, engine, now, start.isoformat(), end.isoformat(), sub["estate_code"])
-    league = reports.league_table(sub["tenant_id"], scope, engine, now, start.isoformat(), end.isoformat())["rows"]
+    data = _figures(engine, now, sub["tenant_id"], sub["estate_code"], start, end)
     with engine.connect() as conn:
         name = conn.execute(select(estate_names.c.name).where(
             estate_names.c.tenant_id == sub["tenant_id"], estate_names.c.estate_code == sub["estate_code"])
             ).scalar_one_or_none() if sub["estate_code"] else None
-    subject, html, text = periodic.render(sub["kind"], sub["locale"], name, start, end, kpis, league, now)
+    subject, html, text = periodic.render(sub["kind"], sub["locale"], name, start, end, data["kpis"], data["league"],
+                                          now, data["trend"])
     run_id = str(uuid.uuid4())
     try:
         with UnitOfWork(engine, reliability, clock) as uow:
             uow.conn.execute(report_runs.insert(), {
                 "tenant_id": sub["tenant_id"], "id": run_id, "subscription_id": sub["id"], "period_start": start,
-                "period_end": end, "subject": subject[:200], "html": html, "generated_at": now})
+                "period_end": end, "subject": subject[:200], "html": html, "generated_at": now, "data": data})
             uow.publish("report_ready", sub["tenant_id"], {
                 "run_id": run_id, "subscription_id": sub["id"], "kind": sub["kind"], "estate": sub["estate_code"],
                 "from": start.isoformat(), "to": end.isoformat(), "recipients": sub["recipients"],
@@ -134,6 +145,25 @@ def make_report(engine, clock, sub, start: dt.date, end: dt.date) -> str | None:
         return None
     log.info("report %s made for %d recipients", subject, len(sub["recipients"]))
     return run_id
+
+
+def export_run(run_id, fmt, tenant_id: str, roles, engine, now: dt.datetime, locale=None) -> dict:
+    """A run's figures as ``csv`` or ``xlsx``: ``{"filename", "content_type", "content"}`` (bytes)."""
+    _require_manager(roles)
+    if fmt not in exports.FORMATS:
+        raise ValidationFailed(f"format must be one of {', '.join(exports.FORMATS)}", field="format")
+    with engine.connect() as conn:
+        run = conn.execute(select(report_runs, report_subscriptions.c.estate_code, report_subscriptions.c.kind,
+                                  report_subscriptions.c.locale)
+                           .select_from(report_runs.outerjoin(report_subscriptions, (
+                               report_subscriptions.c.tenant_id == report_runs.c.tenant_id)
+                               & (report_subscriptions.c.id == report_runs.c.subscription_id)))
+                           .where(report_runs.c.tenant_id == tenant_id, report_runs.c.id == str(run_id))
+                           ).mappings().first()
+    if run is None:
+        raise NotFound("no such report", field="id")
+    data = run["data"] or _figures(engine, now, tenant_id, run["estate_code"], run["period_start"], run["period_end"])
+    return exports.render_run(fmt, data, run["subject"], run["kind"] or "report", locale or run["locale"])
 
 
 def make_due(engine, clock) -> int:

@@ -11,7 +11,7 @@ import datetime as dt
 
 from sqlalchemy import and_, case, func, literal, or_, select
 
-from .domain.facts import COUNTS, SATISFIED
+from .domain.facts import COUNTS, SATISFIED, TOP_LEVEL
 from .domain.scope import Scope
 from .domain.stats import percentile_cont
 from .tables import (complaint_daily, complaint_facts, estate_names, monthly_by_category,
@@ -181,11 +181,35 @@ METRIC_FILTERS = {
     "satisfied": lambda now: f.c.satisfaction.in_(SATISFIED),
     "dissatisfied": lambda now: f.c.satisfaction == "dissatisfied",
     "reopened": lambda now: and_(_resolved(), f.c.reopened_at.is_not(None)),
-    "breached": lambda now: f.c.breached_at.is_not(None),
+    # as facts.breached: a breach event, or a recorded first contact / resolution late against the original
+    # deadline
+    "breached": lambda now: or_(f.c.breached_at.is_not(None),
+                                and_(f.c.first_contact_due_at.is_not(None), f.c.first_contact_met_at.is_not(None),
+                                     f.c.first_contact_met_at > f.c.first_contact_due_at),
+                                and_(_resolved(), f.c.resolution_due_at.is_not(None),
+                                     f.c.resolved_at > f.c.resolution_due_at)),
     "escalated": lambda now: f.c.escalated_levels.is_not(None),
     "repeat": lambda now: f.c.repeat_of.is_not(None),
     "nonconformity_required": lambda now: f.c.nonconformity_required.is_(True),
+    # handling time: the resolved cases the average / p90 measure (slowest first), and those without working hours
+    "handling_measured": lambda now: and_(_resolved(), f.c.handling_minutes.is_not(None)),
+    "handling_unmeasured": lambda now: and_(_resolved(), f.c.handling_minutes.is_(None)),
+    "extensions_requested": lambda now: f.c.extension_requested_at.is_not(None),
+    "extensions_approved": lambda now: f.c.extension_approved_at.is_not(None),
+    "escalated_level_1": lambda now: _reached(1),
+    "escalated_level_2": lambda now: _reached(2),
+    "escalated_level_3": lambda now: _reached(TOP_LEVEL),
 }
+# metrics whose list is not newest first
+METRIC_ORDER = {"handling_measured": lambda: (f.c.handling_minutes.desc(), f.c.received_at.desc(), f.c.complaint_id)}
+
+
+def _reached(level: int):
+    """Cases that reached ``level`` of the ladder (``escalated_levels`` is "1,2,3"; above the top counts as the
+    top, as in ``domain.facts.contribution``)."""
+    if level >= TOP_LEVEL:
+        return f.c.escalation_level >= TOP_LEVEL
+    return (literal(",") + f.c.escalated_levels + literal(",")).like(f"%,{level},%")
 
 
 def _contacted():
@@ -194,19 +218,27 @@ def _contacted():
 
 
 def facts_page(conn, tenant_id: str, metric: str, start: dt.date, end: dt.date, scope: Scope, now: dt.datetime,
-               filters: dict, limit: int, offset: int) -> tuple[int, list[dict]]:
+               filters: dict, limit: int, offset: int, case_ids=None) -> tuple[int, list[dict]]:
+    """One page of the facts behind ``metric`` received in ``start..end``; with ``case_ids`` (the cases of quality
+    records, whose period is the record's) the facts of those cases instead, whatever their day."""
     q = select(f, e.c.name.label("estate_name")).select_from(
         f.outerjoin(e, (e.c.tenant_id == f.c.tenant_id) & (e.c.estate_code == f.c.estate_code)))
-    q = q.where(f.c.tenant_id == tenant_id, f.c.day >= start, f.c.day <= end)
+    q = q.where(f.c.tenant_id == tenant_id)
     q = _scoped(q, f.c.estate_code, scope)
-    condition = METRIC_FILTERS[metric](now)
-    if condition is not None:
-        q = q.where(condition)
+    if case_ids is None:
+        q = q.where(f.c.day >= start, f.c.day <= end)
+        condition = METRIC_FILTERS[metric](now)
+        if condition is not None:
+            q = q.where(condition)
+    else:
+        ids = sorted(case_ids)
+        q = q.where(or_(f.c.case_id.in_(ids), f.c.complaint_id.in_(ids)))
     for name, value in filters.items():
         if value is not None:
             q = q.where(f.c[name] == value) if value != "" else q.where(f.c[name].is_(None))
     total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
-    rows = conn.execute(q.order_by(f.c.received_at.desc(), f.c.complaint_id).limit(limit).offset(offset))
+    order = METRIC_ORDER[metric]() if metric in METRIC_ORDER else (f.c.received_at.desc(), f.c.complaint_id)
+    rows = conn.execute(q.order_by(*order).limit(limit).offset(offset))
     return int(total), [dict(r) for r in rows.mappings()]
 
 

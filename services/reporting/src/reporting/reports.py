@@ -11,16 +11,16 @@ import datetime as dt
 from estatedesk_common.errors import NotFound
 from estatedesk_common.i18n import DEFAULT_LOCALE, LOCALES
 
-from . import exports, queries
+from . import exports, quality_cases, queries
 from .domain import figures, quality
-from .domain.facts import FIELDS, CaseFact, first_contact_status, resolution_status
+from .domain.facts import FIELDS, CaseFact, breached, first_contact_status, resolution_status
 from .domain.hotspots import BASELINE_PERIODS, hot_spots as find_hot_spots
 from .domain.rollup import InvalidRange, earlier_period, parse_closed_range
 from .domain.scope import Scope
 from .exceptions import ValidationFailed
 
 LEAGUE_SORTS = ("received", "on_time_pct", "resolved_within_limit_pct")
-DRILLDOWN_METRICS = tuple(queries.METRIC_FILTERS)
+DRILLDOWN_METRICS = tuple(queries.METRIC_FILTERS) + quality_cases.METRICS
 DRILLDOWN_LIMIT_MAX = 500
 PROXY_NOTE = ("{n} of the decided cases had no contact recorded: their first contact is the acknowledgement "
               "(sent before the deadline or not)")
@@ -219,7 +219,8 @@ def _bounded(value, field: str, low: int, high: int) -> int:
 
 def drilldown(tenant_id: str, scope: Scope, engine, now: dt.datetime, metric, date_from, date_to, estate=None,
               category=None, channel=None, limit=50, offset=0) -> dict:
-    """The cases behind a figure: ``metric`` is one of ``DRILLDOWN_METRICS``; newest first."""
+    """The cases behind a figure: ``metric`` is one of ``DRILLDOWN_METRICS``; newest first (``handling_measured``:
+    slowest first). The quality metrics list the cases of the records the figure counts (``quality_cases``)."""
     if metric not in DRILLDOWN_METRICS:
         raise ValidationFailed(f"metric must be one of {', '.join(DRILLDOWN_METRICS)}", field="metric")
     start, end = _range(date_from, date_to)
@@ -227,7 +228,10 @@ def drilldown(tenant_id: str, scope: Scope, engine, now: dt.datetime, metric, da
     filters = {"category": _text(category, "category"), "channel": _text(channel, "channel", 20)}
     with engine.connect() as conn:
         scope = scope_for(conn, tenant_id, scope, estate)
-        total, rows = queries.facts_page(conn, tenant_id, metric, start, end, scope, now, filters, limit, offset)
+        ids = (quality_cases.case_ids(conn, tenant_id, metric, *quality.period_bounds(start, end), scope, now)
+               if metric in quality_cases.METRICS else None)
+        total, rows = queries.facts_page(conn, tenant_id, metric, start, end, scope, now, filters, limit, offset,
+                                         case_ids=ids)
     items = []
     for r in rows:
         fact = CaseFact(**{k: r[k] for k in FIELDS})
@@ -242,8 +246,10 @@ def drilldown(tenant_id: str, scope: Scope, engine, now: dt.datetime, metric, da
             "resolved_at": _iso(fact.resolved_at), "resolution_status": resolution_status(fact, now),
             "handling_hours": round(fact.handling_minutes / 60, 1) if fact.handling_minutes is not None else None,
             "satisfaction": fact.satisfaction, "reopened": fact.reopened_at is not None,
-            "escalation_level": fact.escalation_level, "breached": fact.breached_at is not None,
-            "repeat_of": fact.repeat_of,
+            "escalation_level": fact.escalation_level, "breached": breached(fact),
+            "repeat_of": fact.repeat_of, "escalated_levels": sorted(fact.levels),
+            "extension_requested": fact.extension_requested_at is not None,
+            "extension_approved": fact.extension_approved_at is not None,
         })
     return {"metric": metric, "from": start.isoformat(), "to": end.isoformat(), "total": total,
             "limit": limit, "offset": offset, "items": items}

@@ -191,6 +191,13 @@ class ReportingService:
     def get_report_run(self, run_id):
         return periodic_reports.get_run(run_id, self.tenant.id, self.tenant.roles, self.db.engine)
 
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def export_report_run(self, run_id, format="csv", locale=None):
+        out = periodic_reports.export_run(run_id, format, self.tenant.id, self.tenant.roles, self.db.engine,
+                                          self.db.clock.now(), locale)
+        content = out.pop("content")
+        return dict(out, content_base64=base64.b64encode(content).decode("ascii"))
+
     @rpc
     def health(self):
         ping(self.db.engine)

@@ -188,6 +188,8 @@ report_runs = Table(
     Column("subject", String(200), nullable=False),
     Column("html", Text, nullable=False),
     Column("generated_at", UTCDateTime, nullable=False),
+    # the figures the page was made from ({kpis, league, trend}) for the CSV/XLSX downloads (revision r13d1r2i3l4l)
+    Column("data", JSON, nullable=True),
     UniqueConstraint("tenant_id", "subscription_id", "period_start", name="uq_report_runs_period"),
 )
 

@@ -46,3 +46,30 @@ def test_a_rejection_counts_as_requested_only():
 def test_an_unusable_decision_is_an_invalid_event():
     with pytest.raises(InvalidEvent):
         lifecycle.apply_extension_decided(CaseFact(T, C), APPROVED | {"approved": "yes"})
+
+
+def _counts(fact):
+    return contribution(facts.apply_complaint_received(fact, {
+        "complaint_id": C, "reference": "R", "channel": "hotline", "received_at": "2026-11-24T02:00:00+00:00",
+        "estate": {"code": "E", "name": "E", "timezone": "Asia/Shanghai", "kind": "residential"}}))[1]
+
+
+def test_late_against_the_original_due_is_a_breach_though_workflow_sent_none():
+    fact = CaseFact(T, C)
+    for step in STEPS:  # resolved inside the extension: no sla_breached came
+        fact = step(fact)
+    counts = _counts(fact)
+    assert (counts["resolved_late"], counts["breached"]) == (1, 1)
+    assert facts.breached(fact)
+    on_time = lifecycle.apply_case_resolved(facts.apply_case_opened(CaseFact(T, C), OPENED),
+                                            RESOLVED | {"at": "2026-11-26T08:00:00+00:00"})
+    assert (_counts(on_time)["resolved_on_time"], _counts(on_time)["breached"]) == (1, 0)
+
+
+def test_a_breach_after_an_extension_is_timed_at_the_original_due():
+    breach = {"case_id": C, "stage": "resolution", "due_at": "2026-12-02T09:30:00+00:00",
+              "original_due_at": "2026-11-27T09:30:00+00:00"}
+    fact = lifecycle.apply_sla_breached(CaseFact(T, C), breach)
+    assert fact.breached_at.isoformat() == "2026-11-27T09:30:00+00:00"
+    older = lifecycle.apply_sla_breached(CaseFact(T, C), {k: v for k, v in breach.items() if k != "original_due_at"})
+    assert older.breached_at.isoformat() == "2026-12-02T09:30:00+00:00"  # events from before the field

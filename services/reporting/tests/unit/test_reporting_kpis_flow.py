@@ -127,3 +127,19 @@ def test_events_before_the_complaint_count_once_it_arrives(engine, events, new_u
 def test_an_unknown_event_type_is_invalid(new_uow, tenant):
     with pytest.raises(handlers.InvalidEvent):
         handlers.record_case_event(case_event("case_exploded", tenant, str(uuid.uuid4())), new_uow())
+
+
+def test_a_case_late_against_its_original_due_counts_as_a_breach_in_figures_and_drilldown(
+        engine, events, new_uow, tenant):
+    """Resolved after the original due but inside an approved extension: workflow sent no sla_breached, yet the
+    on-time figures say late, so the breaches count and its drill-down say breached too."""
+    e = open_case(events, new_uow, tenant)
+    record(new_uow, case_event("case_contacted", tenant, e, at="2026-11-24T02:30:00+00:00"),
+           case_event("extension_decided", tenant, e, stage="resolution", approved=True,
+                      at="2026-11-25T03:00:00+00:00", due_at="2026-12-02T09:30:00+00:00",
+                      original_due_at=RESOLUTION_DUE),
+           case_event("case_resolved", tenant, e, at="2026-11-29T02:00:00+00:00", handling_working_hours=30.0))
+    k = reports.kpis(tenant, ALL, engine, NOW, DAY, DAY)
+    assert (k["resolution"]["late"], k["breaches"]) == (1, 1)
+    page = reports.drilldown(tenant, ALL, engine, NOW, "breached", DAY, DAY)
+    assert [i["complaint_id"] for i in page["items"]] == [e] and page["items"][0]["breached"] is True

@@ -63,3 +63,35 @@ def test_the_page_shows_the_figures_and_escapes_what_it_did_not_write():
     subject_en, html_en, _ = periodic.render("weekly", "en", "Sunny Garden", dt.date(2026, 11, 23),
                                              dt.date(2026, 11, 29), kpis, [], dt.datetime(2026, 12, 1, tzinfo=UTC))
     assert subject_en == "Sunny Garden weekly report (2026-11-23 to 2026-11-29)" and 'lang="en"' in html_en
+
+
+def test_trend_is_per_day_up_to_a_month_and_per_week_beyond():
+    per_day = {dt.date(2026, 11, 2): 3, dt.date(2026, 11, 30): 1}
+    month = periodic.trend_buckets(per_day, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert len(month) == 30 and month[1] == {"from": "2026-11-02", "to": "2026-11-02", "received": 3}
+    assert sum(b["received"] for b in month) == 4 and month[0]["received"] == 0
+    quarter = periodic.trend_buckets({dt.date(2026, 7, 1): 2, dt.date(2026, 7, 5): 1, dt.date(2026, 7, 6): 4,
+                                      dt.date(2026, 9, 30): 5}, dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+    assert quarter[0] == {"from": "2026-07-01", "to": "2026-07-05", "received": 3}  # Wed..Sun, clipped
+    assert quarter[1]["from"] == "2026-07-06" and quarter[1]["to"] == "2026-07-12" and quarter[1]["received"] == 4
+    assert quarter[-1] == {"from": "2026-09-28", "to": "2026-09-30", "received": 5} and len(quarter) == 14
+
+
+def test_the_page_has_a_trend_and_an_sla_compliance_chart():
+    kpis = {"received": 4, "first_contact_on_time_pct": 95.0, "resolved_within_limit_pct": 50.0,
+            "callback_coverage_pct": None}
+    trend = periodic.trend_buckets({dt.date(2026, 11, 2): 3, dt.date(2026, 11, 3): 1}, dt.date(2026, 11, 1),
+                                   dt.date(2026, 11, 7))
+    _, html, _ = periodic.render("weekly", "zh_CN", None, dt.date(2026, 11, 1), dt.date(2026, 11, 7), kpis, [],
+                                 dt.datetime(2026, 11, 9, tzinfo=UTC), trend)
+    chart = html.split('id="chart-trend"')[1].split("</svg>")[0]
+    assert "每日投诉量" in html and chart.count("<rect") == 7 and "<title>11-02: 3</title>" in chart
+    assert 'height="116.0"' in chart and 'height="38.7"' in chart  # the day with 3 is the top, 1 is a third
+    sla = html.split('id="chart-sla"')[1].split("</svg>")[0]
+    assert "时限达成情况" in html and "首次联系及时率" in sla and "95.0 %" in sla and "50.0 %" in sla
+    assert 'width="380.0" height="16" fill="#2e9d5b"' in sla and 'width="200.0" height="16" fill="#e0902f"' in sla
+    assert sla.count('fill="#eee"') == 3 and sla.count("<rect") == 5  # coverage unknown: its track, no bar
+    _, html_en, _ = periodic.render("quarterly", "en", None, dt.date(2026, 7, 1), dt.date(2026, 9, 30), kpis, [],
+                                    dt.datetime(2026, 10, 1, tzinfo=UTC),
+                                    periodic.trend_buckets({}, dt.date(2026, 7, 1), dt.date(2026, 9, 30)))
+    assert "Complaints per week" in html_en and "SLA compliance" in html_en and "<script" not in html_en

@@ -1,7 +1,9 @@
 """Handlers act on a case: ``act(complaint_id, action, data)``.
 
 One transaction: the case row (status, version + 1, resolution fields), the deadlines the action meets
-(``met_at``), the timers of those stages cancelled (all of them when the case is resolved or cancelled),
+(``met_at``; which stages an action meets is each stage's ``met_by``, workflow.meeting), the timers of those
+stages cancelled (all of them when the case is closed or cancelled; a resolved case keeps those of its pending
+post-resolution stages, callback and owner acceptance),
 a timeline entry by the acting user, and the event (``case_contacted``, ``case_assigned``,
 ``case_plan_recorded``, ``case_progress_recorded``, ``case_resolved``, ``owner_accepted``, ``case_cancelled``).
 ``expected_version`` (the gateway's If-Match) makes two agents unable to overwrite each other.
@@ -18,15 +20,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
-from estatedesk_common import timers
 from estatedesk_common.errors import Conflict, ValidationFailed
 
-from . import backfill, deferrals, extensions, policies, quality, repeating, repository
+from . import backfill, deferrals, extensions, meeting, policies, quality, repeating, repository
 from .domain import sla
 from .domain.actions import DONE, LABELS_ZH, InvalidAction, decide
 from .exceptions import CaseNotFound
-from .tables import case_deadlines, cases
-from .tables import timers as timer_table
+from .tables import cases
 
 EVENTS = {"contact": "case_contacted", "assign": "case_assigned", "plan": "case_plan_recorded",
           "progress": "case_progress_recorded", "resolve": "case_resolved", "accept": "owner_accepted",
@@ -70,12 +70,11 @@ def act(complaint_id, action: str, data: dict | None, tenant_id: str, user_id: s
         except InvalidAction as exc:
             raise ValidationFailed(str(exc), field=exc.field) from exc
         now = uow.clock.now()
-        met = _meet(uow.conn, tenant_id, case_id, decision.stages, now)
-        for stage in met:
-            timers.cancel(uow.conn, timer_table, tenant_id, case_id, now, key=stage)
+        actions_of = meeting.stage_actions(uow.conn, case)  # each stage's met_by under the case's policy
+        met = meeting.meet(uow.conn, case, action, now, actions_of)
         met_next = []
-        if decision.status in DONE:
-            timers.cancel(uow.conn, timer_table, tenant_id, case_id, now)
+        if decision.status in DONE:  # a resolved case keeps the timers of its callback / owner acceptance
+            meeting.stop_timers(uow.conn, case, decision.status, now, actions_of)
         else:  # a repeating stage (progress every 12 h) met now is due again
             met_next = repeating.rearm(uow, case, met, now)
         uow.conn.execute(update(cases).where(cases.c.tenant_id == tenant_id, cases.c.id == case_id)
@@ -115,18 +114,6 @@ def _working_hours(conn, case, now) -> float | None:
     except (sla.CalendarUnavailable, sla.PolicyInvalid):
         return None
     return round(seconds / 3600, 2)
-
-
-def _meet(conn, tenant_id, case_id, stages, now) -> list[str]:
-    if not stages:
-        return []
-    pending = [d["stage"] for d in repository.deadlines(conn, tenant_id, case_id)
-               if d["stage"] in stages and d["met_at"] is None]
-    if pending:
-        conn.execute(update(case_deadlines).where(
-            case_deadlines.c.tenant_id == tenant_id, case_deadlines.c.case_id == case_id,
-            case_deadlines.c.stage.in_(pending)).values(met_at=now))
-    return pending
 
 
 def _fields(decision, now) -> dict:

@@ -165,11 +165,12 @@ def _rearm(uow, case, deferred_at, pending: set, now) -> None:
         timer_table.c.tenant_id == case["tenant_id"], timer_table.c.subject_id == case["id"],
         timer_table.c.kind.in_(SLA_TIMERS), timer_table.c.cancelled_at == deferred_at)).all()
     dues = {d["stage"]: d["due_at"] for d in repository.deadlines(uow.conn, case["tenant_id"], case["id"])}
+    fraction = escalation.warning_fraction(uow.conn, case) if stopped else None  # the case policy's warning_at
     for kind, key in stopped:
         if key not in pending:
             continue
         due = dues[key]
-        at = due if kind == "sla_breach" else max(now, escalation.warning_at(case["received_at"], due))
+        at = due if kind == "sla_breach" else max(now, escalation.warning_at(case["received_at"], due, fraction))
         timers.schedule(uow.conn, timer_table, case["tenant_id"], kind, case["id"], at, now, key=key)
 
 

@@ -3,43 +3,63 @@
 ``schedule_case_timers`` is called by ``open_case`` in its transaction; ``on_timer`` is the handler the
 ``Timers`` dependency calls for each due timer, inside the timer's transaction (so the events it publishes
 and the timeline it writes commit with the "fired" mark). A timer for a stage already met, or for a case
-that is resolved, closed or cancelled, fires as a no-op; while a case is deferred with the owner's consent its
+that is closed or cancelled, fires as a no-op (on a resolved case, all but the warning and breach timers of the
+stages that live after resolution, met by ``accept``/``callback``: callback, owner acceptance); while a case is deferred with the owner's consent its
 escalation and upgrade timers wait for the deferral's end and the ``resume`` timer ends it (workflow.deferrals).
 
-Events: ``sla_warning`` and ``sla_breached`` {case_id, complaint_id, reference, estate_code, stage, due_at},
-``case_escalated`` {case_id, complaint_id, reference, estate_code, level, role, reason}.
+Events: ``sla_warning`` and ``sla_breached`` {case_id, complaint_id, reference, estate_code, stage, due_at (in
+force), original_due_at (the first due time when an approved extension moved ``due_at``; else the same)},
+``case_escalated`` {case_id, complaint_id, reference, estate_code, level, role (the account role told), rung (the
+ladder's role: ``regional_manager`` is told as ``head_office``), region (regional rung only, when the case's
+layers name one), reason}. Ladder and warning point: the case's policy (``case_policy``).
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from zoneinfo import ZoneInfo
 
+from prometheus_client import Counter
 from sqlalchemy import select, update
 
 from estatedesk_common import timers
 
-from . import repository
-from .domain.escalation import next_rung, warning_at
+from . import policies, repository
+from .domain import sla
+from .domain.escalation import DEFAULT_LADDER, next_rung, warning_at
+from .domain.sla.meeting import lives_after_resolution
 from .tables import case_deadlines, cases
 from .tables import timers as timer_table
 
 DONE = {"resolved", "closed", "cancelled"}
+ENDED = {"closed", "cancelled"}  # nothing fires; a resolved case still fires its post-resolution stages
+log = logging.getLogger(__name__)
+# Breach rate for EstateDeskBreachRateSpike; stage names are tenant policy data, so only the two every policy
+# has are labels (the rest are "other"): bounded cardinality, no tenant or estate (ADR 0004).
+BREACHES = Counter("estatedesk_deadline_breaches_total", "SLA deadlines breached (sla_breached published)",
+                   ["service", "stage"])
 
 
-def schedule_case_timers(uow, tenant_id: str, case_id: str, received_at: dt.datetime, deadlines) -> None:
-    """A warning and a breach timer for every deadline."""
+def schedule_case_timers(uow, tenant_id: str, case_id: str, received_at: dt.datetime, deadlines,
+                         fraction: float | None = None) -> None:
+    """A warning and a breach timer for every deadline; the warning at ``fraction`` of the stage (default: the
+    ``warning_at`` of the case's policy for its severity)."""
     now = uow.clock.now()
+    if fraction is None and deadlines:
+        fraction = warning_fraction(uow.conn, repository.get_case(uow.conn, tenant_id, case_id))
     for d in deadlines:
         due = d["due_at"]
         timers.schedule(uow.conn, timer_table, tenant_id, "sla_warning", case_id,
-                        max(now, warning_at(received_at, due)), now, key=d["stage"])
+                        max(now, warning_at(received_at, due, fraction)), now, key=d["stage"])
         timers.schedule(uow.conn, timer_table, tenant_id, "sla_breach", case_id, due, now, key=d["stage"])
 
 
 def on_timer(uow, timer) -> None:
     case = repository.get_case(uow.conn, timer["tenant_id"], timer["subject_id"])
-    if case is None or case["status"] in DONE:
+    if case is None or case["status"] in ENDED:
         return
+    if case["status"] == "resolved" and not _lives_after_resolution(uow, case, timer):
+        return  # resolved: only the callback / owner acceptance stages still warn and breach (workflow.meeting)
     if timer["kind"] == "resume" or case["status"] == "deferred":  # deferral with consent (workflow.deferrals)
         from . import deferrals
         if timer["kind"] == "resume":
@@ -60,7 +80,9 @@ def on_timer(uow, timer) -> None:
     if deadline is None or deadline["met_at"] is not None:
         return
     local_due = deadline["due_at"].astimezone(ZoneInfo(case["timezone"]))
-    body = _body(case) | {"stage": deadline["stage"], "due_at": deadline["due_at"].isoformat()}
+    body = _body(case) | {"stage": deadline["stage"], "due_at": deadline["due_at"].isoformat(),
+                          # the first due time (an approved extension moved due_at): reports count against it
+                          "original_due_at": (deadline["original_due_at"] or deadline["due_at"]).isoformat()}
     now = uow.clock.now()
     if timer["kind"] == "sla_warning":
         uow.publish("sla_warning", case["tenant_id"], body)
@@ -68,28 +90,64 @@ def on_timer(uow, timer) -> None:
                                 f"预警：{_stage(deadline['stage'])}将于 {local_due:%Y-%m-%d %H:%M} 到期")
     elif timer["kind"] == "sla_breach":
         uow.publish("sla_breached", case["tenant_id"], body)
+        stage = deadline["stage"]
+        BREACHES.labels("workflow", stage if stage in ("first_contact", "resolution") else "other").inc()
         repository.add_timeline(uow.conn, case["tenant_id"], case["id"], now, "sla_breached", "workflow",
                                 f"超时：{_stage(deadline['stage'])}已于 {local_due:%Y-%m-%d %H:%M} 到期")
         _escalate(uow, case, reason=f"{deadline['stage']} breached")
 
 
+def _lives_after_resolution(uow, case, timer) -> bool:
+    """A warning or breach timer of a stage met by ``accept``/``callback`` (workflow.meeting)."""
+    if timer["kind"] not in ("sla_warning", "sla_breach"):
+        return False
+    from . import meeting
+    return lives_after_resolution(meeting.actions_for(meeting.stage_actions(uow.conn, case), timer["key"]))
+
+
+def case_policy(conn, case) -> sla.Policy | None:
+    """The policy the case was opened under (``cases.policy_levels``): its ladder and warning point."""
+    from .backfill import policy_for_case
+    try:
+        if case["policy_levels"]:
+            return policy_for_case(conn, case["tenant_id"], case["policy_levels"])
+        return policies.effective_policy(conn, case["tenant_id"], case["estate_code"], case["received_at"])
+    except sla.PolicyInvalid:  # stored versions were validated; never let a timer fail on it
+        log.exception("case %s: its policy does not build; default ladder and warning point", case["reference"])
+        return None
+
+
+def case_ladder(conn, case) -> tuple:
+    policy = case_policy(conn, case)
+    return policy.ladder if policy is not None else DEFAULT_LADDER
+
+
+def warning_fraction(conn, case) -> float | None:
+    policy = case_policy(conn, case) if case is not None else None
+    return policy.warning_fraction(case["severity"]) if policy is not None else None
+
+
 def _escalate(uow, case, reason: str, rung=None) -> None:
-    """Climb one rung (or jump to ``rung``); while the case stays open, the next rung follows after this rung's
-    time to act."""
-    rung = rung or next_rung(case["escalation_level"] or 0)
+    """Climb one rung of the case's ladder (or jump to ``rung``); while the case stays open, the next rung
+    follows after this rung's time to act. A ``regional_manager`` rung alerts head office, with the region."""
+    rung = rung or next_rung(case["escalation_level"] or 0, case_ladder(uow.conn, case))
     if rung is None:
         return
     now = uow.clock.now()
     uow.conn.execute(update(cases).where(cases.c.tenant_id == case["tenant_id"], cases.c.id == case["id"])
                      .values(escalation_level=rung.level))
-    uow.publish("case_escalated", case["tenant_id"], _body(case) | {"level": rung.level, "role": rung.role,
-                                                                    "reason": reason})
+    region = next((lv["scope"].split(":", 1)[1] for lv in case["policy_levels"] or ()
+                   if lv["scope"].startswith("region:")), None)
+    uow.publish("case_escalated", case["tenant_id"], _body(case) | {
+        "level": rung.level, "role": rung.alert_role, "rung": rung.role, "reason": reason,
+        **({"region": region} if rung.role == "regional_manager" else {})})
     repository.add_timeline(uow.conn, case["tenant_id"], case["id"], now, "case_escalated", "workflow",
                             f"已升级至{rung.title_zh}（第 {rung.level} 级）")
     if rung.minutes_to_act is not None:
         timers.schedule(uow.conn, timer_table, case["tenant_id"], "escalation", case["id"],
                         now + dt.timedelta(minutes=rung.minutes_to_act), now, key=f"level-{rung.level + 1}",
-                        payload={"reason": f"level {rung.level} did not act within {rung.minutes_to_act} min"})
+                        payload={"reason": f"level {rung.level} did not act within "
+                                           f"{rung.limit or f'{rung.minutes_to_act}m'}"})
 
 
 def _body(case) -> dict:

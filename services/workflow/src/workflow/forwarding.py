@@ -49,7 +49,7 @@ def report_late(uow, tenant_id: str, case: dict, late: list[dict], received_at: 
         uow.publish("sla_breached", tenant_id, {
             "case_id": case["id"], "complaint_id": case["id"], "reference": case["reference"],
             "estate_code": case["estate_code"], "stage": row["stage"], "due_at": row["due_at"].isoformat(),
-            "met_at": received_at.isoformat()})
+            "original_due_at": row["due_at"].isoformat(), "met_at": received_at.isoformat()})
         late_by = int((received_at - row["due_at"]).total_seconds() // 60)
         repository.add_timeline(uow.conn, tenant_id, case["id"], now, "sla_breached", "workflow",
                                 f"超时：居委会/业委会转达应于 {row['due_at'].astimezone(zone):%Y-%m-%d %H:%M} 前转至"

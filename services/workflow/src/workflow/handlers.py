@@ -58,7 +58,8 @@ def open_case(envelope, uow) -> bool:
         major = upgrades.at_opening(policy, severity, rows, received_at)  # + special team (seed 002)
         on_duty = duty.on_duty_now(uow.conn, tenant_id, estate["code"], policy.calendar, now)  # night shift
         routed = None if on_duty else routing.assign_new_case(uow.conn, tenant_id, estate["code"], p.get("category"))
-        met = routing.meet_on_assignment(rows, now) if routed or on_duty else []
+        actions_of = {s.name: s.actions for s in policy.stages_for(severity, p.get("category"), p["channel"])}
+        met = routing.meet_on_assignment(rows, now, actions_of) if routed or on_duty else []
         if routed:
             routing.record(uow.conn, tenant_id, case_id, *routed)
         if on_duty:
@@ -66,7 +67,8 @@ def open_case(envelope, uow) -> bool:
         late = forwarding.meet_on_receipt(rows, received_at) if committee_start else []
         for row in rows:
             repository.add_deadline(uow.conn, tenant_id, case_id, row)
-        escalation.schedule_case_timers(uow, tenant_id, case_id, received_at, [r for r in rows if not r.get("met_at")])
+        escalation.schedule_case_timers(uow, tenant_id, case_id, received_at, [r for r in rows if not r.get("met_at")],
+                                        policy.warning_fraction(severity))
         repository.add_timeline(uow.conn, tenant_id, case_id, now, "case_opened", "workflow",
                                 _opened_text(rows, estate["timezone"], policy, severity, notes, failures))
         forwarding.report_late(uow, tenant_id, {"id": case_id, "reference": p["reference"],

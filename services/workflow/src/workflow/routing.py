@@ -18,6 +18,7 @@ from estatedesk_common.tenant import GROUP_ROLES
 
 from . import repository
 from .domain import routing as rules_domain
+from .domain.sla.meeting import met_by
 from .tables import cases, routing_rules
 
 DONE = ("resolved", "closed", "cancelled")
@@ -120,11 +121,14 @@ def _loads(conn, tenant_id: str, team) -> dict:
     return {assignee: count for assignee, count in conn.execute(q)}
 
 
-def meet_on_assignment(rows: list[dict], now) -> list[str]:
-    """Mark the stages an assignment meets as met ``now`` (in ``rows``, before they are stored)."""
+def meet_on_assignment(rows: list[dict], now, actions_of: dict | None = None) -> list[str]:
+    """Mark the stages an assignment meets as met ``now`` (in ``rows``, before they are stored): those met by
+    ``assign`` (``actions_of`` {stage: met_by}; default by name) except the ones a person must do
+    (``rules_domain.NOT_BY_ROUTING``: forming the special team)."""
     met = []
     for row in rows:
-        if row["stage"] in rules_domain.ROUTED_STAGES and not row.get("met_at"):
+        actions = (actions_of or {}).get(row["stage"], met_by(row["stage"]))
+        if "assign" in actions and row["stage"] not in rules_domain.NOT_BY_ROUTING and not row.get("met_at"):
             row["met_at"] = now
             met.append(row["stage"])
     return met

@@ -8,7 +8,8 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 from estatedesk_common.timers import Timers
 
-from . import actions, callbacks, case_summaries, duty, handlers, policy_admin, quality, routing, workload
+from . import (actions, callbacks, case_summaries, digest, duty, handlers, policy_admin, presets, quality, routing,
+               workload)
 from .exceptions import EXPECTED_EXCEPTIONS
 from .statutory import StatutoryCalendars
 from .tables import reliability
@@ -73,11 +74,19 @@ class WorkflowService:
         return handlers.get_sla_policy(self.tenant.id, self.db.engine, estate, at, self.db.clock)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
-    def save_sla_policy(self, scope, document, effective_from=None, recompute_open=False, directory=None):
+    def save_sla_policy(self, scope, document, effective_from=None, recompute_open=False, directory=None,
+                        preset=None):
         """Validate and store the next version of ``scope``'s policy; optionally recompute open cases
-        (workflow.policy_admin). ``directory``: intake's estates [{code, region}] (the scope's estates)."""
+        (workflow.policy_admin). ``directory``: intake's estates [{code, region}] (the scope's estates).
+        ``preset``: store that shipped preset's text instead of ``document`` (``list_sla_presets``)."""
+        document = presets.for_scope(preset, scope) if preset is not None else document
         return policy_admin.save(self.db.uow(), self.tenant.id, self.tenant.user_id, scope, document,
                                  effective_from, bool(recompute_open), directory)
+
+    @rpc
+    def list_sla_presets(self):
+        """The shipped presets (seed 002, 001, 000; the seed 004 handover override) with their text."""
+        return {"items": presets.catalogue()}
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_sla_policy_versions(self, scope=None):
@@ -131,6 +140,14 @@ class WorkflowService:
         """Per estate and assignee: open, overdue, due within 24 h, deferred (workflow.workload)."""
         with self.db.engine.connect() as conn:
             return workload.team_workload(conn, self.tenant.id, self.tenant.roles, estate, self.db.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def digest_figures(self, since, until, due_before, worst=10):
+        """Per estate: received and resolved in [since, until), open, overdue, due before ``due_before``,
+        escalated, extensions waiting; the worst cases per estate (notify's daily digest; workflow.digest)."""
+        with self.db.engine.connect() as conn:
+            return digest.digest_figures(conn, self.tenant.id, self.tenant.caller_roles, since, until, due_before,
+                                         self.db.clock.now(), worst)
 
     @rpc
     def health(self):

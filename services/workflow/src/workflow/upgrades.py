@@ -3,7 +3,8 @@
 ``at_opening`` is called by ``handlers.open_case`` before the deadlines are stored: a major case gets the
 ``special_team`` stage if its policy lacks it; ``after_opening`` then schedules the month timer (kind
 ``upgrade``) for a case below the top, or announces a major case. ``on_timer`` (dispatched by
-``escalation.on_timer`` inside the timer's transaction) upgrades a case that is still open: severity to the top,
+``escalation.on_timer`` inside the timer's transaction) upgrades a case that is still open (``rearm``: a case
+reopened after a dissatisfied callback gets the timer again, workflow.callbacks): severity to the top,
 deadlines of the new severity counted from the upgrade for the stages not met yet, timers rescheduled, version
 + 1, timeline and ``case_upgraded``; then ``major_case_opened``.
 
@@ -63,6 +64,28 @@ def after_opening(uow, case: dict, policy, major: bool, reason: str, rows: list[
                         rules.upgrade_at(case["received_at"]), now, key="major")
 
 
+def rearm(uow, case: dict, now) -> dt.datetime | None:
+    """A reopened case below the top gets its month timer again: resolving it cancelled the timer (or it fired as
+    a no-op while the case was resolved). Due a month after receipt, or at once when that month is over: a case
+    reopened after a month is still unresolved after a month. Returns the due time (None: no upgrade to come)."""
+    try:
+        policy = _case_policy(uow.conn, case)
+    except sla.PolicyInvalid:
+        return None
+    if not rules.needs_upgrade_timer(ranking(policy), case["severity"]):
+        return None
+    timers.cancel(uow.conn, timer_table, case["tenant_id"], case["id"], now, kind=TIMER_KIND)
+    due = max(rules.upgrade_at(case["received_at"]), now)
+    timers.schedule(uow.conn, timer_table, case["tenant_id"], TIMER_KIND, case["id"], due, now, key="major")
+    return due
+
+
+def _case_policy(conn, case):
+    if case["policy_levels"]:
+        return backfill.policy_for_case(conn, case["tenant_id"], case["policy_levels"])
+    return policies.effective_policy(conn, case["tenant_id"], case["estate_code"], case["received_at"])
+
+
 def announce_major(uow, case: dict, reason: str, rows: list[dict], now) -> None:
     team = next((r for r in rows if r["stage"] == rules.SPECIAL_TEAM and not r.get("met_at")), None)
     zone = ZoneInfo(case["timezone"])
@@ -79,10 +102,7 @@ def announce_major(uow, case: dict, reason: str, rows: list[dict], now) -> None:
 def on_timer(uow, case) -> None:
     """The month is up: upgrade the case to the top severity (see the module docstring)."""
     conn, tenant_id = uow.conn, case["tenant_id"]
-    if case["policy_levels"]:
-        policy = backfill.policy_for_case(conn, tenant_id, case["policy_levels"])
-    else:
-        policy = policies.effective_policy(conn, tenant_id, case["estate_code"], case["received_at"])
+    policy = _case_policy(conn, case)
     order = ranking(policy)
     target = rules.top(order)
     if target is None or case["severity"] == target:

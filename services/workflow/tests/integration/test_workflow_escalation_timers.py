@@ -108,3 +108,53 @@ def test_a_met_deadline_or_a_closed_case_fires_nothing(engine):
     clock.move_to(received_at + dt.timedelta(days=60))
     fire(engine, clock)
     assert events(engine, "sla_breached") == [] and events(engine, "case_escalated") == []
+
+
+def test_the_case_climbs_its_estates_ladder_of_the_version_it_was_opened_under(engine):
+    from workflow import repository
+    from workflow.seed import EFFECTIVE_FROM, OFFICE_OVERRIDE
+    override = dict(OFFICE_OVERRIDE, warning_at=0.5, escalation=[
+        {"role": "cs_supervisor", "limit": "1h"}, {"role": "regional_manager", "limit": "20m"},
+        {"role": "head_office"}])
+    with engine.begin() as conn:
+        repository.add_policy(conn, TENANT, "region:EAST", {}, EFFECTIVE_FROM, EFFECTIVE_FROM)
+        assert repository.add_policy(conn, TENANT, "estate:DEMO-OFFICE", override, EFFECTIVE_FROM, EFFECTIVE_FROM) == 2
+    env = received(estate="DEMO-OFFICE")
+    env.payload["severity"] = "moderate"
+    received_at = dt.datetime.fromisoformat(env.payload["received_at"])
+    clock = MovableClock(received_at)
+    handlers.open_case(env, UnitOfWork(engine, reliability, clock))
+    case_id = env.payload["complaint_id"]
+    with engine.begin() as conn:  # a later version with today's ladder must not change this case
+        repository.add_policy(conn, TENANT, "estate:DEMO-OFFICE", OFFICE_OVERRIDE, EFFECTIVE_FROM, EFFECTIVE_FROM)
+    due = first_contact(engine, case_id)["due_at"]
+    assert due == received_at + dt.timedelta(minutes=30)
+
+    clock.move_to(received_at + dt.timedelta(minutes=14))
+    fire(engine, clock)
+    assert events(engine, "sla_warning") == []
+    clock.move_to(received_at + dt.timedelta(minutes=15))  # warning_at 0.5 of 30 minutes
+    fire(engine, clock)
+    assert [e["stage"] for e in events(engine, "sla_warning")] == ["first_contact"]
+
+    clock.move_to(due)
+    fire(engine, clock)
+    clock.move_to(due + dt.timedelta(minutes=59))  # the supervisor has an hour here, not two
+    fire(engine, clock)
+    assert [e["rung"] for e in events(engine, "case_escalated")] == ["cs_supervisor"]
+    clock.move_to(due + dt.timedelta(hours=1))
+    fire(engine, clock)
+    clock.move_to(due + dt.timedelta(hours=1, minutes=20))  # before the 2 h assignment breach
+    fire(engine, clock)
+    escalated = events(engine, "case_escalated")
+    assert [(e["level"], e["rung"], e["role"]) for e in escalated] == [
+        (1, "cs_supervisor", "cs_supervisor"), (2, "regional_manager", "head_office"),
+        (3, "head_office", "head_office")]
+    assert escalated[1]["region"] == "EAST" and "region" not in escalated[2]
+    assert escalated[2]["reason"] == "level 2 did not act within 20m"
+    case = handlers.get_case(case_id, TENANT, engine)
+    assert case["escalation_level"] == 3
+    assert "区域经理" in [t for t in case["timeline"] if t["kind"] == "case_escalated"][1]["text"]
+    clock.move_to(due + dt.timedelta(days=30))
+    fire(engine, clock)
+    assert len(events(engine, "case_escalated")) == 3

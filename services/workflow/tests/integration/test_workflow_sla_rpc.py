@@ -40,3 +40,21 @@ def test_preview_and_policy_over_rpc(running):
     with ServiceRpcProxy("workflow", running, timeout=10) as anonymous:
         with pytest.raises(RemoteError, match="tenant_required"):
             anonymous.preview_sla(None, "2026-09-30T10:00:00+08:00", "moderate")
+
+
+def test_a_group_picks_a_shipped_preset_by_name(running):
+    with ServiceRpcProxy("workflow", running, context_data=CONTEXT, timeout=10) as rpc:
+        items = {p["name"]: p for p in rpc.list_sla_presets()["items"]}
+        assert [n for n, p in items.items() if p["kind"] == "group"] == ["seed002", "seed001", "seed000"]
+        assert items["seed004_handover"]["kind"] == "override"
+        assert items["seed001"]["default_severity"] == "general" and "resolution" in items["seed001"]["text"]
+        report = rpc.save_sla_policy("group", None, None, False, [{"code": "DEMO-RES", "region": "EAST"}],
+                                     preset="seed001")
+        assert (report["scope"], report["version"]) == ("group", 2)
+        assert rpc.get_sla_policy("DEMO-RES")["document"]["default_severity"] == "general"
+        for scope, preset in [("estate:DEMO-RES", "seed002"), ("group", "seed004_handover"), ("group", "seed999")]:
+            with pytest.raises(RemoteError) as info:
+                rpc.save_sla_policy(scope, None, None, False, [{"code": "DEMO-RES", "region": "EAST"}],
+                                    preset=preset)
+            error = json.loads(info.value.value)
+            assert (error["status"], error["error"], error["details"]["field"]) == (422, "validation_failed", "preset")

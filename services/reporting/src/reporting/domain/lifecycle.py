@@ -68,8 +68,11 @@ def apply_case_reopened(fact: CaseFact, payload: dict, occurred_at: str | None =
 
 
 def apply_sla_breached(fact: CaseFact, payload: dict, occurred_at: str | None = None) -> CaseFact:
-    """A stage passed its deadline unmet: the breach time is that deadline (``due_at``)."""
-    return _earliest(fact, "breached_at", _at(payload, occurred_at, "due_at"))
+    """A stage passed its deadline unmet: the breach time is its **original** deadline (``original_due_at``,
+    before an approved extension moved ``due_at``; events without it: ``due_at``), the deadline the on-time
+    figures measure against too."""
+    key = "original_due_at" if payload.get("original_due_at") else "due_at"
+    return _earliest(fact, "breached_at", _at(payload, occurred_at, key))
 
 
 def apply_case_escalated(fact: CaseFact, payload: dict, occurred_at: str | None = None) -> CaseFact:

@@ -1,22 +1,19 @@
-"""What handlers do to a case, and which deadlines each action meets. No framework imports.
+"""What handlers do to a case. No framework imports.
 
-Stage names come from the policy presets (seed 002/001/000/004). An action meets every pending stage it
-names; status only moves forward (received -> assigned -> contacted -> in progress -> resolved -> closed),
+Which stages an action meets is policy data: each stage's ``met_by`` (domain/sla/meeting.py), with defaults
+for the preset stage names; ``ACTION_STAGES`` is those defaults seen from the action (what ``Decision.stages``
+reports). Status only moves forward (received -> assigned -> contacted -> in progress -> resolved -> closed),
 so recording the first contact before the assignment does not move a case backwards.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-ACTION_STAGES = {
-    "contact": ("first_contact", "committee_forward"),
-    "assign": ("assignment", "start", "special_team", "committee_forward"),
-    "plan": ("plan", "department_plan", "plan_told", "site_investigation"),
-    "progress": ("progress_check",),
-    "resolve": ("resolution", "simple_fix"),
-    "accept": ("owner_acceptance",),
-    "cancel": (),
-}
+from .sla.meeting import DEFAULT_MET_BY
+
+STAFF_ACTIONS = ("contact", "assign", "plan", "progress", "resolve", "accept", "cancel")
+ACTION_STAGES = {action: tuple(stage for stage, actions in DEFAULT_MET_BY.items() if action in actions)
+                 for action in STAFF_ACTIONS}
 STATUS_AFTER = {"contact": "contacted", "assign": "assigned", "plan": "in_progress", "progress": "in_progress",
                 "resolve": "resolved", "accept": "closed", "cancel": "cancelled"}
 RANK = {"open": 0, "assigned": 1, "contacted": 2, "in_progress": 3, "resolved": 4, "callback": 5, "closed": 6,

@@ -3,35 +3,24 @@
 Seed 001 part 3 escalates 当值领班 -> 分管主管 -> 物业大管家 -> 首席物业管家 -> 分公司总经理; on this platform those
 are the roles cs_supervisor -> site_manager -> head_office above the handler (the owner of record stays the
 person who received the complaint: first-question responsibility). Each rung has its own time to act before
-the case climbs again, while the case's own deadlines keep running. The ladder is data: a site's policy may
-replace ``DEFAULT_LADDER`` (the Workflow issue's estate ladder) without code changes.
+the case climbs again, while the case's own deadlines keep running. The ladder and the warning point are policy
+data (``escalation``, ``warning_at``: ``sla/ladder.py``, layered group -> region -> estate like the stages); a
+case climbs the ladder of the policy it was opened under. ``DEFAULT_LADDER`` and ``WARNING_FRACTION`` are what a
+policy without those keys gets.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-WARNING_FRACTION = 0.75  # warn when three quarters of a stage's time is used
+from .sla.ladder import DEFAULT_WARNING_AT, ROLES, Rung, ladder_from
 
-
-@dataclass(frozen=True)
-class Rung:
-    level: int
-    role: str
-    title_zh: str
-    title_en: str
-    minutes_to_act: int | None  # None: the top of the ladder
+WARNING_FRACTION = DEFAULT_WARNING_AT  # warn when three quarters of a stage's time is used
+DEFAULT_LADDER = ladder_from(None)  # supervisor 2 h -> site manager 4 h -> head office
 
 
-DEFAULT_LADDER = (
-    Rung(1, "cs_supervisor", "客服主管", "customer-service supervisor", 120),
-    Rung(2, "site_manager", "项目经理", "site manager", 240),
-    Rung(3, "head_office", "总部", "head office", None),
-)
-
-
-def warning_at(received_at: dt.datetime, due_at: dt.datetime, fraction: float = WARNING_FRACTION) -> dt.datetime:
-    """When to warn for a stage: ``fraction`` of the time from receipt to its due time."""
+def warning_at(received_at: dt.datetime, due_at: dt.datetime, fraction: float | None = WARNING_FRACTION) -> dt.datetime:
+    """When to warn for a stage: ``fraction`` (None: the default) of the time from receipt to its due time."""
+    fraction = WARNING_FRACTION if fraction is None else fraction
     if not 0 < fraction < 1:
         raise ValueError("warning fraction must be between 0 and 1")
     return received_at + (due_at - received_at) * fraction
@@ -43,3 +32,9 @@ def next_rung(current_level: int, ladder=DEFAULT_LADDER) -> Rung | None:
         if rung.level == current_level + 1:
             return rung
     return None
+
+
+def rung_at_least(role: str, ladder=DEFAULT_LADDER) -> Rung | None:
+    """The lowest rung of ``ladder`` at or above ``role`` (a ladder may skip a role), or None."""
+    order = list(ROLES)
+    return next((r for r in ladder if order.index(r.role) >= order.index(role)), None)

@@ -21,9 +21,10 @@ MAX_RULES = 100
 MAX_TEAM = 50
 SCOPE = re.compile(r"^(group|estate:[A-Za-z0-9_\-]{1,40})$")
 CATEGORY = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
-# stages an automatic assignment meets: the supervisor's assignment (seed 002 moderate) and the department's
-# start of handling (seed 002 minor: "assignment is immediate")
-ROUTED_STAGES = ("assignment", "start")
+# an automatic assignment meets the stages met by ``assign`` (the supervisor's assignment, seed 002 moderate; the
+# department's start of handling, seed 002 minor: "assignment is immediate"; a tenant's own stages with
+# ``met_by: [assign]``) except these: a person forms the special team; the committee stage is met at receipt
+NOT_BY_ROUTING = ("special_team", "committee_forward")
 
 
 class RuleInvalid(ValueError):

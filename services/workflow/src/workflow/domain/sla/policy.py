@@ -13,9 +13,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from . import meeting
 from .document import load_text
 from .errors import PolicyInvalid
 from .grammar import Limit, parse_limit
+from .ladder import DEFAULT_WARNING_AT, Rung, ladder_from
 from .validation import parse_date, parse_time, validate
 from .workdays import WorkCalendar
 
@@ -31,6 +33,12 @@ class Stage:
     source: str = "group"  # the scope that set it: group | region:<code> | estate:<code> | builtin
     version: int | None = None
     category: str | None = None  # set when a per-category override supplied it
+    met_by: tuple[str, ...] | None = None  # the actions that meet it as the document says (None: the default)
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """The actions that meet this stage (``met_by``, else the default for its name: meeting.py)."""
+        return meeting.met_by(self.name, self.met_by)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,13 @@ class Policy:
     severities: dict  # key -> {"label": str|None, "stages": tuple[Stage], "categories": {cat: tuple[Stage]}}
     levels: tuple = (("group", None),)  # ((scope, version), ...) from the group down
     severity_order: tuple = ()  # lowest to highest (``severity_order``; empty: the policy does not say)
+    ladder: tuple[Rung, ...] = ladder_from(None)  # ``escalation`` (ladder.py); default: today's ladder
+    warning_at: float = DEFAULT_WARNING_AT  # ``warning_at``; a severity's own value wins (``warning_fraction``)
+
+    def warning_fraction(self, severity: str | None) -> float:
+        """When a stage of ``severity`` warns: the severity's ``warning_at``, else the policy's."""
+        spec = self.severities.get(severity) or {}
+        return spec.get("warning_at") or self.warning_at
 
     @property
     def version_label(self) -> str:
@@ -86,8 +101,9 @@ def merge(layers: list[tuple[str, int | None, dict]]) -> dict:
                 target = merged.setdefault("severities", {}).setdefault(sev, {"stages": [], "categories": {}})
                 if "_source" not in target:
                     target["_source"] = scope
-                if "label" in spec:
-                    target["label"] = spec["label"]
+                for key in ("label", "warning_at"):
+                    if key in spec:
+                        target[key] = spec[key]
                 _merge_stages(target["stages"], spec.get("stages", []), scope, version)
                 for cat, cat_spec in (spec.get("categories") or {}).items():
                     _merge_stages(target["categories"].setdefault(cat, {"stages": []})["stages"],
@@ -129,14 +145,15 @@ def build(layers: list[tuple[str, int | None, dict]]) -> Policy:
     calendar = WorkCalendar(merged["timezone"], merged["calendar"], hours,
                             frozenset(parse_date(d) for d in merged.get("closures") or ()),
                             frozenset(parse_date(d) for d in merged.get("extra_working_days") or ()))
-    severities = {sev: {"label": spec.get("label"),
+    severities = {sev: {"label": spec.get("label"), "warning_at": spec.get("warning_at"),
                         "stages": tuple(_stage(s) for s in spec["stages"]),
                         "categories": {c: tuple(_stage(s, c) for s in cs["stages"])
                                        for c, cs in spec["categories"].items()}}
                   for sev, spec in merged["severities"].items()}
     return Policy(calendar, merged["default_severity"], severities,
                   tuple((scope, version) for scope, version, _doc in layers),
-                  tuple(merged.get("severity_order") or ()))
+                  tuple(merged.get("severity_order") or ()), ladder_from(merged.get("escalation")),
+                  merged.get("warning_at", DEFAULT_WARNING_AT))
 
 
 def _strip(stage: dict) -> dict:
@@ -146,7 +163,8 @@ def _strip(stage: dict) -> dict:
 def _stage(s: dict, category: str | None = None) -> Stage:
     return Stage(s["name"], parse_limit(s["limit"]), s.get("after"), bool(s.get("repeat", False)),
                  tuple(s["channels"]) if s.get("channels") is not None else None, s.get("label"),
-                 s.get("_source", "group"), s.get("_version"), category)
+                 s.get("_source", "group"), s.get("_version"), category,
+                 tuple(s["met_by"]) if s.get("met_by") is not None else None)
 
 
 def from_document(source, scope: str = "preview", version: int | None = None) -> Policy:

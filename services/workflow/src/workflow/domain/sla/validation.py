@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .document import path_str
 from .grammar import parse_limit
+from .meeting import ACTIONS
+from .ladder import ladder_problems, warning_problem
 from .workdays import CALENDARS
 
 TOP_KEYS = {"name", "description", "timezone", "calendar", "business_hours", "closures", "extra_working_days",
-            "default_severity", "severities", "severity_order"}
+            "default_severity", "severities", "severity_order", "warning_at", "escalation"}
 REQUIRED = ("timezone", "calendar", "business_hours", "default_severity", "severities")
-STAGE_KEYS = {"name", "limit", "after", "repeat", "channels", "label"}
-SEVERITY_KEYS = {"label", "stages", "categories"}
+STAGE_KEYS = {"name", "limit", "after", "repeat", "channels", "label", "met_by"}
+SEVERITY_KEYS = {"label", "stages", "categories", "warning_at"}
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _KEY = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
 
@@ -60,6 +62,10 @@ class _Validator:
                 self.fail(("default_severity",), f"unknown severity {default!r}")
         if "severity_order" in data:
             self.severity_order(data["severity_order"], data.get("severities"), partial)
+        if "warning_at" in data and (problem := warning_problem(data["warning_at"])):
+            self.fail(("warning_at",), problem)
+        for sub, problem in ladder_problems(data["escalation"]) if "escalation" in data else ():
+            self.fail(("escalation",) + sub, problem)  # the ladder and its rung limits (ladder.py)
 
     def severity_order(self, value, severities, partial: bool) -> None:
         """Lowest to highest, each severity once (repeat complaints move a case up this list)."""
@@ -125,6 +131,8 @@ class _Validator:
             for k in spec:
                 if k not in SEVERITY_KEYS:
                     self.fail(path + (k,), f"unknown key {k!r}")
+            if "warning_at" in spec and (problem := warning_problem(spec["warning_at"])):
+                self.fail(path + ("warning_at",), problem)
             if "stages" not in spec and not partial:
                 self.fail(path, "missing 'stages'")
             names = self.stages(spec.get("stages", []), path + ("stages",), set(), partial)
@@ -176,9 +184,20 @@ class _Validator:
             channels = stage.get("channels")
             if channels is not None and (not isinstance(channels, list) or not all(isinstance(c, str) for c in channels)):
                 self.fail(spath + ("channels",), "channels must be a list of channel names")
+            if "met_by" in stage:
+                self.met_by(stage["met_by"], spath + ("met_by",))
             if isinstance(name, str):
                 names.append(name)
         return names
+
+
+    def met_by(self, value, path: tuple) -> None:
+        """``met_by``: the actions that meet the stage (meeting.ACTIONS), at least one."""
+        if not isinstance(value, list) or not value:
+            return self.fail(path, f"met_by must be a non-empty list of actions ({', '.join(ACTIONS)})")
+        for i, action in enumerate(value):
+            if action not in ACTIONS:
+                self.fail(path + (i,), f"met_by: unknown action {action!r} (known: {', '.join(ACTIONS)})")
 
 
 def parse_time(value) -> dt.time | None:
