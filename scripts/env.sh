@@ -54,6 +54,8 @@ export SMTP_HOST SMTP_PORT SMTP_FROM
 : "${WEBHOOK_ALLOW_HTTP:=true}"     # local runs: tenants' webhooks may be plain http ...
 : "${WEBHOOK_ALLOW_PRIVATE:=true}"  # ... and on loopback/private addresses (production: both false)
 export WEBHOOK_ALLOW_HTTP WEBHOOK_ALLOW_PRIVATE
+: "${TENANT_SMTP_ALLOW_PRIVATE:=true}"  # local runs: a group's own mail server may be on loopback/private addresses
+export TENANT_SMTP_ALLOW_PRIVATE
 export SMS_ENABLED KANNEL_ADMIN_PORT KANNEL_SENDSMS_PORT KANNEL_SMSBOX_PORT KANNEL_FAKESMSC_PORT \
        KANNEL_USER KANNEL_PASSWORD KANNEL_ADMIN_PASSWORD KANNEL_HOST NOTIFY_HTTP_PORT
 ed_sms_enabled() { case "${SMS_ENABLED,,}" in 1|true|yes|on) return 0 ;; *) return 1 ;; esac; }

@@ -8,11 +8,19 @@ A real HTTP server on 127.0.0.1:$WECHAT_API_PORT (notify's WECHAT_API_BASE_URL p
   ``$ESTATEDESK_VAR/wechat/<timestamp>-<n>.json`` (``{"appid", "body"}``) and answers ``{"errcode": 0}``; an
   unknown or revoked token: 40001; an openid in ``WECHAT_STUB_EXPIRED_OPENIDS``: 45015 (outside the 48-hour
   reply window), nothing recorded; a body that is not JSON: 47001;
+- ``POST /cgi-bin/message/template/send?access_token=..``: a template message (模板消息), validated like
+  WeChat's: unknown or revoked token 40001; not JSON, no ``touser`` or ``data`` not ``{key: {"value": text}}``
+  47001; a ``template_id`` the stand-in does not know 40037; an openid in ``WECHAT_STUB_UNSUBSCRIBED_OPENIDS``
+  43004 (nothing recorded); else recorded like a custom message (``{"appid", "body"}``, the body with
+  ``template_id``, ``url`` and ``data``) and answered ``{"errcode": 0, "msgid": n}``;
 - ``POST /stub/revoke-tokens``: every token issued so far becomes invalid (tests of the refresh on 40001).
 
 Apps: ``WECHAT_STUB_APPS`` = ``appid:secret[,appid:secret...]`` (default the demo account,
-``wx0123456789abcdef:demo-wechat-app-secret``). Stops on SIGINT/SIGTERM. ``serve()`` runs it in a thread for
-integration tests.
+``wx0123456789abcdef:demo-wechat-app-secret``). Template ids: ``WECHAT_STUB_TEMPLATES`` (comma-separated, any
+app; default the demo account's, ``intake/wechat_seed.py``). Unsubscribed openids
+(``WECHAT_STUB_UNSUBSCRIBED_OPENIDS``, default ``oUnsubscribed0000000000001``) get 45015 for a custom message, as
+WeChat answers ("...or subscription is canceled"), and 43004 for a template. Stops on SIGINT/SIGTERM. ``serve()``
+runs it in a thread for integration tests.
 """
 from __future__ import annotations
 
@@ -30,13 +38,18 @@ from urllib.parse import parse_qs, urlparse
 
 DEMO_APPS = "wx0123456789abcdef:demo-wechat-app-secret"
 DEMO_EXPIRED = "oExpiredWindow000000000001"
+DEMO_UNSUBSCRIBED = "oUnsubscribed0000000000001"
+DEMO_TEMPLATES = ("demoTplAcknowledgement00000000000000000001,demoTplProgress000000000000000000000000001,"
+                  "demoTplResolved000000000000000000000000001,demoTplCallbackSurvey000000000000000000001")
 
 
 class Stub:
     """The stand-in's state: known apps, issued tokens, the folder messages are recorded in."""
 
-    def __init__(self, folder: Path, apps: dict[str, str], expired: set[str]):
+    def __init__(self, folder: Path, apps: dict[str, str], expired: set[str], templates: set[str] = frozenset(),
+                 unsubscribed: set[str] = frozenset()):
         self.folder, self.apps, self.expired = folder, apps, expired
+        self.templates, self.unsubscribed = templates, unsubscribed
         self.tokens: dict[str, str] = {}  # token -> appid
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
@@ -63,8 +76,33 @@ class Stub:
             return {"errcode": 47001, "errmsg": "data format error"}
         if not isinstance(body, dict) or not body.get("touser"):
             return {"errcode": 47001, "errmsg": "data format error"}
-        if body["touser"] in self.expired:
+        if body["touser"] in self.expired or body["touser"] in self.unsubscribed:
             return {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}
+        self._record(appid, body, body.get("msgtype"))
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def send_template(self, query: dict, raw: bytes) -> dict:
+        appid = self.tokens.get(query.get("access_token", ""))
+        if appid is None:
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return {"errcode": 47001, "errmsg": "data format error"}
+        data = body.get("data") if isinstance(body, dict) else None
+        if (not isinstance(body, dict) or not isinstance(body.get("touser"), str) or not body["touser"]
+                or not isinstance(data, dict) or not data
+                or not all(isinstance(v, dict) and isinstance(v.get("value"), str) for v in data.values())
+                or not isinstance(body.get("url", ""), str)):
+            return {"errcode": 47001, "errmsg": "data format error"}
+        if body.get("template_id") not in self.templates:
+            return {"errcode": 40037, "errmsg": "invalid template_id"}
+        if body["touser"] in self.unsubscribed:
+            return {"errcode": 43004, "errmsg": "require subscribe"}
+        n = self._record(appid, body, "template")
+        return {"errcode": 0, "errmsg": "ok", "msgid": 1000000 + n}
+
+    def _record(self, appid: str, body: dict, kind) -> int:
         with self.lock:
             n = next(self.counter)
         stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S.%f")
@@ -72,8 +110,8 @@ class Stub:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps({"appid": appid, "body": body}, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
-        print(f"wechat #{n} app={appid} to={body['touser']} type={body.get('msgtype')} -> {path}", flush=True)
-        return {"errcode": 0, "errmsg": "ok"}
+        print(f"wechat #{n} app={appid} to={body['touser']} type={kind} -> {path}", flush=True)
+        return n
 
     def revoke(self) -> dict:
         with self.lock:
@@ -104,6 +142,8 @@ def handler_for(stub: Stub):
             path = urlparse(self.path).path
             if path == "/cgi-bin/message/custom/send":
                 return self._answer(200, stub.send(self._query(), raw))
+            if path == "/cgi-bin/message/template/send":
+                return self._answer(200, stub.send_template(self._query(), raw))
             if path == "/stub/revoke-tokens":
                 return self._answer(200, stub.revoke())
             return self._answer(404, {"errcode": 404, "errmsg": "not found"})
@@ -123,9 +163,14 @@ def parse_apps(value: str) -> dict[str, str]:
     return apps
 
 
-def serve(host: str, port: int, folder, apps: str = DEMO_APPS, expired: str = DEMO_EXPIRED):
+def _set(value: str) -> set[str]:
+    return {v.strip() for v in (value or "").split(",") if v.strip()}
+
+
+def serve(host: str, port: int, folder, apps: str = DEMO_APPS, expired: str = DEMO_EXPIRED,
+          templates: str = DEMO_TEMPLATES, unsubscribed: str = DEMO_UNSUBSCRIBED):
     """Start the stand-in in a daemon thread; returns the server (``server_address``, ``shutdown()``)."""
-    stub = Stub(Path(folder), parse_apps(apps), {o.strip() for o in (expired or "").split(",") if o.strip()})
+    stub = Stub(Path(folder), parse_apps(apps), _set(expired), _set(templates), _set(unsubscribed))
     server = ThreadingHTTPServer((host, port), handler_for(stub))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True, name="wechat-api-stub").start()
@@ -137,7 +182,9 @@ def main() -> int:
     port = int(os.environ.get("WECHAT_API_PORT", "9207"))
     folder = Path(os.environ.get("ESTATEDESK_VAR", "var")).resolve() / "wechat"
     server = serve(host, port, folder, os.environ.get("WECHAT_STUB_APPS", DEMO_APPS),
-                   os.environ.get("WECHAT_STUB_EXPIRED_OPENIDS", DEMO_EXPIRED))
+                   os.environ.get("WECHAT_STUB_EXPIRED_OPENIDS", DEMO_EXPIRED),
+                   os.environ.get("WECHAT_STUB_TEMPLATES", DEMO_TEMPLATES),
+                   os.environ.get("WECHAT_STUB_UNSUBSCRIBED_OPENIDS", DEMO_UNSUBSCRIBED))
     print(f"wechat api stub listening on {host}:{port}, recording to {folder}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,8 +4,8 @@ Every operation in ``/api/v1/openapi.json`` gets generated valid and invalid req
 (who may call every operation); the check is that nothing answers 5xx: bad input is always a clear 4xx. The
 run is bounded (examples per operation and a time budget) so the e2e phase stays short; the seed is fixed so a
 failure reproduces (its curl command is in the output). A generated request may be valid and replace a list
-(``PUT /staff-contacts`` with no contacts is): the demo's alert recipients and duty rosters are put back
-afterwards, so the tests after this one see the demo data as seeded.
+(``PUT /staff-contacts`` with no contacts is): the demo's alert recipients, duty rosters and daily digest setting
+are put back afterwards, so the tests after this one see the demo data as seeded.
 """
 import os
 import subprocess
@@ -31,8 +31,10 @@ def _snapshot(system, headers) -> dict:
     contacts = requests.get(f"{system.api}/staff-contacts", headers=headers, timeout=20).json()
     rosters = {e: requests.get(f"{system.api}/duty-roster", params={"estate": e}, headers=headers,
                                timeout=20).json()["entries"] for e in ESTATES}
+    digest = requests.get(f"{system.api}/digest-settings", headers=headers, timeout=20).json()
     return {"contacts": [{k: c.get(k) for k in CONTACT_FIELDS} for c in contacts["items"]],
-            "rosters": {e: [{k: x.get(k) for k in ENTRY_FIELDS} for x in entries] for e, entries in rosters.items()}}
+            "rosters": {e: [{k: x.get(k) for k in ENTRY_FIELDS} for x in entries] for e, entries in rosters.items()},
+            "digest": {k: digest[k] for k in ("enabled", "hour", "timezone", "opt_outs")}}
 
 
 def _restore(system, headers, saved: dict) -> None:
@@ -43,6 +45,8 @@ def _restore(system, headers, saved: dict) -> None:
         r = requests.put(f"{system.api}/duty-roster", json={"estate": estate, "entries": entries}, headers=headers,
                          timeout=20)
         assert r.status_code == 200, r.text
+    r = requests.put(f"{system.api}/digest-settings", json=saved["digest"], headers=headers, timeout=20)
+    assert r.status_code == 200, r.text
 
 
 def test_no_generated_request_makes_the_api_fail(system, tmp_path):
@@ -57,6 +61,9 @@ def test_no_generated_request_makes_the_api_fail(system, tmp_path):
            "--phases", "examples,coverage,fuzzing",
            "--seed", "20261203", "--request-timeout", "20", "--workers", "1",  # CPython 3.11 ast.parse is not thread-safe
            "--exclude-path", "/api/v1/auth/token",  # failed logins lock accounts: tested in the security suite
+           # a valid new estate stays for good (estates are deactivated, never deleted) and would show in every
+           # later test's estate lists: its validation is the unit tests' (PUT /estates/{code} is fuzzed: 404/422)
+           "--exclude-operation-id", "post_api_v1_estates",
            "--generation-allow-x00", "true", "--no-color"]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=400,

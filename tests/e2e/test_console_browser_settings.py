@@ -68,3 +68,22 @@ def test_site_manager_adds_a_night_duty_entry_and_sees_it_listed(system):
                          headers=system.headers("admin@demo"), timeout=15)
         assert r.status_code == 200, r.text
     assert _roster(system) == seeded
+
+
+def test_head_office_adds_an_estate_and_finds_it_among_the_estate_choices(system):
+    """The new estate is left deactivated (estates are never deleted): the owners' list stays as seeded."""
+    import uuid
+
+    code, name = f"E2E-{uuid.uuid4().hex[:6].upper()}", f"浏览器测试大厦{uuid.uuid4().hex[:4]}"
+    found = journey(system, "estates_admin", code=code, estate_name=name)
+    assert "640" in found["listed"] and "已停用" in found["deactivated"]
+    [estate] = [e for e in requests.get(f"{system.api}/estates", headers=system.headers("hq@demo"), timeout=15).json()
+                if e["code"] == code]
+    assert estate == {"code": code, "name": name, "kind": "office", "timezone": "Asia/Shanghai", "region": "EAST",
+                      "units": 640, "address": "", "active": False}
+    audit = requests.get(f"{system.api}/audit", params={"action": "estate_saved"},
+                         headers=system.headers("admin@demo"), timeout=15).json()["items"]
+    mine = [(e["detail"]["created"], e["detail"]["changed"]) for e in audit if e["target_id"] == code]
+    assert sorted(mine) == [(False, ["active"]), (True, ["active", "address", "code", "kind", "name", "region",
+                                                          "timezone", "units"])]
+    assert {e["username"] for e in audit if e["target_id"] == code} == {"hq@demo"}

@@ -68,3 +68,16 @@ def test_admin_saves_a_policy_for_an_estate_with_recompute(system, complaint_bod
     restored = requests.put(f"{system.api}/sla/policy", headers=admin, timeout=15, json={
         "scope": "estate:DEMO-RES", "document": document.replace("10wd", "5wd")})
     assert restored.status_code == 200, restored.text
+
+
+def test_the_shipped_presets_are_listed_and_one_is_picked_by_name(system):
+    admin = system.headers("admin@demo")
+    listed = requests.get(f"{system.api}/sla/presets", headers=admin, timeout=15)
+    assert listed.status_code == 200, listed.text
+    kinds = {p["name"]: p["kind"] for p in listed.json()["items"]}
+    assert kinds == {"seed002": "group", "seed001": "group", "seed000": "group", "seed004_handover": "override"}
+    assert requests.get(f"{system.api}/sla/presets", headers=system.headers(), timeout=15).status_code == 403
+    # a complete preset is not an estate layer: refused by workflow, nothing stored (the demo group stays seed 002)
+    wrong = requests.put(f"{system.api}/sla/policy", headers=admin, timeout=15,
+                         json={"scope": "estate:DEMO-RES", "preset": "seed001"})
+    assert wrong.status_code == 422 and wrong.json()["details"]["field"] == "preset", wrong.text

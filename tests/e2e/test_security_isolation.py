@@ -431,6 +431,48 @@ def probe_estates(sy, ac, u, t):
     return [("estates", _api(sy, ac, u, "GET", "/estates"), {200})]
 
 
+def probe_estate_create(sy, ac, u, t):
+    """Never created: the kind is unknown (403 for other roles, else 422)."""
+    body = {"code": t.estate, "name": t.reference, "kind": "castle"}
+    return [("estate create", _api(sy, ac, u, "POST", "/estates", json=body), {403, 422})]
+
+
+def probe_estate_update(sy, ac, u, t):
+    """Another tenant's estate is unknown (404; 403 for other roles); the caller's own is never changed (units 0:
+    422)."""
+    if t.foreign_tenant:
+        r = _api(sy, ac, u, "PUT", f"/estates/{t.estate}", json={"name": t.reference})
+        return [("estate update foreign", r, NOT_THERE)]
+    return [("estate update", _api(sy, ac, u, "PUT", f"/estates/{t.estate}", json={"units": 0}), {403, 422})]
+
+
+def probe_estates_page(sy, ac, u, t):
+    r = _no_other_tenant(_page(sy, ac, u, "GET", "/admin/estates"))
+    return [("estates page", r, {200, 403})]
+
+
+def probe_estates_page_create(sy, ac, u, t):
+    """Never created: the kind is unknown (403 for other roles, else 422)."""
+    data = {"code": "PROBE-" + t.estate, "name": t.reference, "kind": "castle", "timezone": "Asia/Shanghai"}
+    return [("estates page create", _no_other_tenant(_page(sy, ac, u, "POST", "/admin/estates", data=data)),
+             {403, 422})]
+
+
+def probe_estate_edit_page(sy, ac, u, t):
+    r = _page(sy, ac, u, "GET", f"/admin/estates/{t.estate}")
+    return [("estate edit page", r, NOT_THERE if t.foreign_tenant else {200, 403})]
+
+
+def probe_estate_edit_save(sy, ac, u, t):
+    """Another tenant's estate is unknown (404; 403 for other roles); the caller's own is never changed (bad
+    units: 422)."""
+    data = {"name": t.reference, "kind": "residential", "timezone": "Asia/Shanghai", "active": "1"}
+    if not t.foreign_tenant:
+        data["units"] = "many"
+    r = _page(sy, ac, u, "POST", f"/admin/estates/{t.estate}", data=data)
+    return [("estate edit save", r, NOT_THERE if t.foreign_tenant else {403, 422})]
+
+
 def probe_health(sy, ac, u, t):
     return [("health", requests.get(sy.api + "/health", timeout=TIMEOUT), {200, 503})]
 
@@ -477,7 +519,14 @@ def probe_sla_policy(sy, ac, u, t):
 def probe_sla_save(sy, ac, u, t):
     """Saving a policy for another tenant's estate: that estate is not in the caller's directory (or no role)."""
     body = {"scope": f"estate:{t.estate}", "document": "severities: {}\n"}
-    return [("sla save", _api(sy, ac, u, "PUT", "/sla/policy", json=body), {403, 422})]
+    preset = {"scope": f"estate:{t.estate}", "preset": "seed004_handover"}
+    return [("sla save", _api(sy, ac, u, "PUT", "/sla/policy", json=body), {403, 422}),
+            ("sla save preset", _api(sy, ac, u, "PUT", "/sla/policy", json=preset), {403, 422})]
+
+
+def probe_sla_presets(sy, ac, u, t):
+    """Shipped presets: platform data, the same for every tenant (nothing of anyone's to leak)."""
+    return [("sla presets", _api(sy, ac, u, "GET", "/sla/presets"), {200, 403})]
 
 
 def probe_sla_versions(sy, ac, u, t):
@@ -813,6 +862,23 @@ def probe_staff_contacts_save(sy, ac, u, t):
     return [("staff contacts save", _api(sy, ac, u, "PUT", "/staff-contacts", json=body), {403, 422})]
 
 
+def probe_digest_settings_get(sy, ac, u, t):
+    return [("digest settings", _no_other_tenant(_api(sy, ac, u, "GET", "/digest-settings")), LISTED)]
+
+
+def probe_digest_settings_save(sy, ac, u, t):
+    """Never saved: the hour is out of range (403 or 422)."""
+    body = {"enabled": True, "hour": 99, "opt_outs": [f"hq@{t.estate.lower()}.example"]}
+    return [("digest settings save", _api(sy, ac, u, "PUT", "/digest-settings", json=body), {403, 422})]
+
+
+def probe_digest_settings_page(sy, ac, u, t):
+    """Never saved: the hour is out of range (403 or 422); the re-rendered page shows no other tenant."""
+    data = {"enabled": "1", "hour": "99", "timezone": "Asia/Shanghai", "opt_outs": ""}
+    r = _page(sy, ac, u, "POST", "/settings/alerts/digest", data=data)
+    return [("digest settings page", _no_other_tenant(r), {403, 422})]
+
+
 def probe_templates_api(sy, ac, u, t):
     """Another's estate: unknown in the caller's directory (404/422) or not the caller's (403); the sources
     never compile (nothing is saved even if a check were missing)."""
@@ -1019,6 +1085,32 @@ def probe_integrations_redeliver(sy, ac, u, t):
                                              data={"webhook": t.id}), NOT_THERE)]
 
 
+def probe_integrations_wechat(sy, ac, u, t):
+    """Another tenant's id (or an unknown one) is no WeChat account here: nothing saved (403 for non-admins)."""
+    data = {"tpl_acknowledgement": "probeTemplate0001", "app_secret": "probe-secret-0001"}
+    return [(f"integrations wechat {i}", _page(sy, ac, u, "POST", f"/admin/integrations/wechat/{i}", data=data),
+             NOT_THERE) for i in (t.id, str(uuid.uuid4()))]
+
+
+def probe_mail_settings_api(sy, ac, u, t):
+    """The caller's own settings only; never saved (port 0) nor sent (no valid address): 403 or 422."""
+    r = _no_other_tenant(_api(sy, ac, u, "GET", "/mail-settings"))
+    assert t.reference not in r.text and "password\"" not in r.text, r.text[:300]
+    body = {"mode": "custom", "host": f"{t.reference}.example.com", "port": 0, "from_address": "x@example.com"}
+    return [("mail settings", r, LISTED),
+            ("mail settings save", _api(sy, ac, u, "PUT", "/mail-settings", json=body), {403, 422}),
+            ("mail settings test", _api(sy, ac, u, "POST", "/mail-settings/test",
+                                         json={"to": t.reference, "settings": body}), {403, 422})]
+
+
+def probe_mail_settings_page(sy, ac, u, t):
+    """Never saved or sent: the server and sender are missing (403 for non-admins, else 422)."""
+    data = {"mode": "custom", "host": "", "from_address": "", "test_to": t.reference}
+    return [("mail settings page save", _page(sy, ac, u, "POST", "/admin/integrations/mail", data=data), {403, 422}),
+            ("mail settings page test", _page(sy, ac, u, "POST", "/admin/integrations/mail/test", data=data),
+             {403, 422})]
+
+
 def probe_subscriptions_page(sy, ac, u, t):
     r = _page(sy, ac, u, "GET", "/reports/subscriptions")
     assert t.reference not in r.text and "@other" not in r.text, r.text[:300]
@@ -1042,6 +1134,13 @@ def probe_subscriptions_run(sy, ac, u, t):
 def probe_report_run_page(sy, ac, u, t):
     return [(f"report run page {q}", _page(sy, ac, u, "GET", f"/reports/runs/{t.id}", params=q), NOT_THERE)
             for q in ({}, {"download": "1"})]
+
+
+def probe_report_run_export(sy, ac, u, t):
+    return [(f"report run export {where} {fmt}", call(sy, ac, u, "GET", path.format(id=t.id, fmt=fmt)), NOT_THERE)
+            for fmt in ("csv", "xlsx")
+            for where, call, path in (("api", _api, "/report-runs/{id}/export.{fmt}"),
+                                      ("page", _page, "/reports/runs/{id}/export.{fmt}"))]
 
 
 def probe_audit_export(sy, ac, u, t):
@@ -1089,11 +1188,18 @@ PROBES = {
     ("/admin/integrations/webhooks/<webhook_id>", "GET"): probe_integrations_webhook,
     ("/admin/integrations/webhooks/<webhook_id>/delete", "POST"): probe_integrations_webhook_delete,
     ("/admin/integrations/deliveries/<delivery_id>/redeliver", "POST"): probe_integrations_redeliver,
+    ("/admin/integrations/mail", "POST"): probe_mail_settings_page,
+    ("/admin/integrations/mail/test", "POST"): probe_mail_settings_page,
+    ("/api/v1/mail-settings", "GET"): probe_mail_settings_api,
+    ("/api/v1/mail-settings", "PUT"): probe_mail_settings_api,
+    ("/api/v1/mail-settings/test", "POST"): probe_mail_settings_api,
+    ("/admin/integrations/wechat/<account_id>", "POST"): probe_integrations_wechat,
     ("/reports/subscriptions", "GET"): probe_subscriptions_page,
     ("/reports/subscriptions", "POST"): probe_subscriptions_create,
     ("/reports/subscriptions/<subscription_id>/delete", "POST"): probe_subscriptions_delete,
     ("/reports/subscriptions/<subscription_id>/run", "POST"): probe_subscriptions_run,
     ("/reports/runs/<run_id>", "GET"): probe_report_run_page,
+    ("/reports/runs/<run_id>/export.<fmt>", "GET"): probe_report_run_export,
     ("/admin/audit/export.<fmt>", "GET"): probe_audit_export,
     ("/api/v1/audit/export.<fmt>", "GET"): probe_audit_export,
     ("/", "GET"): probe_home,
@@ -1105,6 +1211,7 @@ PROBES = {
     ("/api/v1/report-subscriptions/<subscription_id>/run", "POST"): probe_report_subscriptions_run,
     ("/api/v1/report-runs", "GET"): probe_report_runs_list,
     ("/api/v1/report-runs/<run_id>", "GET"): probe_report_run,
+    ("/api/v1/report-runs/<run_id>/export.<fmt>", "GET"): probe_report_run_export,
     ("/api/v1/webhooks", "GET"): probe_webhooks_list,
     ("/api/v1/webhooks", "POST"): probe_webhooks_create,
     ("/api/v1/webhooks/<webhook_id>", "DELETE"): probe_webhooks_delete,
@@ -1123,6 +1230,12 @@ PROBES = {
     ("/api/v1/complaints/<complaint_id>/actions", "POST"): probe_actions,
     ("/api/v1/complaints/<complaint_id>/classification", "POST"): probe_classification,
     ("/api/v1/estates", "GET"): probe_estates,
+    ("/api/v1/estates", "POST"): probe_estate_create,
+    ("/api/v1/estates/<code>", "PUT"): probe_estate_update,
+    ("/admin/estates", "GET"): probe_estates_page,
+    ("/admin/estates", "POST"): probe_estates_page_create,
+    ("/admin/estates/<code>", "GET"): probe_estate_edit_page,
+    ("/admin/estates/<code>", "POST"): probe_estate_edit_save,
     ("/api/v1/health", "GET"): probe_health,
     ("/api/v1/openapi.json", "GET"): probe_openapi,
     ("/api/docs", "GET"): probe_api_docs,
@@ -1138,6 +1251,7 @@ PROBES = {
     ("/api/v1/sla/preview", "POST"): probe_sla_preview,
     ("/api/v1/sla/policy", "PUT"): probe_sla_save,
     ("/api/v1/sla/policy/versions", "GET"): probe_sla_versions,
+    ("/api/v1/sla/presets", "GET"): probe_sla_presets,
     ("/api/v1/routing-rules", "GET"): probe_routing_rules_list,
     ("/api/v1/routing-rules", "PUT"): probe_routing_rules_save,
     ("/callbacks", "GET"): probe_callbacks_page,
@@ -1180,6 +1294,9 @@ PROBES = {
     ("/settings/alerts", "POST"): probe_alert_settings_save,
     ("/api/v1/staff-contacts", "GET"): probe_staff_contacts_list,
     ("/api/v1/staff-contacts", "PUT"): probe_staff_contacts_save,
+    ("/api/v1/digest-settings", "GET"): probe_digest_settings_get,
+    ("/api/v1/digest-settings", "PUT"): probe_digest_settings_save,
+    ("/settings/alerts/digest", "POST"): probe_digest_settings_page,
     ("/api/v1/notify-templates", "GET"): probe_templates_api,
     ("/api/v1/notify-templates/<message>/<locale>", "GET"): probe_templates_api,
     ("/api/v1/notify-templates/<message>/<locale>", "PUT"): probe_templates_api,

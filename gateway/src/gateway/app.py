@@ -42,6 +42,7 @@ from .blueprints import case_actions
 from .blueprints import callbacks as callbacks_bp
 from .blueprints import api_keys as api_keys_bp
 from .blueprints import webhooks as webhooks_bp
+from .blueprints import mail_settings as mail_settings_bp
 from .blueprints import periodic_reports as periodic_reports_bp
 from .blueprints import open311
 from .blueprints import committee as committee_bp, console_committee
@@ -50,6 +51,7 @@ from .blueprints import console_lookup, cti
 from .blueprints import routing_rules as routing_rules_bp
 from .blueprints import duty_roster as duty_roster_bp
 from .blueprints import staff_contacts as staff_contacts_bp
+from .blueprints import digest_settings as digest_settings_bp
 from .blueprints import notify_templates as notify_templates_bp
 from .blueprints import account as account_bp, users as users_bp
 from . import audit
@@ -131,6 +133,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_docs.bp)  # /api/v1/openapi.json, /api/docs
     app.register_blueprint(auth_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(complaints.bp, url_prefix="/api/v1")
+    from .blueprints import estates as estates_bp  # estates administration (intake)
+
+    app.register_blueprint(estates_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(reports.bp, url_prefix="/api/v1")
     app.register_blueprint(dashboard.bp, url_prefix="/api/v1")
     app.register_blueprint(sla_bp.bp, url_prefix="/api/v1")
@@ -139,6 +144,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(callbacks_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(api_keys_bp.bp, url_prefix="/api/v1")
     app.register_blueprint(webhooks_bp.bp, url_prefix="/api/v1")  # outgoing webhooks (notify)
+    app.register_blueprint(mail_settings_bp.bp, url_prefix="/api/v1")  # the tenant's own SMTP server (notify)
     app.register_blueprint(periodic_reports_bp.bp, url_prefix="/api/v1")  # 周报/月报/季报 (reporting)
     app.register_blueprint(open311.bp, url_prefix="/open311/v2")  # API key, not token or session
     app.register_blueprint(wechat_bp.bp)  # /channels/wechat/<slug>: signed by the tenant's WeChat token
@@ -146,6 +152,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(routing_rules_bp.bp, url_prefix="/api/v1")  # routing rules (workflow)
     app.register_blueprint(duty_roster_bp.bp, url_prefix="/api/v1")  # duty roster, night shift (workflow)
     app.register_blueprint(staff_contacts_bp.bp, url_prefix="/api/v1")  # alert recipients (notify)
+    app.register_blueprint(digest_settings_bp.bp, url_prefix="/api/v1")  # managers' daily digest (notify)
     app.register_blueprint(notify_templates_bp.bp, url_prefix="/api/v1")  # message templates (notify)
     from .blueprints import quality as quality_bp  # nonconformity and CAPA records (workflow)
 
@@ -167,6 +174,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .blueprints import console_integrations, console_reports  # /admin/integrations, /reports/subscriptions
 
     app.register_blueprint(console_integrations.bp)
+    from .blueprints import console_mail_settings  # 发件邮箱 on /admin/integrations (notify)
+
+    app.register_blueprint(console_mail_settings.bp)
     app.register_blueprint(console_reports.bp)
     from .blueprints import console_quality  # /quality (不合格与纠正预防), /workload (团队工作量)
 
@@ -174,6 +184,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .blueprints import console_template_settings  # /settings/templates (消息模板, notify)
 
     app.register_blueprint(console_template_settings.bp)
+    from .blueprints import console_estates  # /admin/estates (项目管理, intake)
+
+    app.register_blueprint(console_estates.bp)
     web.limit_doors(app)  # per-IP limits on sign-in, token, reset links and the WeChat callback
     return app
 

@@ -5,7 +5,8 @@ Two ways in:
   logins, audit exports), so the change and its audit row commit together or not at all; webhooks and report
   subscriptions (a service's change) are recorded right after the service answered, like ``AUDITED``;
 - ``AUDITED``: routes whose effect happens in a service (case actions, SLA policy saves, report exports,
-  routing rules, alert recipients and duty rosters saved through the API or the settings pages).
+  routing rules, alert recipients, the daily digest setting and duty rosters saved through the API or the
+  settings pages).
   ``after_request`` writes their row once the answer is a success; a gateway crash between the service's
   commit and this write loses the row (the service keeps its own history of the case: its timeline).
 
@@ -36,7 +37,8 @@ ACTIONS = (
     "user_reactivated", "user_roles_changed", "sla_policy_saved", "case_action", "report_exported",
     "audit_exported", "webhook_created", "webhook_deleted", "report_subscribed", "report_unsubscribed",
     "routing_rules_saved", "staff_contacts_saved", "user_email_changed", "duty_roster_saved",
-    "templates_saved", "templates_reset",
+    "templates_saved", "templates_reset", "wechat_account_updated", "digest_settings_saved",
+    "mail_settings_saved", "estate_saved",
 )
 MAX_LIMIT = 500
 
@@ -168,6 +170,20 @@ def _duty_saved(_view_args: dict) -> tuple[str, str, str, dict]:
     return "duty_roster_saved", "duty_roster", str(source.get("estate"))[:64], {"entries": count}
 
 
+def _digest_saved(_view_args: dict) -> tuple[str, str, str, dict]:
+    """The values saved and how many addresses opted out (never the addresses)."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict):
+        enabled, hour, zone, opted = body.get("enabled"), body.get("hour"), body.get("timezone"), body.get("opt_outs")
+        count = len(opted) if isinstance(opted, list) else None
+    else:
+        enabled, hour, zone = request.form.get("enabled") == "1", request.form.get("hour"), request.form.get("timezone")
+        count = len([line for line in (request.form.get("opt_outs") or "").split() if line.strip()])
+    hour = hour if isinstance(hour, int) and not isinstance(hour, bool) else str(hour)[:2]
+    detail = {"enabled": bool(enabled), "hour": hour, "timezone": str(zone or "Asia/Shanghai")[:64]}
+    return "digest_settings_saved", "digest_settings", "tenant", detail | ({} if count is None else {"opt_outs": count})
+
+
 def _templates(action: str):
     """Which message, language and scope (never the template text)."""
     def describe(view_args: dict) -> tuple[str, str, str, dict]:
@@ -180,6 +196,15 @@ def _templates(action: str):
             message, locale, scope = (request.form.get(k) for k in ("message", "locale", "scope"))
         return action, "notify_template", str(message)[:64], {"locale": str(locale)[:10], "scope": str(scope)[:64]}
     return describe
+
+
+def _estate_saved(view_args: dict) -> tuple[str, str, str, dict]:
+    """Created, or which fields changed, and the active flag (never the address); the view keeps intake's answer
+    in ``g.estate_saved``."""
+    saved = g.get("estate_saved") or {}
+    code = (view_args or {}).get("code") or saved.get("code") or ""
+    detail = {"created": bool(saved.get("created")), "changed": [str(f)[:20] for f in saved.get("changed") or []]}
+    return "estate_saved", "estate", str(code).upper()[:64], detail | {"active": saved.get("active")}
 
 
 # endpoint -> what its success means; the change itself happened in a service
@@ -199,6 +224,12 @@ AUDITED = {
     "notify_templates.delete_template": _templates("templates_reset"),
     "console_template_settings.save": _templates("templates_saved"),
     "console_template_settings.reset": _templates("templates_reset"),
+    "digest_settings.save_settings": _digest_saved,
+    "console_alert_settings.save_digest": _digest_saved,
+    "estates.create_estate": _estate_saved,
+    "estates.update_estate": _estate_saved,
+    "console_estates.create": _estate_saved,
+    "console_estates.update": _estate_saved,
 }
 
 

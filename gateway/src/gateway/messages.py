@@ -33,6 +33,8 @@ MESSAGES = {
     "error.conflict": {"zh_CN": "与现有数据冲突", "en": "Conflicts with existing data"},
     # services
     "error.estate_not_found": {"zh_CN": "找不到该项目（小区）", "en": "Unknown estate"},
+    "error.estate_exists": {"zh_CN": "已有相同编号的项目", "en": "An estate with this code exists already"},
+    "error.estate_inactive": {"zh_CN": "该项目已停用，不再受理新投诉", "en": "This estate is no longer active"},
     "error.complaint_not_found": {"zh_CN": "找不到该投诉", "en": "Complaint not found"},
     "error.case_not_found": {"zh_CN": "找不到该工单", "en": "Case not found"},
     "error.call_not_found": {"zh_CN": "找不到该来电记录", "en": "Call not found"},

@@ -106,9 +106,11 @@ def _operations() -> dict:
     from .blueprints.classification import CorrectionSchema, SuggestSchema
     from .blueprints.sla import PreviewSchema, SavePolicySchema
     from .blueprints.webhooks import WebhookSchema
+    from .blueprints.mail_settings import MailSettingsSchema, MailTestSchema
     from .blueprints.routing_rules import RoutingArgs, SaveRoutingSchema
     from .blueprints.duty_roster import RosterArgs, SaveRosterSchema
     from .blueprints.staff_contacts import SaveContactsSchema
+    from .blueprints.digest_settings import DigestSettingsSchema
     from .blueprints.notify_templates import TemplateArgs, TemplateSchema
     from .blueprints.quality import CapaArgs, NonconformityArgs
     from .blueprints.periodic_reports import SubscriptionSchema
@@ -116,6 +118,7 @@ def _operations() -> dict:
     from .blueprints.account import (PasswordChangeSchema, PasswordResetSchema, TotpCodeSchema,
                                      TotpDisableSchema)
     from .blueprints.users import AuditArgs, AuditExportArgs, UserCreateSchema, UserPatchSchema
+    from .blueprints.estates import WRITERS as ESTATE_WRITERS, EstateChangesSchema, EstateCreateSchema
 
     return {
         ("/api/v1/", "get"): Op("API index: version and links", "meta", auth="public", errors=()),
@@ -125,6 +128,12 @@ def _operations() -> dict:
                                            body=LoginSchema, auth="public", errors=(401, 422, 423, 429)),
         ("/api/v1/me", "get"): Op("The signed-in user: tenant, roles and estates", "auth", errors=(401,)),
         ("/api/v1/estates", "get"): Op("The tenant's estates in the caller's scope", "complaints", errors=(401,)),
+        ("/api/v1/estates", "post"): Op(
+            "Add an estate (code never changes; registered units for complaints per 1,000 units)", "estates",
+            body=EstateCreateSchema, roles=ESTATE_WRITERS, ok=201, errors=(401, 403, 409, 422)),
+        ("/api/v1/estates/{code}", "put"): Op(
+            "Change an estate: name, kind, region, time zone, address, units; active=false deactivates it",
+            "estates", body=EstateChangesSchema, roles=ESTATE_WRITERS, errors=(401, 403, 404, 422)),
         ("/api/v1/complaints", "post"): Op("Register a complaint (any channel)", "complaints", body=ComplaintSchema,
                                            ok=201, returns="ComplaintView", errors=(401, 404, 422)),
         ("/api/v1/complaints", "get"): Op("List complaints, newest first", "complaints", query=ComplaintListArgs,
@@ -175,6 +184,14 @@ def _operations() -> dict:
             "Replace the staff alert recipients e-mailed on SLA warnings, breaches, escalations, major complaints "
             "and overdue callbacks", "alerts", body=SaveContactsSchema, roles=("group_admin", "head_office"),
             errors=(401, 403, 422)),
+        ("/api/v1/digest-settings", "get"): Op(
+            "The managers' daily digest: on or off, the local hour and time zone it goes at, the addresses that get "
+            "none (defaults: on, 08:00, Asia/Shanghai)", "alerts", roles=("group_admin", "head_office"),
+            errors=(401, 403)),
+        ("/api/v1/digest-settings", "put"): Op(
+            "Save the daily digest setting: once a day each supervisor, site manager and head office user among "
+            "the alert recipients gets one e-mail about their estates", "alerts", body=DigestSettingsSchema,
+            roles=("group_admin", "head_office"), errors=(401, 403, 422)),
         ("/api/v1/notify-templates", "get"): Op(
             "Message templates: the messages and their parts, and the tenant's and estates' overrides", "templates",
             roles=("group_admin", "head_office", "site_manager"), errors=(401, 403)),
@@ -202,6 +219,9 @@ def _operations() -> dict:
             "overdue", "quality", query=CapaArgs, roles=MANAGERS, errors=(401, 403, 404, 422)),
         ("/api/v1/sla/policy/versions", "get"): Op("The stored versions of the policies, newest first", "sla",
                                                    query=VersionArgs, roles=MANAGERS, errors=(401, 403)),
+        ("/api/v1/sla/presets", "get"): Op(
+            "The shipped time-limit presets (seed 002, 001, 000; the seed 004 handover override) with their text; "
+            "PUT /sla/policy with preset stores one", "sla", roles=MANAGERS, errors=(401, 403)),
         ("/api/v1/reports/kpis", "get"): Op("KPIs for a period", "reports", query=DateRange, roles=MANAGERS,
                                             errors=(401, 403, 404, 422)),
         ("/api/v1/reports/league-table", "get"): Op("Estate league table with period-over-period change", "reports",
@@ -229,6 +249,10 @@ def _operations() -> dict:
         ("/api/v1/report-runs/{run_id}", "get"): Op(
             "One report; ?format=html answers the page itself (print-ready)", "reports",
             roles=("head_office", "group_admin"), errors=(401, 403, 404)),
+        ("/api/v1/report-runs/{run_id}/export.{fmt}", "get"): Op(
+            "A report's figures (KPIs, league table, trend) as CSV (UTF-8 with BOM) or XLSX; ?locale=zh_CN|en "
+            "(default the subscription's)", "reports", roles=("head_office", "group_admin"),
+            errors=(401, 403, 404), content="application/octet-stream"),
         ("/api/v1/webhooks", "get"): Op("The tenant's outgoing webhooks", "webhooks", roles=("group_admin",),
                                         errors=(401, 403)),
         ("/api/v1/webhooks", "post"): Op("Add a webhook for case events; the signing secret is answered once",
@@ -242,6 +266,17 @@ def _operations() -> dict:
         ("/api/v1/webhooks/deliveries/{delivery_id}/redeliver", "post"): Op(
             "Queue a delivery again (e.g. after the receiver was fixed)", "webhooks", roles=("group_admin",),
             errors=(401, 403, 404)),
+        ("/api/v1/mail-settings", "get"): Op(
+            "The outgoing mail server (发件邮箱): the platform's or the tenant's own; never the password "
+            "(password_set)", "mail", roles=("group_admin",), errors=(401, 403)),
+        ("/api/v1/mail-settings", "put"): Op(
+            "Use the platform's mail server or the tenant's own (host, port, security none/starttls/tls, login, "
+            "sender); the password is write-only and stored encrypted; audited", "mail", body=MailSettingsSchema,
+            roles=("group_admin",), errors=(401, 403, 409, 422, 503)),
+        ("/api/v1/mail-settings/test", "post"): Op(
+            "Send a test mail with the given (unsaved) or saved settings: ok, or the failed step (connect, tls, auth, "
+            "send), an error code, the server's reply and a message in the caller's language", "mail",
+            body=MailTestSchema, roles=("group_admin",), errors=(401, 403, 422)),
         ("/api/v1/reports/complaint-counts", "get"): Op("Complaint counts by estate and channel", "reports",
                                                         query=CountArgs, errors=(401, 422)),
         ("/api/v1/api-keys", "get"): Op("The tenant's integration API keys (never the key itself)", "api-keys",

@@ -19,6 +19,9 @@ def rpc(fake_rpc):
     fake_rpc.reply("intake", "list_estates", ESTATES)
     fake_rpc.reply("notify", "list_staff_contacts", CONTACTS)
     fake_rpc.reply("notify", "set_staff_contacts", lambda contacts: [c | {"id": "x"} for c in contacts])
+    fake_rpc.reply("notify", "get_digest_settings", {"enabled": True, "hour": 8, "timezone": "Asia/Shanghai",
+                                                     "opt_outs": [], "roles": [], "updated_at": None,
+                                                     "updated_by": None})  # the page's daily digest card
     return fake_rpc
 
 

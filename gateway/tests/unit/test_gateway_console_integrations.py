@@ -42,6 +42,8 @@ def _services(fake_rpc):
     fake_rpc.reply("reporting", "get_report_run", lambda i: {"id": i, "subject": RUN["subject"], "from": RUN["from"],
                                                              "to": RUN["to"], "html": "<html><body>报表</body></html>"})
     fake_rpc.reply("intake", "list_estates", [{"code": "DEMO-RES", "name": "示范住宅"}])
+    fake_rpc.reply("intake", "list_wechat_accounts", [])  # the WeChat section: test_gateway_console_wechat.py
+    fake_rpc.reply("notify", "get_mail_settings", {"mode": "platform", "password_set": False})  # 发件邮箱 section
 
 
 def page_login(client, user="admin@demo"):
@@ -214,6 +216,22 @@ def test_console_reports_runs_are_listed_and_downloaded_with_a_strict_csp(client
     assert download.headers["Content-Disposition"] == 'attachment; filename="report_2026-10-01_2026-10-31.html"'
     assert download.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert client.get("/reports/runs/not-a-uuid").status_code == 404
+    assert f"/reports/runs/{RUN['id']}/export.csv" in listing and f"/reports/runs/{RUN['id']}/export.xlsx" in listing
+
+
+def test_console_report_run_exports_in_the_pages_language(client, fake_rpc):
+    import base64
+    fake_rpc.reply("reporting", "export_report_run", lambda i, f, loc: {
+        "filename": f"weekly_report_2026-10-01_2026-10-31.{f}", "content_base64": base64.b64encode(b"\xef\xbb\xbfa").decode()})
+    page_login(client)
+    xlsx = client.get(f"/reports/runs/{RUN['id']}/export.xlsx")
+    assert xlsx.status_code == 200 and xlsx.mimetype.startswith("application/vnd.openxmlformats")
+    assert xlsx.headers["Content-Disposition"] == 'attachment; filename="weekly_report_2026-10-01_2026-10-31.xlsx"'
+    client.get(f"/reports/runs/{RUN['id']}/export.csv?lang=en")
+    assert [c["args"] for c in fake_rpc.calls if c["method"] == "export_report_run"] == [
+        (RUN["id"], "xlsx", "zh_CN"), (RUN["id"], "csv", "en")]
+    assert client.get(f"/reports/runs/{RUN['id']}/export.pdf").status_code == 404
+    assert client.get("/reports/runs/not-a-uuid/export.csv").status_code == 404
 
 
 def _hostile_row(app):

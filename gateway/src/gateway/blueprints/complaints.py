@@ -91,8 +91,9 @@ def full_view(complaint: dict) -> dict:
 
 @bp.get("/estates")
 def list_estates():
-    current_principal()
-    return rpc.client().call("intake", "list_estates")
+    """The tenant's estates in the caller's scope (group roles: all; site roles: theirs), inactive ones too."""
+    allowed = scope.estates_of(current_principal())
+    return [e for e in rpc.client().call("intake", "list_estates") if allowed is None or e.get("code") in allowed]
 
 
 def _absent_if_not_found(result, default):

@@ -47,6 +47,9 @@ ACTION_LABELS = {
     "report_unsubscribed": _l("Report subscription ended"), "user_email_changed": _l("E-mail address changed"),
     "duty_roster_saved": _l("Duty roster saved"), "templates_saved": _l("Message templates saved"),
     "templates_reset": _l("Message templates reset"),
+    "wechat_account_updated": _l("WeChat account settings saved"),
+    "digest_settings_saved": _l("Daily digest settings saved"),
+    "mail_settings_saved": _l("Outgoing mail server saved"),
 }
 
 def _estates() -> list[dict]:

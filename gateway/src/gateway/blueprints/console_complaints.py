@@ -57,7 +57,7 @@ def _estates(principal) -> list[dict]:
     """The estates this agent records for (all of the tenant's when the role is not estate-scoped)."""
     scope = estates_in_scope(principal, ("agent",))
     estates = rpc.client().call("intake", "list_estates")
-    return [e for e in estates if scope is None or e["code"] in scope]
+    return [e for e in estates if (scope is None or e["code"] in scope) and e.get("active", True)]
 
 
 def _to_body(form: dict) -> dict:

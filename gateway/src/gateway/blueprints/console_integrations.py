@@ -1,5 +1,9 @@
 """Group admins' integrations page (``/admin/integrations``): the tenant's API keys (gateway DB, ``api_keys``) and
-outgoing webhooks (notify), with each webhook's delivery log on ``/admin/integrations/webhooks/<id>``.
+outgoing webhooks (notify), with each webhook's delivery log on ``/admin/integrations/webhooks/<id>``, and the
+WeChat official accounts (intake): each account's AppSecret (write-only: the page says only 已设置/未设置, the
+field is never filled in) and template message ids (``POST /admin/integrations/wechat/<id>``, audited as
+``wechat_account_updated`` without the secret), and the outgoing mail server (发件邮箱, notify; its forms in
+``console_mail_settings.py``).
 
 The same functions and RPCs as ``/api/v1/api-keys`` and ``/api/v1/webhooks``, with the same audit rows. A new
 key's secret and a new webhook's signing secret are in the answer to the POST only (rendered, never redirected
@@ -9,6 +13,7 @@ are matched to the same messages by field.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -20,6 +25,7 @@ from estatedesk_common.errors import parse_remote
 
 from .. import api_keys, audit, rpc
 from .console import page, page_error
+from .mail_settings import SECURITY_LABELS, mail_form
 from .webhooks import EVENTS, audit_created
 
 bp = Blueprint("console_integrations", __name__)
@@ -47,11 +53,15 @@ def _render(status: int = 200, **context):
     with current_app.extensions["db"].connect() as conn:
         keys = api_keys.list_keys(conn, tenant_id)
     hooks = rpc.client().call("notify", "list_webhooks")
+    wechat_accounts = rpc.client().call("intake", "list_wechat_accounts")
+    mail = rpc.client().call("notify", "get_mail_settings")  # 发件邮箱 (console_mail_settings.py)
     context = {"key_form": {}, "key_errors": {}, "hook_form": {}, "hook_errors": {}, "new_key": None,
-               "new_hook": None} | context
+               "new_hook": None, "wechat_form": {}, "wechat_errors": {}} | context
+    context = {"mail_form": mail_form(mail), "mail_errors": {}, "mail_test": None} | context
     response = current_app.make_response((render_template(
         "admin_integrations.html", keys=keys, hooks=hooks, scopes=api_keys.SCOPES, scope_labels=SCOPE_LABELS,
-        events=EVENTS, **context), status))
+        events=EVENTS, wechat_accounts=wechat_accounts, wechat_templates=WECHAT_TEMPLATES, mail=mail,
+        securities=SECURITY_LABELS, **context), status))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -156,6 +166,73 @@ def deliveries(webhook_id: str):
     hook = next((h for h in client.call("notify", "list_webhooks") if h["id"] == webhook_id), None)
     return render_template("admin_webhook.html", hook=hook, webhook_id=webhook_id, deliveries=items,
                            statuses=DELIVERY_STATUSES)
+
+
+# ---- WeChat official accounts ---------------------------------------------------------------------------------
+
+WECHAT_TEMPLATES = {  # intake's TEMPLATE_MESSAGES, in the page's order
+    "acknowledgement": _l("Acknowledgement template ID"), "progress": _l("Progress update template ID"),
+    "resolved": _l("Resolution template ID"), "callback_survey": _l("Callback survey template ID")}
+_APP_SECRET = re.compile(r"^[\x21-\x7e]{8,128}$")
+_TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+SECRET_ERROR = _l("The AppSecret is 8 to 128 letters, digits or symbols, without spaces.")
+TEMPLATE_ERROR = _l("A template ID is up to 64 letters, digits, - or _ (copy it from the account's template "
+                    "library).")
+
+
+def _wechat_form() -> tuple[dict, dict, str | None]:
+    """``(form without the secret, errors, secret or None = unchanged)``."""
+    secret = request.form.get("app_secret", "").strip()[:200]
+    form = {f"tpl_{m}": request.form.get(f"tpl_{m}", "").strip()[:65] for m in WECHAT_TEMPLATES}
+    errors = {}
+    if secret and not _APP_SECRET.fullmatch(secret):
+        errors["app_secret"] = str(SECRET_ERROR)
+    for message in WECHAT_TEMPLATES:
+        value = form[f"tpl_{message}"]
+        if value and not _TEMPLATE_ID.fullmatch(value):
+            errors[f"tpl_{message}"] = str(TEMPLATE_ERROR)
+    return form, errors, secret or None
+
+
+def _wechat_refusal(exc: RemoteError) -> dict:
+    """intake's 4xx: 404/403 abort, 422 becomes the field's message; anything else goes to the error page."""
+    found = parse_remote(exc.value)
+    status = int(found.get("status", 500)) if found else 500
+    if status in (403, 404):
+        abort(status)
+    if status != 422:
+        raise exc
+    field = str((found.get("details") or {}).get("field") or "")
+    if field.startswith("templates."):
+        return {"tpl_" + field.removeprefix("templates.")[:40]: str(TEMPLATE_ERROR)}
+    return {"app_secret": str(SECRET_ERROR)}
+
+
+@bp.post("/admin/integrations/wechat/<account_id>")
+@page("group_admin")
+def update_wechat(account_id: str):
+    if not _ACCOUNT_ID.fullmatch(account_id):  # intake's ids are UUIDs; an operator's row may have another
+        abort(404)
+    form, errors, secret = _wechat_form()
+    if not errors:
+        changes = {"templates": {m: form[f"tpl_{m}"] or None for m in WECHAT_TEMPLATES}}
+        if secret is not None:
+            changes["app_secret"] = secret
+        try:
+            saved = rpc.client().call("intake", "update_wechat_account", account_id, changes)
+        except RemoteError as exc:
+            errors = _wechat_refusal(exc)
+        else:
+            changed = saved.get("changed") or {}
+            audit.record_now(g.principal.tenant_id, "wechat_account_updated", target_kind="wechat_account",
+                             target_id=account_id, detail={
+                                 "app_id": saved.get("app_id"), "app_secret_changed": bool(changed.get("app_secret")),
+                                 "templates": {m: (saved.get("templates") or {}).get(m)
+                                               for m in changed.get("templates") or []}})
+            flash(_("The WeChat settings of %(app_id)s were saved.", app_id=saved.get("app_id")))
+            return redirect(url_for("console_integrations.integrations") + "#wechat-h")
+    return _render(422, wechat_form={account_id: form}, wechat_errors={account_id: errors})
 
 
 @bp.post("/admin/integrations/deliveries/<delivery_id>/redeliver")

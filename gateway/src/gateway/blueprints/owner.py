@@ -1,4 +1,5 @@
-"""Public owner pages, per tenant: ``/t/<tenant slug>/status`` (reference + phone -> status and timeline).
+"""Public owner pages, per tenant: ``/t/<tenant slug>/status`` (reference + phone -> status and timeline). The
+tenant's id works in place of the slug (the link in notify's WeChat template messages: notify knows no slugs).
 
 No login: the gateway resolves the slug to the tenant from its own ``tenants`` table and sends that tenant as
 the call context (no user). Intake answers one "not found" for an unknown reference and a wrong phone alike,
@@ -8,13 +9,17 @@ Timeline entries are shown without their actors (staff names stay inside).
 """
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from nameko.exceptions import RemoteError
+from sqlalchemy import select
 
 from estatedesk_common.errors import parse_remote
 
 from .. import accounts, rpc
+from ..tables import tenants
 from .complaints import full_view
 from .console import page_error
 
@@ -23,12 +28,21 @@ bp = Blueprint("owner", __name__)
 
 def _tenant(slug: str) -> dict:
     with current_app.extensions["db"].connect() as conn:
-        tenant = accounts.tenant_by_slug(conn, slug[:64])
+        tenant = accounts.tenant_by_slug(conn, slug[:64]) or _tenant_by_id(conn, slug[:64])
     if tenant is None:
         abort(404)
     g.principal = None  # a staff session in the same browser must not decide the tenant here
     g.public_tenant_id = tenant["id"]
     return tenant
+
+
+def _tenant_by_id(conn, key: str) -> dict | None:
+    try:
+        key = str(uuid.UUID(key))
+    except ValueError:
+        return None
+    row = conn.execute(select(tenants.c.id, tenants.c.slug, tenants.c.name).where(tenants.c.id == key)).first()
+    return None if row is None else {"id": row.id, "slug": row.slug, "name": row.name}
 
 
 @bp.route("/t/<slug>/status", methods=["GET", "POST"])

@@ -15,6 +15,10 @@ CHANNEL_NAMES_ZH = {"web": "网页", "wechat": "微信公众号", "hotline": "�
                     "email": "电子邮件", "letter": "信函", "complaint_box": "投诉箱", "committee": "居委会/业委会转达",
                     "head_office": "上级转办", "open311": "城市服务平台"}
 assert set(CHANNEL_NAMES_ZH) == set(CHANNELS)
+# channels bound to an estate by configuration (a mailbox, a WeChat account): they keep registering at a
+# deactivated estate until an operator rebinds them (the mail is not refused and retried forever); everyone else
+# is refused ``estate_inactive``
+BOUND_CHANNELS = ("email", "wechat")
 
 
 def register_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifiers=None,
@@ -58,6 +62,8 @@ def add_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifi
     estate = repository.get_estate(uow.conn, tenant_id, estate_code.strip())
     if estate is None:
         raise EstateNotFound(f"no estate {estate_code!r}", field="estate")
+    if not estate.active and data.get("channel") not in BOUND_CHANNELS:
+        raise ValidationFailed(f"estate {estate.code} is no longer active", field="estate", code="estate_inactive")
     try:
         complaint = new_complaint(data, tenant_id, estate, uow.clock.now(), user_id)
     except InvalidComplaint as exc:
@@ -127,8 +133,13 @@ def complaint_view(c: dict) -> dict:
 
 def list_estates(tenant_id: str, engine) -> list[dict]:
     with engine.connect() as conn:
-        return [{"code": e.code, "name": e.name, "kind": e.kind, "timezone": e.timezone, "region": e.region}
-                for e in repository.list_estates(conn, tenant_id)]
+        return [estate_view(e) for e in repository.list_estates(conn, tenant_id)]
+
+
+def estate_view(e) -> dict:
+    """An estate as ``list_estates`` and the estates administration answer it."""
+    return {"code": e.code, "name": e.name, "kind": e.kind, "timezone": e.timezone, "region": e.region,
+            "units": e.units, "address": e.address, "active": e.active}
 
 
 LIST_LIMIT_MAX = 200

@@ -7,23 +7,32 @@ from .domain.complaint import Complaint, Estate
 from .tables import complaint_attachments, complaint_notes, complaints, estates, units
 
 
-def get_estate(conn, tenant_id: str, code: str) -> Estate | None:
-    """The estate with the number of its registered units (a range scan of the units' primary key prefix; None
-    when it has none): the snapshot ``complaint_received`` carries."""
-    count = (select(func.count()).select_from(units)
-             .where(units.c.tenant_id == estates.c.tenant_id, units.c.estate_code == estates.c.code)
-             .scalar_subquery())
-    row = conn.execute(select(estates, count.label("units"))
-                       .where(estates.c.tenant_id == tenant_id, estates.c.code == code)).first()
-    if row is None:
-        return None
+def _unit_rows():
+    """The number of an estate's units in the unit directory (a range scan of the units' primary key prefix)."""
+    return (select(func.count()).select_from(units)
+            .where(units.c.tenant_id == estates.c.tenant_id, units.c.estate_code == estates.c.code)
+            .scalar_subquery().label("unit_rows"))
+
+
+def _estate(row) -> Estate:
+    """Registered units: what head office declared (``estates.units``), else the unit directory's count, else
+    None."""
+    registered = row.units if row.units is not None else (row.unit_rows or None)
     return Estate(code=row.code, name=row.name, kind=row.kind, timezone=row.timezone, region=row.region_code,
-                  units=row.units or None)
+                  units=registered, active=bool(row.active), address=row.address or "")
+
+
+def get_estate(conn, tenant_id: str, code: str) -> Estate | None:
+    """The estate with its registered units: the snapshot ``complaint_received`` carries."""
+    row = conn.execute(select(estates, _unit_rows())
+                       .where(estates.c.tenant_id == tenant_id, estates.c.code == code)).first()
+    return None if row is None else _estate(row)
 
 
 def list_estates(conn, tenant_id: str) -> list[Estate]:
-    rows = conn.execute(select(estates).where(estates.c.tenant_id == tenant_id).order_by(estates.c.code))
-    return [Estate(code=r.code, name=r.name, kind=r.kind, timezone=r.timezone, region=r.region_code) for r in rows]
+    rows = conn.execute(select(estates, _unit_rows()).where(estates.c.tenant_id == tenant_id)
+                        .order_by(estates.c.code))
+    return [_estate(r) for r in rows]
 
 
 def reference_taken(conn, tenant_id: str, reference: str) -> bool:

@@ -7,8 +7,8 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant, estates_from_roles
 
-from . import (attachments, calls, classification, committee, duplicates, handlers, mail_intake, open311_requests,
-               wechat_credentials, wechat_intake)
+from . import (attachments, calls, classification, committee, duplicates, estates_admin, handlers, mail_intake,
+               open311_requests, wechat_accounts_admin, wechat_credentials, wechat_intake)
 from .dependencies import Classifiers, MailboxPoller
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
@@ -77,6 +77,22 @@ class IntakeService:
         return handlers.list_estates(self.tenant.id, self.db.engine)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_regions(self):
+        return estates_admin.list_regions(self.tenant.id, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def create_estate(self, data):
+        """Head office / group admin: a new estate of the caller's tenant (publishes ``estate_saved``)."""
+        return estates_admin.create_estate(data, self.tenant.id, self.tenant.user_id, self.tenant.caller_roles,
+                                           self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def update_estate(self, code, changes):
+        """Head office / group admin: change (or deactivate) an estate; the code never changes."""
+        return estates_admin.update_estate(code, changes, self.tenant.id, self.tenant.user_id,
+                                           self.tenant.caller_roles, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_complaints(self, estate=None, status=None, channel=None, limit=50, offset=0, mine=False):
         return handlers.list_complaints(self.tenant.id, self.tenant.user_id, self.db.engine, estate=estate,
                                         status=status, channel=channel, limit=limit, offset=offset, mine=mine,
@@ -133,6 +149,16 @@ class IntakeService:
         """Service-to-service only (notify's customer-service replies): the account's AppSecret."""
         return wechat_credentials.get_credentials(app_id, self.tenant.id, self.tenant.caller_roles, self.db.engine,
                                                   self.wechat.environ)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_wechat_accounts(self):
+        """Group admins: the tenant's accounts, whether an AppSecret is set, the template ids (never a secret)."""
+        return wechat_accounts_admin.list_accounts(self.tenant.id, self.tenant.caller_roles, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def update_wechat_account(self, id, changes):  # noqa: A002 - the RPC's documented argument name
+        return wechat_accounts_admin.update_account(id, changes, self.tenant.id, self.tenant.user_id,
+                                                    self.tenant.caller_roles, self.db.uow(), self.wechat.environ)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_wechat_log(self, limit=50):

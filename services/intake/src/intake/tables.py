@@ -1,7 +1,7 @@
 """intake's own tables: the estate directory, the canonical complaints, classification, the mailbox channel
 (+ outbox/inbox)."""
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, ForeignKeyConstraint, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint)
+                        MetaData, String, Table, Text, UniqueConstraint, true)
 
 from estatedesk_common.db import UTCDateTime
 from estatedesk_common.unit_of_work import ReliabilityTables
@@ -25,6 +25,14 @@ estates = Table(
     Column("timezone", String(64), nullable=False, default="Asia/Shanghai"),
     Column("region_code", String(40), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # estates administration (estates_admin.py, revision a8e1s2t3a4t5): the registered units head office declares
+    # (null: counted from the ``units`` directory below), postal address, deactivated rather than deleted
+    # (complaints reference estates), and who saved it last
+    Column("address", String(200), nullable=False, server_default="", default=""),
+    Column("units", Integer, nullable=True),
+    Column("active", Boolean, nullable=False, server_default=true(), default=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    Column("updated_by", String(36), nullable=True),
 )
 
 buildings = Table(
@@ -280,6 +288,19 @@ wechat_rejects = Table(
     Column("body", LargeBinary, nullable=True),          # the request body (up to 64 KiB)
     Column("rejected_at", UTCDateTime, nullable=False),
     Index("ix_wechat_rejects_at", "tenant_id", "rejected_at"),
+)
+
+# Template message (模板消息) ids of an account, per owner message (``wechat_accounts_admin.py``): notify sends the
+# template when the 48-hour customer-service window is closed. One row per (account, message); no row = none.
+wechat_templates = Table(
+    "wechat_templates", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("account_id", String(36), primary_key=True),
+    Column("message", String(40), primary_key=True),    # acknowledgement | progress | resolved | callback_survey
+    Column("template_id", String(64), nullable=False),  # the id WeChat gave the template in the account's library
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(36), nullable=True),
+    ForeignKeyConstraint(["tenant_id", "account_id"], ["wechat_accounts.tenant_id", "wechat_accounts.id"]),
 )
 
 # Hotline calls as the telephone system (CTI) reports them (``calls.py``, ``domain/calls.py``): one row per call,

@@ -21,21 +21,24 @@ from estatedesk_common.errors import Forbidden
 
 from .exceptions import ValidationFailed
 from .tables import wechat_accounts
+from .wechat_accounts_admin import templates_of
 from .wechat_protocol import WeChatNotConfigured, resolve_secret
 
 log = logging.getLogger(__name__)
 
 
 def get_credentials(app_id, tenant_id: str, caller_roles, engine, environ: dict) -> dict:
-    """``{"app_id", "app_secret"}`` of the tenant's enabled account ``app_id``."""
+    """``{"app_id", "app_secret", "templates"}`` of the tenant's enabled account ``app_id``; ``templates``:
+    ``{message: template id}`` of the template messages a group admin configured (``wechat_accounts_admin``)."""
     if caller_roles is not None:
         raise Forbidden("WeChat credentials are for EstateDesk's own services only")
     if not isinstance(app_id, str) or not app_id.strip() or len(app_id) > 32:
         raise ValidationFailed("app_id must be a WeChat app id", field="app_id")
     a = wechat_accounts
     with engine.connect() as conn:
-        row = conn.execute(select(a.c.app_id, a.c.app_secret).where(
+        row = conn.execute(select(a.c.id, a.c.app_id, a.c.app_secret).where(
             a.c.tenant_id == tenant_id, a.c.app_id == app_id.strip(), a.c.enabled.is_(True))).first()
+        templates = templates_of(conn, tenant_id, row.id) if row is not None else {}
     if row is None:
         raise WeChatNotConfigured("no enabled WeChat account with this app id", field="app_id")
     try:
@@ -46,4 +49,4 @@ def get_credentials(app_id, tenant_id: str, caller_roles, engine, environ: dict)
     if not secret:
         raise WeChatNotConfigured("this WeChat account has no usable AppSecret", field="app_id")
     log.info("WeChat credentials of %s handed to a service (tenant %s)", row.app_id, tenant_id)
-    return {"app_id": row.app_id, "app_secret": secret}
+    return {"app_id": row.app_id, "app_secret": secret, "templates": templates}

@@ -16,7 +16,7 @@ from intake import wechat_sim as sim
 from intake.seed import seed_demo
 from intake.tables import complaint_notes, complaints, reliability, wechat_accounts, wechat_messages, wechat_rejects
 from intake.wechat_protocol import WeChatBadRequest, WeChatForbidden, WeChatNotConfigured
-from intake.wechat_seed import DEMO_WECHAT
+from intake.wechat_seed import DEMO_TEMPLATES, DEMO_WECHAT
 
 pytestmark = pytest.mark.integration
 
@@ -211,8 +211,8 @@ def test_the_app_secret_goes_to_services_only_and_per_tenant(db):
         stored = conn.execute(select(wechat_accounts.c.app_secret).where(wechat_accounts.c.tenant_id == TENANT)
                               ).scalar_one()
     assert stored.startswith("enc:v1:") or not os.environ.get("ESTATEDESK_SECRETS_KEY")  # sealed at rest
-    assert get_credentials(app_id, TENANT, None, db.engine, {}) == {"app_id": app_id,
-                                                                   "app_secret": DEMO_WECHAT["app_secret"]}
+    assert get_credentials(app_id, TENANT, None, db.engine, {}) == {
+        "app_id": app_id, "app_secret": DEMO_WECHAT["app_secret"], "templates": DEMO_TEMPLATES}
     with pytest.raises(Forbidden):  # a person's call (the gateway always sends roles)
         get_credentials(app_id, TENANT, [["group_admin", None]], db.engine, {})
     with pytest.raises(WeChatNotConfigured):  # another tenant's account is invisible

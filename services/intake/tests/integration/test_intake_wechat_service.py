@@ -18,7 +18,7 @@ from estatedesk_common.testing import migrated_test_db, service_config
 from intake import wechat_sim as sim
 from intake.seed import seed_demo
 from intake.service import IntakeService
-from intake.wechat_seed import DEMO_WECHAT
+from intake.wechat_seed import DEMO_TEMPLATES, DEMO_WECHAT
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ def test_intake_wechat_rpc_registers_announces_and_dedupes(container_factory, ra
         # notify's customer-service replies: the AppSecret, to a service call only (no person's roles)
         with ServiceRpcProxy("intake", rabbit_config, context_data=CONTEXT, timeout=15) as intake:
             assert intake.get_wechat_credentials(DEMO_WECHAT["app_id"]) == {
-                "app_id": DEMO_WECHAT["app_id"], "app_secret": DEMO_WECHAT["app_secret"]}
+                "app_id": DEMO_WECHAT["app_id"], "app_secret": DEMO_WECHAT["app_secret"], "templates": DEMO_TEMPLATES}
             with pytest.raises(RemoteError) as err:
                 intake.get_wechat_credentials("wx00000000000000ff")
             assert "wechat_not_configured" in str(err.value.value)
@@ -77,6 +77,19 @@ def test_intake_wechat_rpc_registers_announces_and_dedupes(container_factory, ra
             with pytest.raises(RemoteError) as err:
                 intake.get_wechat_credentials(DEMO_WECHAT["app_id"])
             assert '"forbidden"' in str(err.value.value)
+            # the console's WeChat section: a group admin sees whether a secret is set, never the secret
+            [account] = intake.list_wechat_accounts()
+            assert account["app_secret_set"] and DEMO_WECHAT["app_secret"] not in str(account)
+            saved = intake.update_wechat_account(account["id"], {"templates": {"progress": "tplProgressNew01"}})
+            assert saved["templates"]["progress"] == "tplProgressNew01"
+            assert saved["changed"] == {"app_secret": False, "templates": ["progress"]}
+        agent = dict(CONTEXT, user_id="u2", roles=[["agent", "DEMO-RES"]])
+        with ServiceRpcProxy("intake", rabbit_config, context_data=agent, timeout=15) as intake:
+            with pytest.raises(RemoteError) as err:
+                intake.list_wechat_accounts()
+            assert '"forbidden"' in str(err.value.value)
+        with ServiceRpcProxy("intake", rabbit_config, context_data=CONTEXT, timeout=15) as intake:
+            assert intake.get_wechat_credentials(DEMO_WECHAT["app_id"])["templates"]["progress"] == "tplProgressNew01"
 
         with ServiceRpcProxy("intake", rabbit_config, context_data=CONTEXT, timeout=15) as intake:
             log = intake.list_wechat_log()

@@ -4,7 +4,9 @@ are few and used nowhere else).
 
 The survey SMS reuses the messages table and the SMS delivery loop (kind ``callback_survey``): the owner's
 number and locale come from the complaint's acknowledgement SMS (notify's own rows), quiet hours apply as for
-any non-urgent SMS. Without a usable number the survey message is recorded ``skipped`` with the reason.
+any non-urgent SMS. Without a usable number the survey message is recorded ``skipped`` with the reason. An
+owner who came through WeChat (WeChat on) gets the link there instead (``wechat.callback_survey``: the text, the
+template message outside the 48-hour window, the SMS to the number they gave as the last resort).
 """
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ import uuid
 from sqlalchemy import func, select, update
 
 from . import template_overrides
+from . import wechat as wechat_replies
 from .domain import callbacks as rules
 from .domain.messages import Message
+from .domain.phones import InvalidPhone, national_mobile
 from .exceptions import (CallbackConflict, CallbackNotFound, Forbidden, ResolverCannotClaim, SurveyNotFound,
                          ValidationFailed)
 from .repository import add_message
-from .tables import callback_attempts, callbacks, messages
+from .tables import callback_attempts, callbacks, messages, owner_contacts
 
 ON_CASE_RESOLVED = "notify.on_case_resolved"
 CALLBACK_SURVEY = "callback_survey"
@@ -138,8 +142,9 @@ def claim_callback(callback_id, tenant_id: str, user_id, roles, uow) -> dict:
 
 
 def log_callback_attempt(callback_id, tenant_id: str, user_id, roles, uow, fields: dict, sms=None,
-                         survey_url=None, render_sms=None) -> dict:
-    """One attempt by the claimer; returns the callback view plus ``survey_queued`` (wake the SMS loop)."""
+                         survey_url=None, render_sms=None, wechat=None) -> dict:
+    """One attempt by the claimer; returns the callback view plus ``survey_queued`` (wake the SMS and WeChat
+    loops); ``wechat``: the ``WeChatPolicy`` (a WeChat owner gets the survey there)."""
     with uow:
         row = _load(uow.conn, tenant_id, callback_id)
         if not rules.covers(roles, row["estate_code"]):
@@ -157,13 +162,13 @@ def log_callback_attempt(callback_id, tenant_id: str, user_id, roles, uow, field
             result = rules.apply_attempt(row, attempt, uow.clock.now())
         except rules.CallbackError as exc:
             _raise(exc)
-        queued = _record(uow, row, attempt, result, user_id, "phone", sms, survey_url, render_sms)
+        queued = _record(uow, row, attempt, result, user_id, "phone", sms, survey_url, render_sms, wechat)
         uow.commit()
         row = _load(uow.conn, tenant_id, row["id"])
     return view(row) | {"survey_queued": queued}
 
 
-def _record(uow, row, attempt, result, by, via, sms, survey_url, render_sms) -> bool:
+def _record(uow, row, attempt, result, by, via, sms, survey_url, render_sms, wechat=None) -> bool:
     now = uow.clock.now()
     uow.conn.execute(callback_attempts.insert().values(
         tenant_id=row["tenant_id"], id=str(uuid.uuid4()), callback_id=row["id"], at=now, by=by,
@@ -179,7 +184,7 @@ def _record(uow, row, attempt, result, by, via, sms, survey_url, render_sms) -> 
     queued = False
     if result.send_survey:
         token = rules.new_survey_token()
-        message = _survey_message(uow.conn, row, token, now, sms, survey_url, render_sms)
+        message = _survey_message(uow.conn, row, token, now, sms, survey_url, render_sms, wechat)
         add_message(uow.conn, message)
         queued = message.status == "queued"
         values.update(survey_token=rules.hash_token(token), survey_sent_at=now, survey_message_id=message.id)
@@ -188,7 +193,14 @@ def _record(uow, row, attempt, result, by, via, sms, survey_url, render_sms) -> 
     return queued
 
 
-def _survey_message(conn, row, token, now, sms, survey_url, render_sms) -> Message:
+def _survey_message(conn, row, token, now, sms, survey_url, render_sms, wechat=None) -> Message:
+    url = (survey_url or "/t/{tenant}/survey/{token}").format(tenant=row["tenant_id"], token=token)
+    contact = _wechat_owner(conn, row) if wechat is not None and wechat.enabled else None
+    if contact is not None:
+        inbound = wechat_replies.last_inbound(conn, row["tenant_id"], contact["wechat_app_id"],
+                                              contact["wechat_openid"])
+        fallback = _contact_sms(conn, row, contact, url, now, sms, render_sms)
+        return wechat_replies.callback_survey(contact, url, now, fallback, inbound)
     ack = conn.execute(select(messages).where(
         messages.c.tenant_id == row["tenant_id"], messages.c.complaint_id == row["complaint_id"],
         messages.c.channel == "sms", messages.c.status != "failed").order_by(messages.c.created_at.desc())
@@ -200,13 +212,37 @@ def _survey_message(conn, row, token, now, sms, survey_url, render_sms) -> Messa
         reason = NO_PHONE if ack is None else "SMS is disabled"
         return Message(**common, recipient="", locale=ack["locale"] if ack else "zh_CN", body_text="",
                        status="skipped", last_error=reason)
-    url = (survey_url or "/t/{tenant}/survey/{token}").format(tenant=row["tenant_id"], token=token)
     render_sms = render_sms or template_overrides.scoped(conn, row["tenant_id"], row["estate_code"]).render_sms
     deferred = sms.quiet_hours.deferred_until(now, ack["timezone"] or "Asia/Shanghai")
     return Message(**common, recipient=ack["recipient"], locale=ack["locale"], timezone=ack["timezone"],
                    body_text=render_sms(CALLBACK_SURVEY, ack["locale"], {"reference": row["reference"], "url": url}),
                    status="queued", next_attempt_at=deferred, deferred_until=deferred,
                    dlr_token=secrets.token_hex(16))
+
+
+def _wechat_owner(conn, row):
+    """The complaint's ``owner_contacts`` row when the owner came through WeChat, else None."""
+    contact = conn.execute(select(owner_contacts).where(
+        owner_contacts.c.tenant_id == row["tenant_id"], owner_contacts.c.complaint_id == row["complaint_id"])
+    ).mappings().first()
+    return contact if contact is not None and contact["wechat_openid"] and contact["wechat_app_id"] else None
+
+
+def _contact_sms(conn, row, contact, url, now, sms, render_sms) -> Message | None:
+    """The survey SMS to the number the WeChat owner gave (the WeChat row's fallback), or None: SMS off, no
+    number or not a mainland mobile. Quiet hours are applied when the fallback is sent."""
+    if sms is None or not sms.enabled or not contact["phone"]:
+        return None
+    try:
+        number = national_mobile(contact["phone"])
+    except InvalidPhone:
+        return None
+    render_sms = render_sms or template_overrides.scoped(conn, row["tenant_id"], row["estate_code"]).render_sms
+    text = render_sms(CALLBACK_SURVEY, contact["locale"], {"reference": row["reference"], "url": url})
+    return Message(tenant_id=row["tenant_id"], complaint_id=row["complaint_id"], case_id=row["complaint_id"],
+                   kind=CALLBACK_SURVEY, channel="sms", recipient=number, locale=contact["locale"],
+                   reference=row["reference"], created_at=now, subject="", body_html="", status="queued",
+                   body_text=text, timezone=contact["timezone"])
 
 
 def _by_token(conn, tenant_id: str, token) -> dict:

@@ -73,7 +73,7 @@ def _record(uow, channel, row, outcome, now, max_attempts: int) -> str:
         return "deferred"
     attempts = (row["attempts"] or 0) + 1
     if isinstance(outcome, Sent):
-        if repository.mark_sent(uow.conn, row, now, outcome.provider_message_id):
+        if repository.mark_sent(uow.conn, row, now, outcome.provider_message_id, outcome.via):
             uow.publish("notification_sent", row["tenant_id"], event_fields(row, attempts) | {
                 "sent_at": now.isoformat()} | channel.sent_fields(row, outcome))
             dlr.settle_early_report(uow, row, now)  # a delivery report that overtook this mark

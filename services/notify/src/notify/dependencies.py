@@ -8,6 +8,7 @@ commit together through an estatedesk_common ``UnitOfWork``.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
@@ -20,7 +21,8 @@ from .domain.opt_outs import DEFAULT_LIMIT
 from .mail import EmailChannel
 from .opt_outs import SmsThrottle
 from .sms import DLR_MASK_ALL, KannelProvider, SmsChannel, dlr_url
-from .smtp import SmtpTransport
+from .smtp import SmtpTransport, tls_context
+from .tenant_smtp import MailPolicy, TenantRoutes
 from .wechat import DEFAULT_BASE_URL as WECHAT_API, IntakeCredentials, WeChatChannel, WeChatSender
 
 DEFAULT_FROM = "EstateDesk <noreply@estatedesk.local>"
@@ -80,16 +82,30 @@ class Dispatcher(DependencyProvider):
 
 
 class Mailer(Dispatcher):
+    """The e-mail loop: the platform's server from ``SMTP_*``, tenants' own servers from ``mail_settings``
+    (``tenant_smtp``); ``policy`` (a ``MailPolicy``) serves the mail-settings RPCs."""
+
     def setup(self):
         cfg = self.container.config
+        timeout = float(cfg.get("SMTP_TIMEOUT") or 10)
+        context = tls_context(cfg.get("SMTP_CA_FILE") or None)  # a private CA: the operator's, never a tenant's
+        security = str(cfg.get("SMTP_SECURITY") or "").strip().lower() or None
         transport = SmtpTransport(
             host=str(cfg.get("SMTP_HOST") or "127.0.0.1"), port=int(cfg.get("SMTP_PORT") or 1025),
-            timeout=float(cfg.get("SMTP_TIMEOUT") or 10), user=cfg.get("SMTP_USER") or None,
+            timeout=timeout, user=cfg.get("SMTP_USER") or None,
             password=cfg.get("SMTP_PASSWORD") or None, starttls=_bool(cfg.get("SMTP_STARTTLS", False)),
+            security=security, context=context,
         )
-        self.channel = EmailChannel(transport, str(cfg.get("SMTP_FROM") or DEFAULT_FROM))
+        sender = str(cfg.get("SMTP_FROM") or DEFAULT_FROM)
+        self.policy = MailPolicy(dict(os.environ), context, _bool(cfg.get("TENANT_SMTP_ALLOW_PRIVATE", False)),
+                                 timeout, transport, sender)
+        self.channel = EmailChannel(transport, sender)
         self.poll_interval = float(cfg.get("MAILER_POLL_SECONDS") or 1.0)
         self.max_attempts = int(cfg.get("SMTP_MAX_ATTEMPTS") or MAX_ATTEMPTS)
+
+    def start(self):
+        self.channel.routes = TenantRoutes(self._database().engine, self.policy)
+        super().start()
 
 
 @dataclass(frozen=True)
@@ -138,8 +154,11 @@ class Sms(Dispatcher):
 
 @dataclass(frozen=True)
 class WeChatPolicy:
-    """``WECHAT_ENABLED``: owners who complained through WeChat are told there (SMS becomes the fallback)."""
+    """``WECHAT_ENABLED``: owners who complained through WeChat are told there (SMS becomes the fallback);
+    ``status_url``: the owner's status page, the link of template messages (``<SURVEY_BASE_URL>/t/{tenant}/status``;
+    the gateway takes the tenant's id there as it does for survey links)."""
     enabled: bool
+    status_url: str | None = None
 
 
 class WeChat(Dispatcher):
@@ -147,7 +166,8 @@ class WeChat(Dispatcher):
 
     def setup(self):
         cfg = self.container.config
-        self.policy = WeChatPolicy(_bool(cfg.get("WECHAT_ENABLED", False)))
+        base = str(cfg.get("SURVEY_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+        self.policy = WeChatPolicy(_bool(cfg.get("WECHAT_ENABLED", False)), base + "/t/{tenant}/status")
         if not self.policy.enabled:
             return
         timeout = float(cfg.get("WECHAT_TIMEOUT") or 10)

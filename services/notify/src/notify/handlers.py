@@ -35,7 +35,8 @@ def on_case_opened(envelope, uow, render=None, sms=None, render_sms=None, wechat
             text = new_sms_acknowledgement(envelope.tenant_id, envelope.payload, now, render_sms, sms.quiet_hours)
             messages += [text] if text else []
         if wechat is not None and wechat.enabled:  # a WeChat complaint: WeChat instead of SMS (wechat.py)
-            messages = wechat_replies.acknowledgement(envelope.tenant_id, envelope.payload, now, messages)
+            messages = wechat_replies.acknowledgement(envelope.tenant_id, envelope.payload, now, messages,
+                                                      status_url=getattr(wechat, "status_url", None))
         for message in messages:
             repository.add_message(uow.conn, message)
             if message.status == "failed":  # an unusable phone number: nothing will be tried

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Sent:
     provider_message_id: str | None = None  # the provider's id, when it returns one (Kannel does not)
+    via: str | None = None  # WeChat: ``customer_service`` or ``template`` (kept on the row, ``fallback["via"]``)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,10 @@ def on_case_event(envelope, uow, sms=None, render=None, render_sms=None, wechat=
         opted_out = bool(contact["phone"]) and opt_outs.is_opted_out(uow.conn, envelope.tenant_id, contact["phone"])
         messages = owner_messages(contact, envelope.event_type, p, now, render, render_sms, sms, opted_out)
         if wechat is not None and wechat.enabled:  # an owner kept with an openid: WeChat instead of SMS
-            messages = wechat_replies.owner_update(contact, envelope.event_type, p, now, messages)
+            inbound = wechat_replies.last_inbound(uow.conn, envelope.tenant_id, contact["wechat_app_id"],
+                                                  contact["wechat_openid"]) if contact["wechat_openid"] else None
+            messages = wechat_replies.owner_update(contact, envelope.event_type, p, now, messages,
+                                                   status_url=getattr(wechat, "status_url", None), inbound_at=inbound)
         for message in messages:
             repository.add_message(uow.conn, message)
         uow.commit()

@@ -54,9 +54,11 @@ def _update(conn, row, **values) -> bool:
     return result.rowcount == 1
 
 
-def mark_sent(conn, row, now, provider_message_id: str | None = None) -> bool:
+def mark_sent(conn, row, now, provider_message_id: str | None = None, via: str | None = None) -> bool:
+    """``via`` (WeChat: the way it went) is kept in the row's ``fallback`` JSON."""
+    extra = {"fallback": dict(row["fallback"] or {}) | {"via": via}} if via else {}
     return _update(conn, row, status="sent", sent_at=now, updated_at=now, attempts=row["attempts"] + 1,
-                   next_attempt_at=None, provider_message_id=provider_message_id, **_scrub(row))
+                   next_attempt_at=None, provider_message_id=provider_message_id, **_scrub(row), **extra)
 
 
 def mark_deferred(conn, row, until, now, reason: str | None = None) -> bool:

@@ -9,9 +9,11 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
 from . import account_mail, callbacks, handlers, opt_outs, owner_updates, periodic_reports, staff, superior
-from . import template_overrides
+from . import mail_settings, template_overrides
 from .dependencies import CallbackConfig, Mailer, Sms, WeChat
 from .reminders import ReminderLoop
+from . import digest
+from .digest import DigestLoop
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
 from . import webhook_entrypoints  # not its class by name: `nameko run` would take the mixin for a service
@@ -30,6 +32,7 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
     callback_config = CallbackConfig()
     webhooks = WebhookDeliverer()  # outgoing webhooks (webhooks.py; entrypoints in webhook_entrypoints.py)
     reminders = ReminderLoop()  # overdue callbacks -> the estate's cs_supervisor (reminders.py)
+    digests = DigestLoop()  # managers' daily digest at each tenant's hour (digest.py)
 
     @reliable_event_handler("workflow", "case_opened")
     def on_case_opened(self, envelope):
@@ -101,6 +104,20 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
         return staff.set_staff_contacts(self.tenant.id, self.tenant.caller_roles, contacts, self.db.uow())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_digest_settings(self):
+        return digest.get_settings(self.tenant.id, self.tenant.caller_roles, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def set_digest_settings(self, settings):
+        return digest.save_settings(self.tenant.id, self.tenant.user_id, self.tenant.caller_roles, settings,
+                                    self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def send_daily_digest(self, day=None):
+        """The tenant's digest of ``day`` (today, local) now, once per manager and day (operators, tests)."""
+        return self.digests.send(self.tenant.id, self.tenant.caller_roles, day)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_template_overrides(self):
         return template_overrides.list_template_overrides(self.tenant.id, self.tenant.caller_roles, self.db.engine)
 
@@ -132,6 +149,21 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
         self.mailer.wake()
         return result
 
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def get_mail_settings(self):
+        """The tenant's outgoing mail server, never its password (mail_settings.py)."""
+        return mail_settings.get_mail_settings(self.tenant.id, self.tenant.caller_roles, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def save_mail_settings(self, data):
+        return mail_settings.save_mail_settings(data, self.tenant.id, self.tenant.user_id, self.tenant.caller_roles,
+                                                self.db.uow(), self.mailer.policy)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def send_test_mail(self, to, locale=None, settings=None):
+        return mail_settings.send_test_mail(to, locale, settings, self.tenant.id, self.tenant.caller_roles,
+                                            self.db.engine, self.mailer.policy)
+
     @http("GET", "/kannel/mo")
     def kannel_mo(self, request):
         """An owner's SMS reply through Kannel's sms-service; "TD"/"退订" opts the number out (opt_outs.py)."""
@@ -155,9 +187,10 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
     def log_callback_attempt(self, id, outcome, satisfaction=None, words=None, valid=None, solved=None):  # noqa: A002
         fields = {"outcome": outcome, "satisfaction": satisfaction, "words": words, "valid": valid, "solved": solved}
         result = callbacks.log_callback_attempt(id, self.tenant.id, self.tenant.user_id, self.tenant.roles,
-                                                self.db.uow(), fields, self.sms.policy, self.callback_config.survey_url)
+                                                self.db.uow(), fields, self.sms.policy, self.callback_config.survey_url,
+                                                wechat=self.wechat.policy)
         if result["survey_queued"]:
-            self.sms.wake()
+            self._wake({"sms", "wechat"})  # a WeChat owner's survey goes by WeChat (callbacks.py)
         return result
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)

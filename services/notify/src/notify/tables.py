@@ -38,7 +38,9 @@ messages = Table(
     Column("dlr_at", UTCDateTime, nullable=True),
     Column("urgent", Boolean, nullable=True),  # sent in quiet hours too (an owner update of an urgent case)
     Column("wechat_app_id", String(32), nullable=True),  # channel wechat: the sending official account
-    Column("fallback", JSON, nullable=True),  # channel wechat: the SMS {to, text, urgent} queued if WeChat fails
+    # channel wechat: the SMS {to, text, urgent} queued if WeChat fails, the template message planned
+    # {template: {message, data, url, window_until}} and, once sent, {via: customer_service | template}
+    Column("fallback", JSON, nullable=True),
     Index("ix_messages_due", "status", "next_attempt_at"),
     Index("ix_messages_complaint", "tenant_id", "complaint_id", "created_at"),
 )
@@ -220,4 +222,65 @@ template_overrides = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("updated_by", String(64), nullable=True),
     Index("ix_template_overrides_message", "tenant_id", "message", "locale"),
+)
+
+
+# Managers' daily digest (digest.py, domain/digest.py): the tenant's setting (no row = on, 08:00 Asia/Shanghai),
+# one row per (recipient, local day) claimed with INSERT ... ON CONFLICT DO NOTHING in the transaction that queues
+# the e-mail (two replicas or a restart never send it twice), and one per (tenant, day) once the run is done.
+digest_settings = Table(
+    "digest_settings", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("hour", Integer, nullable=False, default=8),  # local hour 0-23
+    Column("timezone", String(64), nullable=False, default="Asia/Shanghai"),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=True),
+)
+
+manager_digests = Table(
+    "manager_digests", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("day", String(10), primary_key=True),  # the local date of the digest, YYYY-MM-DD
+    Column("recipient", String(254), primary_key=True),  # the e-mail address, lower case
+    Column("id", String(36), nullable=False),  # the message's complaint_id (its delivery log)
+    Column("message_id", String(36), nullable=True),
+    Column("quiet", Boolean, nullable=False, default=False),  # nothing to report: the short "all quiet" mail
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+digest_runs = Table(
+    "digest_runs", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("recipients", Integer, nullable=False, default=0),  # e-mails queued by this run
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Staff who asked for no more of a kind of e-mail (``daily_digest``), per tenant and address (lower case).
+staff_opt_outs = Table(
+    "staff_opt_outs", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("email", String(254), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=True),
+)
+
+# A tenant's own outgoing mail server (发件邮箱; mail_settings.py, tenant_smtp.py): one row per tenant, mode
+# ``platform`` (the operator's SMTP_* server; the other columns empty) or ``custom``. ``password`` is only ever
+# ``enc:v1:<Fernet token>`` (ESTATEDESK_SECRETS_KEY) and never leaves notify: the RPCs answer ``password_set``.
+mail_settings = Table(
+    "mail_settings", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("mode", String(10), nullable=False),  # platform | custom
+    Column("host", String(253), nullable=False, default=""),
+    Column("port", Integer, nullable=True),
+    Column("security", String(10), nullable=True),  # none | starttls | tls
+    Column("username", String(254), nullable=False, default=""),
+    Column("password", Text, nullable=True),
+    Column("from_address", String(254), nullable=False, default=""),
+    Column("from_name", String(100), nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=True),
 )

@@ -130,3 +130,63 @@ def test_the_delivery_loop_sends_acknowledgements_and_falls_back_to_sms(stub, en
     assert failed["status"] == "failed" and "45015" in failed["last_error"]
     sms = by[(late.payload["complaint_id"], "sms")]
     assert sms["status"] == "queued" and late.payload["reference"] in sms["body_text"]
+
+
+# --- template messages (模板消息) outside the 48-hour window ---------------------------------------------------
+
+UNSUBSCRIBED = "oUnsubscribed0000000000001"  # the stand-in: 45015 for a text, 43004 for a template
+TEMPLATES = {"acknowledgement": "demoTplAcknowledgement00000000000000000001",
+             "progress": "demoTplProgress000000000000000000000000001"}
+
+
+def with_templates(templates=TEMPLATES):
+    return lambda tenant_id, app_id: {"app_id": app_id, "app_secret": SECRET, "templates": dict(templates)}
+
+
+def test_the_template_endpoint_validates_like_wechat(stub):
+    sender = channel.WeChatSender(with_templates(TEMPLATES | {"resolved": "tplUnknownToWeChat"}), stub.base_url,
+                                  timeout=5)
+    data = {"first": {"value": "您好，您的投诉已受理。"}, "keyword1": {"value": "TS20261206-ABCDEF"}}
+    msgid = sender.send_template("t1", APP_ID, EXPIRED, "acknowledgement", data, "http://gw.example/t/t1/status")
+    assert msgid and int(msgid) > 0
+    [got] = received(stub)
+    assert got == {"appid": APP_ID, "body": {"touser": EXPIRED, "template_id": TEMPLATES["acknowledgement"],
+                                             "url": "http://gw.example/t/t1/status", "data": data}}
+    with pytest.raises(PermanentFailure, match="unfollowed"):
+        sender.send_template("t1", APP_ID, UNSUBSCRIBED, "acknowledgement", data)
+    with pytest.raises(PermanentFailure, match="template id tplUnknownToWeChat for resolved .40037."):
+        sender.send_template("t1", APP_ID, OWNER, "resolved", data)
+    requests.post(stub.base_url + "stub/revoke-tokens", timeout=5)  # 40001: a new token, the template once
+    sender.send_template("t1", APP_ID, OWNER, "progress", data)
+    assert [m["body"]["touser"] for m in received(stub)] == [EXPIRED, OWNER]
+    bad = requests.post(stub.base_url + "cgi-bin/message/template/send",
+                        params={"access_token": sender._clients[("t1", APP_ID)].access_token},
+                        json={"touser": OWNER, "template_id": TEMPLATES["progress"], "data": {"first": "x"}},
+                        timeout=5).json()
+    assert bad["errcode"] == 47001
+
+
+def test_outside_the_window_the_delivery_loop_sends_the_template_then_the_sms(stub, engine):
+    clock, tenant = Clock(), str(uuid.uuid4())
+    new_uow = lambda: UnitOfWork(engine, reliability, clock)  # noqa: E731
+    policy = WeChatPolicy(True, "http://gw.example/t/{tenant}/status")
+    late, gone = _opened(EXPIRED, tenant), _opened(UNSUBSCRIBED, tenant)
+    for envelope in (late, gone):
+        handlers.on_case_opened(envelope, new_uow(), sms=SmsPolicy(True, QuietHours()), wechat=policy)
+    wechat = channel.WeChatChannel(channel.WeChatSender(with_templates(), stub.base_url, timeout=5))
+    assert delivery.deliver_once(engine, new_uow, wechat, clock) == {"sent": 1, "failed": 1}
+    [message] = received(stub)
+    body = message["body"]
+    assert body["touser"] == EXPIRED and body["template_id"] == TEMPLATES["acknowledgement"]
+    assert body["url"] == f"http://gw.example/t/{tenant}/status"
+    assert body["data"]["keyword1"] == {"value": late.payload["reference"]}
+    assert body["data"]["keyword2"] == {"value": "已受理"} and body["data"]["keyword4"] == {"value": "锦绣花园"}
+    with engine.connect() as conn:
+        found = conn.execute(select(messages).where(messages.c.tenant_id == tenant)).mappings().all()
+    by = {(r["complaint_id"], r["channel"]): r for r in found}
+    sent = by[(late.payload["complaint_id"], "wechat")]
+    assert sent["status"] == "sent" and sent["fallback"]["via"] == "template" and sent["provider_message_id"]
+    assert (late.payload["complaint_id"], "sms") not in by
+    failed = by[(gone.payload["complaint_id"], "wechat")]
+    assert failed["status"] == "failed" and "45015" in failed["last_error"] and "43004" in failed["last_error"]
+    assert by[(gone.payload["complaint_id"], "sms")]["status"] == "queued"

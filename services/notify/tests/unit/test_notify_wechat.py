@@ -9,6 +9,7 @@ from wechatpy.exceptions import WeChatClientException
 from estatedesk_common.envelope import Envelope
 from notify import delivery, handlers, owner_updates
 from notify import wechat as channel
+from notify import wechat_api
 from notify.dependencies import SmsPolicy, WeChatPolicy
 from notify.domain import wechat as rules
 from notify.domain.quiet_hours import QuietHours
@@ -83,7 +84,7 @@ def test_without_the_wechat_policy_or_an_openid_nothing_changes(engine, new_uow,
     assert handlers.on_case_opened(no_sms, new_uow(), sms=SmsPolicy(False, QuietHours()), wechat=WECHAT_ON) == {
         "wechat"}
     [row] = [r for r in rows(engine) if r["channel"] == "wechat"]
-    assert row["fallback"] is None  # SMS off: nothing to fall back to
+    assert "to" not in row["fallback"]  # SMS off: no SMS to fall back to (the template message only)
 
 
 def test_updates_go_to_the_openid_kept_from_case_opened(engine, new_uow, make_case_opened):
@@ -105,6 +106,9 @@ def test_updates_go_to_the_openid_kept_from_case_opened(engine, new_uow, make_ca
 class FakeSender:
     def __init__(self, *errors):
         self.errors, self.sent = list(errors), []
+
+    def template_id(self, tenant_id, app_id, message):
+        return None  # no template messages configured
 
     def send_text(self, tenant_id, app_id, openid, text):
         error = self.errors.pop(0) if self.errors else None
@@ -162,7 +166,7 @@ def test_no_update_sms_fallback_after_an_opt_out(engine, new_uow, fake_clock, ma
         "case_id": opened["case_id"], "complaint_id": opened["complaint_id"], "note": "明早维修"})
     assert owner_updates.on_case_event(progress, new_uow(), SMS_ON, wechat=WECHAT_ON) == {"wechat"}
     [row] = [r for r in rows(engine) if r["channel"] != "email"]  # the skipped SMS row gave way to WeChat
-    assert row["channel"] == "wechat" and row["fallback"] is None
+    assert row["channel"] == "wechat" and "to" not in row["fallback"]
     wechat = channel.WeChatChannel(FakeSender(PermanentFailure(rules.REASONS[43004])))
     assert delivery.deliver_once(engine, new_uow, wechat, fake_clock) == {"failed": 1}
     assert "sms" not in {r["channel"] for r in rows(engine)}
@@ -191,7 +195,7 @@ class FakeApi:
 @pytest.fixture
 def fake_api(monkeypatch):
     FakeApi.made, FakeApi.script = [], []
-    monkeypatch.setattr(channel, "WeChatApi", FakeApi)
+    monkeypatch.setattr(wechat_api, "WeChatApi", FakeApi)
     return FakeApi
 
 
@@ -223,4 +227,4 @@ def test_missing_credentials_fail_the_batch_row_by_row(fake_api):
     [(row, outcome)] = channel.WeChatChannel(channel.WeChatSender(credentials)).send_all(rows_)
     assert outcome == Failure(True, "WeChat account wx... is not configured for replies")
     sender = FakeSender()
-    assert channel.WeChatChannel(sender).send_all(rows_) == [(rows_[0], Sent())]
+    assert channel.WeChatChannel(sender).send_all(rows_) == [(rows_[0], Sent(via="customer_service"))]

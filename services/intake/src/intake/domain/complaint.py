@@ -47,6 +47,8 @@ class Estate:
     timezone: str
     region: str | None = None
     units: int | None = None  # registered units (reporting's complaints per 1,000 units); None: none registered
+    active: bool = True  # a deactivated estate takes no new complaints from forms, API, hotline, committee
+    address: str = ""
 
 
 @dataclass

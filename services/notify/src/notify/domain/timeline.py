@@ -90,7 +90,8 @@ def timeline_entry(row, locale: str = i18n.DEFAULT_LOCALE) -> dict:
     deferred = row.get("deferred_until")
     if status == "sent":
         at = row["sent_at"] or at
-        text = i18n.t(f"{prefix}.sent", locale, recipient=recipient)
+        text = i18n.t(f"{prefix}.{'sent_template' if via(row) == 'template' else 'sent'}", locale,
+                      recipient=recipient)
     elif status == "delivered":
         at = row.get("dlr_at") or row["updated_at"] or at
         text = i18n.t(f"{prefix}.delivered", locale, recipient=recipient)
@@ -112,6 +113,12 @@ def timeline_entry(row, locale: str = i18n.DEFAULT_LOCALE) -> dict:
     return {"at": at.isoformat(), "kind": kind, "actor": "notify", "text": text}
 
 
+def via(row) -> str | None:
+    """How a sent WeChat row went (``customer_service`` | ``template``); None for other channels or not sent."""
+    fallback = row.get("fallback") if row.get("channel") == "wechat" else None
+    return fallback.get("via") if isinstance(fallback, dict) else None
+
+
 def delivery_view(row) -> dict:
     iso = lambda v: v.isoformat() if v else None  # noqa: E731
     return {
@@ -119,5 +126,5 @@ def delivery_view(row) -> dict:
         "recipient": mask_recipient(row["channel"], row["recipient"]),
         "status": row["status"], "attempts": row["attempts"], "created_at": iso(row["created_at"]),
         "sent_at": iso(row["sent_at"]), "last_error": _reason(row["last_error"], "en") or None,
-        "deferred_until": iso(row.get("deferred_until")), "dlr_type": row.get("dlr_type"),
+        "deferred_until": iso(row.get("deferred_until")), "dlr_type": row.get("dlr_type"), "via": via(row),
     }

@@ -9,9 +9,12 @@ Rules (plain Python, tested without a broker or HTTP):
   attempts run out);
 - WeChat is an in-app message: quiet hours do not hold it back;
 - an answer's ``errcode`` decides: 0 sent; 40001/40014/42001 the access token (refresh once, then retry the
-  row); 45015/43004/40003/45047 and other refusals of the message: failed at once; -1, 45009 (rate limit) and
-  refusals of our credentials (40013, 40125, 40164 IP not allowed): temporary, retried with backoff (our
-  configuration, not the owner's message).
+  row); 45015/43004/40003/45047/40037 and other refusals of the message: failed at once; -1, 45009 (rate limit)
+  and refusals of our credentials (40013, 40125, 40164 IP not allowed): temporary, retried with backoff (our
+  configuration, not the owner's message);
+- outside the 48-hour window the tenant's **template message** goes instead, before any SMS (rules in
+  ``wechat_templates.py``); the row keeps it planned in ``fallback["template"]`` next to the SMS, and which
+  way it went in ``fallback["via"]`` once sent (``customer_service`` | ``template``).
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ REASONS = {
     43004: "the owner has unfollowed the official account (43004)",
     40003: "WeChat does not know this openid (40003)",
     45047: "too many customer-service messages without a reply from the owner (45047)",
+    40037: "WeChat does not know this template id (40037)",
     40013: "WeChat refused our app id (40013)",
     40125: "WeChat refused our AppSecret (40125)",
     40164: "our IP address is not on the account's whitelist (40164)",
@@ -90,12 +94,13 @@ def classify(errcode, errmsg: str = "") -> tuple[str, str]:
 
 def wechat_message(*, tenant_id: str, complaint_id: str, case_id: str | None, kind: str, locale: str,
                    reference: str, created_at, app_id: str, openid: str, text: str, timezone: str | None = None,
-                   urgent: bool = False) -> Message:
-    """A queued WeChat text to ``openid`` through the account ``app_id``."""
+                   urgent: bool = False, template: dict | None = None) -> Message:
+    """A queued WeChat text to ``openid`` through the account ``app_id``; ``template``: its template message as
+    planned (``wechat_templates.plan``), kept in ``fallback["template"]``."""
     return Message(tenant_id=tenant_id, complaint_id=complaint_id, case_id=case_id, kind=kind, channel=CHANNEL,
                    recipient=openid, locale=locale, reference=reference, subject="", body_text=text_body(text),
                    body_html="", status="queued", created_at=created_at, timezone=timezone, urgent=urgent,
-                   wechat_app_id=app_id)
+                   wechat_app_id=app_id, fallback={"template": template} if template else None)
 
 
 def prefer_wechat(messages: list[Message], wechat: Message) -> list[Message]:
@@ -111,4 +116,5 @@ def with_fallback(message: Message, sms: Message | None) -> Message:
     fails); unchanged when there is no SMS to fall back to (none, SMS off, a landline, an opt-out)."""
     if sms is None or sms.status != "queued":
         return message
-    return replace(message, fallback={"to": sms.recipient, "text": sms.body_text, "urgent": bool(sms.urgent)})
+    return replace(message, fallback=dict(message.fallback or {}) | {
+        "to": sms.recipient, "text": sms.body_text, "urgent": bool(sms.urgent)})
