@@ -23,6 +23,15 @@ live_pid() {
   echo "$pid"
 }
 
+# running (a zombie is not: a process the e2e tests restarted from pytest is reaped only by pytest, and
+# waiting for it cost every e2e phase the whole grace period)
+running() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"   # after "(comm)", which may hold spaces
+  [ "$state" != Z ]
+}
+
 stop_procs() {
   local f name pid sig pids=() names=()
   shopt -s nullglob
@@ -44,13 +53,13 @@ stop_procs() {
   local deadline=$((SECONDS + GRACE)) i alive
   while :; do
     alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    for pid in "${pids[@]}"; do running "$pid" && alive=1; done
     [ "$alive" = 0 ] && break
     [ "$SECONDS" -ge "$deadline" ] && break
     sleep 0.2
   done
   for i in "${!pids[@]}"; do
-    if kill -0 "${pids[$i]}" 2>/dev/null; then
+    if running "${pids[$i]}"; then
       ed_warn "${names[$i]} (pid ${pids[$i]}) did not stop within ${GRACE}s: SIGKILL"
       kill -9 "${pids[$i]}" 2>/dev/null || true
     fi

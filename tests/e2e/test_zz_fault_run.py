@@ -117,6 +117,7 @@ def _figures(stream, accepted, found, dlq_before, dlq_after, phases, stream_s, q
         "acknowledgement_mails_repeated": found["acknowledgement_mails_repeated"],
         "acknowledgements_retried": found["acknowledgements_retried"],
         "intake_total": found["intake_total"], "reporting_total": found["reporting_total"],
+        "checker_reads_retried_after_503": found["checker_reads_retried_after_503"],
         "dead_lettered": {q: n - dlq_before.get(q, 0) for q, n in dlq_after.items() if n > dlq_before.get(q, 0)},
         "phases": phases, "stream_s": round(stream_s, 1), "quiescence_s": round(quiet_s, 1),
     }

@@ -25,7 +25,7 @@ from prometheus_client import Counter
 from estatedesk_common.db import is_postgres
 from estatedesk_common.outbox import backoff
 
-from . import dlr, repository
+from . import dlr, reads, repository
 from .domain.messages import event_fields, mask_emails_in
 from .domain.phones import mask_phones_in
 from .outcomes import Deferred, Failure, Sent
@@ -42,7 +42,8 @@ def deliver_once(engine, new_uow, channel, clock, batch: int = 20, max_attempts:
     if is_postgres(engine):
         with new_uow() as uow:
             rows = repository.due_messages(uow.conn, clock.now(), batch, channel.name)
-            outcomes = channel.send_all(rows, clock.now())
+            with reads.claimed(uow.conn):  # the channel's own reads must not wait for a second connection
+                outcomes = channel.send_all(rows, clock.now())
             counts = record_all(uow, channel, outcomes, clock.now(), max_attempts)
             uow.commit()
         return counts

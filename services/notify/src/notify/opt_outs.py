@@ -15,6 +15,7 @@ import logging
 
 from sqlalchemy import select, update
 
+from . import reads
 from .domain.opt_outs import WINDOW, opt_out_keyword, throttle_reason, throttled_until
 from .domain.owner_updates import ESSENTIAL_SMS_KINDS, OPTED_OUT
 from .domain.phones import InvalidPhone, mask_phone, national_mobile
@@ -77,7 +78,7 @@ class SmsThrottle:
         self.reason = throttle_reason(limit)
 
     def recent(self, recipient: str, now: dt.datetime) -> list[dt.datetime]:
-        with self.engine.connect() as conn:
+        with reads.connection(self.engine) as conn:
             return list(conn.execute(select(messages.c.sent_at).where(
                 messages.c.channel == "sms", messages.c.recipient == recipient,
                 messages.c.sent_at > now - WINDOW)).scalars())

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from estatedesk_common import secrets
 from estatedesk_common.errors import EstateDeskError
 
+from . import reads
 from .domain import webhooks as address_rules
 from .domain.mail_settings import MailServer
 from .mail import Route
@@ -99,7 +100,7 @@ class TenantRoutes:
         ids = sorted(t for t in tenant_ids if t)
         if not ids:
             return {}
-        with self.engine.connect() as conn:
+        with reads.connection(self.engine) as conn:
             rows = conn.execute(select(mail_settings).where(mail_settings.c.tenant_id.in_(ids),
                                                             mail_settings.c.mode == "custom")).mappings().all()
         return {row["tenant_id"]: self._route(row) for row in rows}
