@@ -21,12 +21,13 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('estates') as batch:
-        batch.add_column(sa.Column('address', sa.String(length=200), nullable=False, server_default=''))
-        batch.add_column(sa.Column('units', sa.Integer(), nullable=True))
-        batch.add_column(sa.Column('active', sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch.add_column(sa.Column('updated_at', estatedesk_common.db.UTCDateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column('updated_by', sa.String(length=36), nullable=True))
+    # plain ADD COLUMN, not batch mode: on SQLite a batch recreates the table (DROP TABLE estates), which the
+    # foreign keys of existing complaints refuse - an existing installation could not upgrade
+    op.add_column('estates', sa.Column('address', sa.String(length=200), nullable=False, server_default=''))
+    op.add_column('estates', sa.Column('units', sa.Integer(), nullable=True))
+    op.add_column('estates', sa.Column('active', sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column('estates', sa.Column('updated_at', estatedesk_common.db.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('estates', sa.Column('updated_by', sa.String(length=36), nullable=True))
 
 
 def downgrade() -> None:
