@@ -66,14 +66,20 @@ class Stub:
             self.tokens[token] = appid
         return {"access_token": token, "expires_in": 7200}
 
-    def send(self, query: dict, raw: bytes) -> dict:
+    def _request(self, query: dict, raw: bytes):
+        """``(app id, JSON body)`` of a call with a valid token, else the error answer WeChat gives."""
         appid = self.tokens.get(query.get("access_token", ""))
         if appid is None:
-            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+            return None, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
         try:
-            body = json.loads(raw.decode("utf-8"))
+            return appid, json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            return {"errcode": 47001, "errmsg": "data format error"}
+            return None, {"errcode": 47001, "errmsg": "data format error"}
+
+    def send(self, query: dict, raw: bytes) -> dict:
+        appid, body = self._request(query, raw)
+        if appid is None:
+            return body
         if not isinstance(body, dict) or not body.get("touser"):
             return {"errcode": 47001, "errmsg": "data format error"}
         if body["touser"] in self.expired or body["touser"] in self.unsubscribed:
@@ -82,13 +88,9 @@ class Stub:
         return {"errcode": 0, "errmsg": "ok"}
 
     def send_template(self, query: dict, raw: bytes) -> dict:
-        appid = self.tokens.get(query.get("access_token", ""))
+        appid, body = self._request(query, raw)
         if appid is None:
-            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            return {"errcode": 47001, "errmsg": "data format error"}
+            return body
         data = body.get("data") if isinstance(body, dict) else None
         if (not isinstance(body, dict) or not isinstance(body.get("touser"), str) or not body["touser"]
                 or not isinstance(data, dict) or not data
