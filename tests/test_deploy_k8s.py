@@ -34,6 +34,7 @@ CRD_KINDS = {
     ("rabbitmq.com/v1beta1", "Vhost"): "RabbitMQ Messaging Topology Operator CRD",
     ("rabbitmq.com/v1beta1", "User"): "RabbitMQ Messaging Topology Operator CRD",
     ("rabbitmq.com/v1beta1", "Permission"): "RabbitMQ Messaging Topology Operator CRD",
+    ("rabbitmq.com/v1beta1", "Policy"): "RabbitMQ Messaging Topology Operator CRD",
     ("postgresql.cnpg.io/v1", "Cluster"): "CloudNativePG CRD",
     ("postgresql.cnpg.io/v1", "ScheduledBackup"): "CloudNativePG CRD",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "Prometheus Operator CRD",
@@ -195,6 +196,10 @@ def test_operator_resources(overlay):
     (vhost,) = by_kind(docs, "Vhost").values()
     assert vhost["spec"] == {"name": "estatedesk", "defaultQueueType": "quorum",
                              "rabbitmqClusterReference": {"name": "estatedesk-rabbitmq"}}
+    (dlq_policy,) = by_kind(docs, "Policy").values()  # DLQs never drop messages on 4.x's delivery limit
+    assert dlq_policy["spec"]["vhost"] == "estatedesk" and dlq_policy["spec"]["definition"] == {"delivery-limit": -1}
+    assert re.search(dlq_policy["spec"]["pattern"], "workflow.dlq") and not re.search(
+        dlq_policy["spec"]["pattern"], "evt-intake-complaint_received--workflow.open_case")
     assert "estatedesk-app" in by_kind(docs, "User")  # -> secret estatedesk-app-user-credentials
     (perm,) = by_kind(docs, "Permission").values()
     assert perm["spec"]["vhost"] == "estatedesk" and perm["spec"]["userReference"]["name"] == "estatedesk-app"
