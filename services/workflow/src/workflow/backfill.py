@@ -10,6 +10,8 @@ year is loaded (``--no-backfill`` skips it).
 from __future__ import annotations
 
 import logging
+import weakref
+from collections import OrderedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -23,8 +25,29 @@ from .tables import cases, reliability, sla_policies
 log = logging.getLogger(__name__)
 
 
+# Built policies by (tenant, layers), per engine (so test databases never share one): a stored version is never
+# changed (a save adds a version), so the policy built from given layers never changes either, and the timer loop,
+# which needs the case's policy for every warning, breach and escalation, builds each once. The statutory calendar
+# is looked up when a day is counted, not at build time, so years loaded later still count.
+_BUILT: "weakref.WeakKeyDictionary[object, OrderedDict]" = weakref.WeakKeyDictionary()
+BUILT_MAX = 256
+
+
 def policy_for_case(conn, tenant_id: str, levels: list[dict]) -> sla.Policy:
     """The policy built from exactly the layers (scope, version) a case was opened under."""
+    key = (tenant_id, tuple((level["scope"], level["version"]) for level in levels))
+    built = _BUILT.setdefault(conn.engine, OrderedDict())
+    policy = built.get(key)
+    if policy is None:
+        policy = built[key] = _build_for_case(conn, tenant_id, levels)
+        while len(built) > BUILT_MAX:
+            built.popitem(last=False)
+    else:
+        built.move_to_end(key)
+    return policy
+
+
+def _build_for_case(conn, tenant_id: str, levels: list[dict]) -> sla.Policy:
     layers = []
     for level in levels:
         if level["scope"] == policies.BUILTIN:

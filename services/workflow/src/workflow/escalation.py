@@ -55,6 +55,10 @@ def schedule_case_timers(uow, tenant_id: str, case_id: str, received_at: dt.date
 
 
 def on_timer(uow, timer) -> None:
+    if timer["kind"] == "sla_recompute":  # a policy recompute that did not finish (workflow.recompute)
+        from . import recompute
+        recompute.on_timer(uow, timer)
+        return
     case = repository.get_case(uow.conn, timer["tenant_id"], timer["subject_id"])
     if case is None or case["status"] in ENDED:
         return
@@ -130,7 +134,8 @@ def warning_fraction(conn, case) -> float | None:
 def _escalate(uow, case, reason: str, rung=None) -> None:
     """Climb one rung of the case's ladder (or jump to ``rung``); while the case stays open, the next rung
     follows after this rung's time to act. A ``regional_manager`` rung alerts head office, with the region."""
-    rung = rung or next_rung(case["escalation_level"] or 0, case_ladder(uow.conn, case))
+    policy = case_policy(uow.conn, case)
+    rung = rung or next_rung(case["escalation_level"] or 0, policy.ladder if policy is not None else DEFAULT_LADDER)
     if rung is None:
         return
     now = uow.clock.now()
@@ -143,11 +148,27 @@ def _escalate(uow, case, reason: str, rung=None) -> None:
         **({"region": region} if rung.role == "regional_manager" else {})})
     repository.add_timeline(uow.conn, case["tenant_id"], case["id"], now, "case_escalated", "workflow",
                             f"已升级至{rung.title_zh}（第 {rung.level} 级）")
-    if rung.minutes_to_act is not None:
-        timers.schedule(uow.conn, timer_table, case["tenant_id"], "escalation", case["id"],
-                        now + dt.timedelta(minutes=rung.minutes_to_act), now, key=f"level-{rung.level + 1}",
-                        payload={"reason": f"level {rung.level} did not act within "
-                                           f"{rung.limit or f'{rung.minutes_to_act}m'}"})
+    if not rung.is_top:
+        _schedule_next_rung(uow, case, rung, policy, now)
+
+
+def _schedule_next_rung(uow, case, rung, policy, now) -> None:
+    """The climb above ``rung`` after its limit, counted from ``now`` like a stage's limit (``4bh`` inside business
+    hours, ``1wd`` to the close of the next working day). A limit the calendar cannot count is not guessed: no
+    climb is scheduled, and the timeline and the log say so."""
+    try:
+        if policy is None:
+            due = now + dt.timedelta(minutes=rung.minutes_to_act)
+        else:
+            due, _ = rung.acts_by(policy.calendar, now)
+    except (sla.CalendarUnavailable, sla.NoWorkingTime) as exc:
+        log.error("case %s: next rung after %s not scheduled: %s", case["reference"], rung.role, exc)
+        repository.add_timeline(uow.conn, case["tenant_id"], case["id"], now, "escalation_not_scheduled", "workflow",
+                                f"无法计算{rung.title_zh}的处理时限（{rung.limit}）：{exc}；不再自动升级")
+        return
+    timers.schedule(uow.conn, timer_table, case["tenant_id"], "escalation", case["id"], due, now,
+                    key=f"level-{rung.level + 1}",
+                    payload={"reason": f"level {rung.level} did not act within {rung.limit}"})
 
 
 def _body(case) -> dict:

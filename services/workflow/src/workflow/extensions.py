@@ -24,6 +24,7 @@ from estatedesk_common.errors import Conflict, Forbidden, ValidationFailed
 from . import escalation, repository
 from .domain import extensions as rules
 from .domain.actions import InvalidAction
+from .domain.sla.approval import approval_from, required
 from .tables import case_deadlines, case_extensions, cases
 from .tables import timers as timer_table
 
@@ -32,6 +33,10 @@ ACTIONS = rules.ACTIONS
 
 class ExtensionForbidden(Forbidden):
     code = "extension_not_allowed"
+
+
+class ExtensionNeedsHigherApproval(Forbidden):
+    code = "extension_needs_higher_approval"  # longer than the decider's rung of extensions.approval may grant
 
 
 class StaleCase(Conflict):
@@ -54,6 +59,8 @@ def act(uow, case, action: str, data: dict, user_id: str | None, roles) -> dict:
             event, body, text = _decide(uow, case, data, deadlines, pending, user_id, caller_rank, now)
     except InvalidAction as exc:
         raise ValidationFailed(str(exc), field=exc.field) from exc
+    except rules.BeyondRung as exc:
+        raise ExtensionNeedsHigherApproval(str(exc), field=exc.field, details=exc.details) from exc
     except rules.NotAllowed as exc:
         raise ExtensionForbidden(str(exc), field=exc.field) from exc
     changed = uow.conn.execute(update(cases).where(
@@ -79,12 +86,14 @@ def _request(uow, case, data, deadlines, pending, user_id, caller_rank, now):
         tenant_id=case["tenant_id"], case_id=case["id"], seq=seq, stage=req.stage, status="pending",
         due_at=deadline["due_at"], new_due_at=req.new_due_at, reason=req.reason, requested_by=user_id,
         requested_rank=caller_rank, requested_at=now))
+    rung, _below = approval_needed(uow.conn, case, deadline, req.new_due_at)
+    needed = max(rung.rank, caller_rank + 1)
     zone = ZoneInfo(case["timezone"])
     body = {"request": seq, "stage": req.stage, "due_at": deadline["due_at"].isoformat(),
             "original_due_at": (deadline["original_due_at"] or deadline["due_at"]).isoformat(),
             "new_due_at": req.new_due_at.isoformat(), "reason": req.reason}
     text = (f"申请延期：阶段「{req.stage}」由 {deadline['due_at'].astimezone(zone):%Y-%m-%d %H:%M} 延至 "
-            f"{req.new_due_at.astimezone(zone):%Y-%m-%d %H:%M}；原因：{req.reason}；待{rules.RANK_TITLES_ZH[caller_rank + 1]}或以上审批")
+            f"{req.new_due_at.astimezone(zone):%Y-%m-%d %H:%M}；原因：{req.reason}；待{rules.RANK_TITLES_ZH[needed]}或以上审批")
     return "extension_requested", body, text
 
 
@@ -101,6 +110,9 @@ def _decide(uow, case, data, deadlines, pending, user_id, caller_rank, now):
     deadline = deadlines[stage]
     if decision.approve and deadline["met_at"] is not None:
         raise InvalidAction("stage", f"stage {stage!r} was met meanwhile; nothing to extend")
+    if decision.approve:
+        rung, below = approval_needed(uow.conn, case, deadline, req["new_due_at"])
+        rules.check_approval_rung(caller_rank, rung.role, rung.rank, rung.max, below)
     uow.conn.execute(update(case_extensions).where(
         case_extensions.c.tenant_id == case["tenant_id"], case_extensions.c.case_id == case["id"],
         case_extensions.c.seq == req["seq"]).values(
@@ -123,6 +135,18 @@ def _decide(uow, case, data, deadlines, pending, user_id, caller_rank, now):
             f"{original.astimezone(zone):%Y-%m-%d %H:%M}，统计仍按原时限）" if decision.approve else
             f"仍按 {due.astimezone(zone):%Y-%m-%d %H:%M}") + (f"；意见：{decision.note}" if decision.note else ""))
     return "extension_decided", body, text
+
+
+def approval_needed(conn, case, deadline, new_due):
+    """(the lowest rung of the case policy's ``extensions.approval`` that may approve moving ``deadline`` to
+    ``new_due``, counted from its original due time; the ``max`` of the rung below it, or None)."""
+    policy = escalation.case_policy(conn, case)
+    ladder = policy.extension_approval if policy is not None else approval_from(None)
+    if policy is None:
+        return ladder[-1], None
+    rung, _bound = required(ladder, policy.calendar, deadline["original_due_at"] or deadline["due_at"], new_due)
+    index = ladder.index(rung)
+    return rung, ladder[index - 1].max if index else None
 
 
 def reschedule(uow, case, stage: str, due, now) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from . import (deferrals, duty, escalation, extensions, forwarding, policies, policy_admin, quality, repository,
                routing, upgrades)
 from .domain import repeats, sla
+from estatedesk_common.sorting import Sort, parse_sort
 from estatedesk_common.tenant import estates_from_roles
 from .exceptions import CaseNotFound
 
@@ -182,21 +183,25 @@ def get_sla_policy(tenant_id: str, engine, estate=None, at=None, clock=None) -> 
 
 
 QUEUE_MAX = 200
+QUEUE_DEFAULT_SORT = Sort("due_at", descending=False)
 
 
 def list_cases(tenant_id: str, roles, user_id, engine, now, estate=None, status=None, overdue=False,
                escalated=False, mine=False, limit=50, offset=0, complaint_ids=None, extension_pending=False,
-               assignee_names=()) -> dict:
+               assignee_names=(), sort=None, order=None) -> dict:
     """The queue: the caller's cases (estate scope from ``roles``), each with its next pending deadline.
     ``extension_pending`` keeps the cases with an extension request waiting for a decision (the 延期审批 inbox)
     and adds each one's ``pending_extensions`` (oldest first). ``mine``: received by the caller or assigned to
     them, by user id or by one of ``assignee_names`` (the caller's username: routing assigns usernames).
+    ``sort`` (``repository.QUEUE_SORTS``, default due_at: soonest pending deadline first) and ``order`` (asc|desc)
+    order the query; anything else is ``InvalidSort`` (400, field sort/order).
 
     ``{"total", "items": [{complaint_id, reference, estate, estate_name, timezone, channel, category, severity,
     status, escalation_level, assignee, version, received_at, next_deadline: {stage, due_at} | None,
     overdue, deferred_until}]}``: a deferred case is never overdue (its clocks are paused) and carries the end of
     its deferral. An ``estate`` outside the caller's scope gives an empty list, not an error.
     """
+    chosen = parse_sort(sort, order, repository.QUEUE_SORTS, QUEUE_DEFAULT_SORT)
     scope = estates_from_roles(roles)
     if estate:
         scope = frozenset({estate}) if scope is None or estate in scope else frozenset()
@@ -212,7 +217,8 @@ def list_cases(tenant_id: str, roles, user_id, engine, now, estate=None, status=
                                             escalated=bool(escalated), user_id=user_id if mine else None,
                                             complaint_ids=ids, limit=limit, offset=offset,
                                             extension_pending=bool(extension_pending),
-                                            assignee_names=[str(n)[:150] for n in (assignee_names or ())][:5])
+                                            assignee_names=[str(n)[:150] for n in (assignee_names or ())][:5],
+                                            sort=chosen.key, descending=chosen.descending)
         stages = repository.pending_stages(conn, tenant_id, [r["id"] for r in rows if r["next_due_at"]])
         asked = repository.pending_extensions(conn, tenant_id, [r["id"] for r in rows]) if extension_pending else {}
         paused = repository.open_deferrals(conn, tenant_id, [r["id"] for r in rows if r["status"] == "deferred"])

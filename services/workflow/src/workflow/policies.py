@@ -12,6 +12,7 @@ from estatedesk_common.errors import ValidationFailed
 
 from . import presets, repository
 from .domain import sla
+from .domain.sla import overview
 from .exceptions import CalendarMissing, PolicyRejected
 
 BUILTIN = "builtin"
@@ -79,11 +80,16 @@ def preview(conn, tenant_id: str, document, received_at, severity: str, category
                                    f"{', '.join(sorted(policy.severities))}", field="severity")
         deadlines = sla.compute(policy, received, severity, category, channel)
     zone = policy.calendar.zone
+    resolution = next((d for d in deadlines if d.stage == "resolution"), deadlines[-1] if deadlines else None)
     return {"policy_version": policy.version_label, "timezone": policy.calendar.timezone, "severity": severity,
-            "category": category,
+            "category": category, "warning_at": str(policy.warning_fraction(severity)),
             "stages": [{"name": d.stage, "due_at": d.due_at.astimezone(zone).isoformat(),
+                        "warning_at": overview.warning(policy, severity, received, d.due_at),
                         "explanation": sla.render(d.explanation), "explanation_en": sla.render(d.explanation, "en"),
-                        "details": d.explanation} for d in deadlines]}
+                        "details": d.explanation} for d in deadlines],
+            # the ladder from the earliest breach, and who approves how long an extension of the resolution
+            "escalation": overview.ladder(policy, min((d.due_at for d in deadlines), default=None)),
+            "extension_approval": overview.approval(policy, resolution.due_at if resolution else None)}
 
 
 def policy_in_force(conn, tenant_id: str, estate, at: dt.datetime) -> dict:

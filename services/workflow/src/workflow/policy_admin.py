@@ -9,25 +9,23 @@
   ``effective_from`` (a year the statutory calendar does not know -> 422 ``calendar_unavailable``);
 - ``effective_from`` is not more than a minute in the past.
 Then it is stored as the scope's next version. A case keeps the version it was opened under; with
-``recompute_open`` the open cases of the scope get the new version now: each deadline not met yet is counted
-again under the case's own layers with this scope's layer replaced by the new version, moved when it changed
-(timers rescheduled, a timeline entry per case, the case's version + 1). Met deadlines never change; a stage
-moved by an approved extension keeps its extended due time. One transaction for all of it.
+``recompute_open`` the open cases of the scope get the new version now (workflow.recompute: stages added,
+dropped and moved, in batches of cases, each batch its own transaction, resumable). The save commits first,
+with the record of the run, so an interrupted run finishes on its own (the run's safety timer).
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from estatedesk_common.errors import ValidationFailed
 
-from . import backfill, escalation, extensions, policies, presets, repository
+from . import policies, recompute, repository
 from .domain import sla
 from .exceptions import CalendarMissing
-from .tables import case_deadlines, cases, sla_policies
+from .tables import sla_policies
 
 SCOPE = re.compile(r"^(group|region:[A-Za-z0-9_\-]{1,40}|estate:[A-Za-z0-9_\-]{1,40})$")
 PAST_TOLERANCE = dt.timedelta(minutes=1)
@@ -35,7 +33,7 @@ ORDER = {"builtin": 0, "group": 0, "region": 1, "estate": 2}
 
 
 def save(uow, tenant_id: str, user_id: str | None, scope: str, document, effective_from=None,
-         recompute_open: bool = False, directory=None) -> dict:
+         recompute_open: bool = False, directory=None, batch_size: int = recompute.BATCH_SIZE) -> dict:
     if not isinstance(scope, str) or not SCOPE.match(scope):
         raise ValidationFailed("scope must be group, region:<code> or estate:<code>", field="scope")
     estates = covered(scope, directory or [])
@@ -52,8 +50,12 @@ def save(uow, tenant_id: str, user_id: str | None, scope: str, document, effecti
         report = {"scope": scope, "version": version, "effective_from": effective.isoformat(),
                   "recomputed": [], "unchanged": 0, "failed": []}
         if recompute_open:
-            _recompute(uow, tenant_id, scope, version, doc, estates, user_id, now, report)
+            recompute.start(uow.conn, tenant_id, scope, version, estates, user_id, now, batch_size)
         uow.commit()
+    if recompute_open:  # batches of cases, each its own transaction (workflow.recompute)
+        run = recompute.run(uow, tenant_id, scope, version)
+        report.update(recomputed=run["recomputed"], unchanged=run["totals"]["unchanged"], failed=run["failed"],
+                      recompute=run)
     return report
 
 
@@ -112,79 +114,6 @@ def _with_layer(layers: list[tuple], scope: str, version: int, doc: dict) -> lis
             if layer[0] != scope and not (scope == "group" and layer[0] == policies.BUILTIN)]
     kept.append((scope, version, doc))
     return sorted(kept, key=lambda layer: ORDER[layer[0].partition(":")[0]])
-
-
-def _recompute(uow, tenant_id, scope, version, doc, estates, user_id, now, report) -> None:
-    regions = {e["code"]: e.get("region") for e in estates}
-    # a deferred case keeps its paused deadlines (its timers are off until it resumes: workflow.deferrals)
-    q = select(cases).where(cases.c.tenant_id == tenant_id,
-                            cases.c.status.not_in(sorted(escalation.DONE | {"deferred"})))
-    if scope != "group":
-        q = q.where(cases.c.estate_code.in_(sorted(regions)))
-    for case in uow.conn.execute(q.order_by(cases.c.received_at)).mappings().all():
-        if scope.startswith("region:") and regions.get(case["estate_code"]) != scope.partition(":")[2]:
-            continue
-        moved = _recompute_case(uow, tenant_id, case, scope, version, doc, user_id, now, report)
-        if moved:
-            report["recomputed"].extend(moved)
-        else:
-            report["unchanged"] += 1
-
-
-def _recompute_case(uow, tenant_id, case, scope, version, doc, user_id, now, report) -> list[dict]:
-    levels = case["policy_levels"] or [{"scope": policies.BUILTIN, "version": None}]
-    base = backfill.policy_for_case(uow.conn, tenant_id, levels)
-    layers = [(lv["scope"], lv["version"], _document(uow.conn, tenant_id, lv)) for lv in levels]
-    layers = _with_layer(layers, scope, version, doc)
-    try:
-        policy = sla.build(layers)
-        severity = case["severity"] if case["severity"] in policy.severities else policy.default_severity
-        failures: list = []
-        computed = {d.stage: d for d in sla.compute(policy, case["received_at"], severity, case["category"],
-                                                    case["channel"], failures)}
-    except sla.PolicyInvalid as exc:
-        report["failed"].append({"reference": case["reference"], "error": str(exc)})
-        return []
-    for failure in failures:
-        report["failed"].append({"reference": case["reference"], "stage": failure["stage"],
-                                 "error": failure["error"]})
-    rows = {r["stage"]: r for r in policies.deadline_rows(list(computed.values()), case["received_at"],
-                                                          policy.version_label)}
-    moved, zone = [], ZoneInfo(case["timezone"])
-    for d in repository.deadlines(uow.conn, tenant_id, case["id"]):
-        row = rows.get(d["stage"])
-        if d["met_at"] is not None or d["original_due_at"] is not None or row is None or row["due_at"] == d["due_at"]:
-            continue
-        uow.conn.execute(update(case_deadlines).where(
-            case_deadlines.c.tenant_id == tenant_id, case_deadlines.c.case_id == case["id"],
-            case_deadlines.c.stage == d["stage"]).values(
-            {k: row[k] for k in ("due_at", "limit_spec", "limit_minutes", "explanation", "explanation_en",
-                                 "explanation_data", "policy_version")}))
-        extensions.reschedule(uow, case, d["stage"], row["due_at"], now)
-        moved.append({"reference": case["reference"], "stage": d["stage"], "old_due": _local(d["due_at"], zone),
-                      "new_due": _local(row["due_at"], zone)})
-    if moved:
-        uow.conn.execute(update(cases).where(cases.c.tenant_id == tenant_id, cases.c.id == case["id"]).values(
-            version=case["version"] + 1, policy_version=policy.version_label,
-            policy_levels=[{"scope": s, "version": v} for s, v in policy.levels]))
-        text = f"时限策略调整（{base.version_label} → {policy.version_label}），重算时限：" + "；".join(
-            f"「{m['stage']}」{m['old_due'][:16].replace('T', ' ')} → {m['new_due'][:16].replace('T', ' ')}"
-            for m in moved)
-        repository.add_timeline(uow.conn, tenant_id, case["id"], now, "deadlines_recomputed", user_id or "workflow",
-                                text)
-    return moved
-
-
-def _document(conn, tenant_id: str, level: dict):
-    if level["scope"] == policies.BUILTIN:
-        return presets.load("seed002")
-    return conn.execute(select(sla_policies.c.document).where(
-        sla_policies.c.tenant_id == tenant_id, sla_policies.c.scope == level["scope"],
-        sla_policies.c.version == level["version"])).scalar_one()
-
-
-def _local(instant: dt.datetime, zone: ZoneInfo) -> str:
-    return instant.astimezone(zone).isoformat()
 
 
 def versions(conn, tenant_id: str, scope: str | None = None) -> dict:

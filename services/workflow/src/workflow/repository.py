@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, exists, func, or_, select
 
+from estatedesk_common.sorting import SEVERITY_RANK
+
+from .domain.actions import RANK
 from .tables import case_deadlines, case_deferrals, case_extensions, case_timeline, cases, sla_policies
 
 
@@ -66,14 +69,18 @@ def timeline(conn, tenant_id: str, case_id: str):
 QUEUE_DONE = ("resolved", "closed", "cancelled")
 
 
+QUEUE_SORTS = ("due_at", "received_at", "severity", "estate", "status")
+
+
 def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, escalated=False, user_id=None,
                complaint_ids=None, limit=50, offset=0, extension_pending=False,
-               assignee_names=()) -> tuple[int, list]:
+               assignee_names=(), sort: str = "due_at", descending: bool = False) -> tuple[int, list]:
     """``(total, rows)`` of the tenant's cases in ``estates`` (None = all), each with ``next_due_at`` (the
     earliest deadline not met yet, none once resolved, closed or cancelled); soonest deadline first, cases without one last. ``status`` "active" means
     not resolved, closed or cancelled; ``user_id`` keeps the cases that user received or is assigned (by id, or by
     one of ``assignee_names``: routing rules and the duty roster assign usernames); ``overdue``
-    leaves out deferred cases (their clocks are paused until they resume)."""
+    leaves out deferred cases (their clocks are paused until they resume). ``sort`` (one of
+    ``QUEUE_SORTS``) reorders in the query (see ``_queue_order``)."""
     soonest = (select(func.min(case_deadlines.c.due_at))
                .where(case_deadlines.c.tenant_id == cases.c.tenant_id, case_deadlines.c.case_id == cases.c.id,
                       case_deadlines.c.met_at.is_(None))
@@ -100,9 +107,25 @@ def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, e
                                     case_extensions.c.case_id == cases.c.id, case_extensions.c.status == "pending"))
     total = conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one()
     q = (select(cases, pending.label("next_due_at")).where(*where)
-         .order_by(pending.is_(None), pending, cases.c.received_at.desc(), cases.c.id)
+         .order_by(*_queue_order(sort, descending, pending))
          .limit(limit).offset(offset))
     return total, conn.execute(q).mappings().all()
+
+
+def _queue_order(sort: str, descending: bool, pending) -> list:
+    """ORDER BY for the queue: the chosen key (cases without a pending deadline last whichever the direction;
+    severity by weight, status by lifecycle), then newest received and the id, so equal keys keep one order
+    across pages on both databases."""
+    status_rank = case(RANK, value=cases.c.status, else_=len(RANK))
+    severity_rank = case(SEVERITY_RANK, value=cases.c.severity, else_=-1)
+    primary = {"due_at": [pending], "received_at": [cases.c.received_at], "severity": [severity_rank],
+               "estate": [cases.c.estate_name, cases.c.estate_code], "status": [status_rank]}[sort]
+    ordered = [c.desc() if descending else c.asc() for c in primary]
+    if sort == "due_at":
+        ordered.insert(0, pending.is_(None))
+    if sort == "received_at":
+        return [*ordered, cases.c.id.desc() if descending else cases.c.id]
+    return [*ordered, cases.c.received_at.desc(), cases.c.id]
 
 
 def open_deferrals(conn, tenant_id: str, case_ids) -> dict:

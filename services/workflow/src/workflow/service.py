@@ -10,6 +10,7 @@ from estatedesk_common.timers import Timers
 
 from . import (actions, callbacks, case_summaries, digest, duty, handlers, policy_admin, presets, quality, routing,
                workload)
+from .domain.sla import statutory
 from .exceptions import EXPECTED_EXCEPTIONS
 from .statutory import StatutoryCalendars
 from .tables import reliability
@@ -50,11 +51,12 @@ class WorkflowService:
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_cases(self, estate=None, status=None, overdue=False, escalated=False, mine=False, limit=50, offset=0,
-                   complaint_ids=None, extension_pending=False, assignee_names=()):
-        """The caller's queue (estate scope from the context's roles), soonest pending deadline first."""
+                   complaint_ids=None, extension_pending=False, assignee_names=(), sort=None, order=None):
+        """The caller's queue (estate scope from the context's roles), soonest pending deadline first unless
+        ``sort`` (due_at, received_at, severity, estate, status) and ``order`` (asc, desc) say otherwise."""
         return handlers.list_cases(self.tenant.id, self.tenant.roles, self.tenant.user_id, self.db.engine,
                                    self.db.clock.now(), estate, status, overdue, escalated, mine, limit, offset,
-                                   complaint_ids, extension_pending, assignee_names)
+                                   complaint_ids, extension_pending, assignee_names, sort, order)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def case_summaries(self, complaint_ids):
@@ -87,6 +89,12 @@ class WorkflowService:
     def list_sla_presets(self):
         """The shipped presets (seed 002, 001, 000; the seed 004 handover override) with their text."""
         return {"items": presets.catalogue()}
+
+    @rpc
+    def list_calendar_years(self):
+        """The years each calendar knows (``cn``: the package's and the operator-loaded ones; ``none``: any), so a
+        form can refuse a closure in a year deadlines cannot be counted in."""
+        return {"calendars": {"cn": statutory.known_years(), "none": None}}
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_sla_policy_versions(self, scope=None):

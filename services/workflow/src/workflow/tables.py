@@ -23,6 +23,24 @@ sla_policies = Table(
     Index("ix_sla_policies_effective", "tenant_id", "scope", "effective_from"),
 )
 
+# Recomputing the open cases of a scope under a new policy version (workflow/recompute.py), in batches of cases:
+# the cursor (received_at, id) of the last case done and the running report commit with each batch, so a run
+# that stopped midway resumes where it was (revision w11r1e2c3o4m). status: running | done.
+sla_recomputes = Table(
+    "sla_recomputes", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("scope", String(60), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("status", String(10), nullable=False),
+    Column("estates", JSON, nullable=True),  # the estate codes a region/estate scope covers; null: the group
+    Column("after_received_at", UTCDateTime, nullable=True),
+    Column("after_case_id", String(36), nullable=True),
+    Column("report", JSON, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("started_by", String(100), nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+)
+
 cases = Table(
     "cases", metadata,
     Column("tenant_id", String(36), primary_key=True),

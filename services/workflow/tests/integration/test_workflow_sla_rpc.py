@@ -58,3 +58,28 @@ def test_a_group_picks_a_shipped_preset_by_name(running):
                                     preset=preset)
             error = json.loads(info.value.value)
             assert (error["status"], error["error"], error["details"]["field"]) == (422, "validation_failed", "preset")
+
+
+
+def test_the_calendar_years_a_form_may_use(container_factory, rabbit_config, workflow_db):
+    """``list_calendar_years``: the package's years plus one an operator loaded; ``none`` counts any year."""
+    import datetime as dt
+
+    import yaml
+
+    from workflow import statutory as loader
+    from workflow.domain.sla import statutory
+
+    engine = make_engine(workflow_db)
+    year = statutory.parse_year(yaml.safe_load(
+        "calendar: cn\nyear: 2031\nsource: test\nholidays: [{name: 元旦, from: 2031-01-01, to: 2031-01-01}]\n"))
+    with engine.begin() as conn:
+        loader.save_year(conn, year, "ops@example", dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc))
+    engine.dispose()
+    container_factory(WorkflowService, service_config(rabbit_config, workflow_db)).start()
+    try:
+        with ServiceRpcProxy("workflow", rabbit_config, context_data=CONTEXT, timeout=10) as rpc:
+            years = rpc.list_calendar_years()["calendars"]
+        assert years["none"] is None and {2004, 2026, 2031} <= set(years["cn"]) and 2030 not in years["cn"]
+    finally:
+        statutory.REGISTRY.install([])

@@ -79,8 +79,9 @@ def test_lower_layers_win_and_the_group_severity_warning_point_survives_a_new_to
      "escalation[1].limit", "top rung has no limit"),
     ("escalation:\n  - {role: cs_supervisor, limit: -2h}\n  - {role: head_office}\n", 2, "escalation[0].limit",
      "negative limit"),
-    ("escalation:\n  - {role: cs_supervisor, limit: 4bh}\n  - {role: head_office}\n", 2, "escalation[0].limit",
-     "wall-clock"),
+    ("escalation:\n  - {role: cs_supervisor, limit: 4x}\n  - {role: head_office}\n", 2, "escalation[0].limit",
+     "malformed limit"),
+    ("warning_at: 2q\n", 1, "warning_at", "malformed limit"),
     ("escalation:\n  - {role: cs_supervisor, limit: 2h, after: 1h}\n  - {role: head_office}\n", 2,
      "escalation[0].after", "unknown key 'after'"),
 ])

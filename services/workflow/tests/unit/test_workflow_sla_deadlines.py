@@ -146,3 +146,13 @@ def test_after_counts_from_the_earlier_stage_due_time():
 def test_naive_receipt_time_is_refused():
     with pytest.raises(ValueError):
         compute(policy("1h"), dt.datetime(2026, 11, 24, 10), "s")
+
+
+def test_closures_and_extra_working_days_may_carry_a_reason():
+    """The console's form writes ``{date, reason}``; the date counts exactly as a plain date does."""
+    plain = due("1wd", "2026-11-24T11:00+08:00", closures=["2026-11-25"], extra=["2026-11-28"])[0]
+    kept = due("1wd", "2026-11-24T11:00+08:00", closures=[{"date": "2026-11-25", "reason": "停电检修"}],
+               extra=[{"date": "2026-11-28", "reason": "业主开放日"}])[0]
+    assert kept == plain == "2026-11-26T17:30:00+08:00"
+    assert due("3wd", "2026-11-26T11:00+08:00")[0] == "2026-12-01T17:30:00+08:00"
+    assert due("3wd", "2026-11-26T11:00+08:00", extra=[{"date": "2026-11-28"}])[0] == "2026-11-30T17:30:00+08:00"

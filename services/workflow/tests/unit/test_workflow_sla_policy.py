@@ -175,3 +175,18 @@ def test_handover_preset_adds_seed004_stages():
     stages = {s.name: str(s.limit) for s in policy.stages_for("moderate")}
     assert stages["simple_fix"] == "24h" and stages["site_investigation"] == "48h"
     assert stages["owner_acceptance"] == "3wd" and stages["first_contact"] == "1h"
+
+
+@pytest.mark.parametrize("entry, words", [
+    ('{date: "2026-13-31", reason: 停电}', "not a date (YYYY-MM-DD): '2026-13-31'"),
+    ('{day: "2026-12-31"}', "unknown key 'day'"),
+    ('{date: "2026-12-31", reason: [x]}', "reason must be text"),
+])
+def test_closures_with_a_reason_are_checked_by_line(entry, words):
+    found = problems(ISSUE_EXAMPLE.replace('closures: ["2026-12-31"]', f"closures: [{entry}]"))
+    assert any(p["line"] == 4 and words in p["problem"] for p in found), found
+
+
+def test_a_closure_with_a_reason_parses():
+    doc = parse(ISSUE_EXAMPLE.replace('closures: ["2026-12-31"]', 'closures: [{date: "2026-12-31", reason: 年终盘点}]'))
+    assert build([("group", 1, doc)]).calendar.closures == frozenset({dt.date(2026, 12, 31)})

@@ -18,8 +18,11 @@ WARNING_FRACTION = DEFAULT_WARNING_AT  # warn when three quarters of a stage's t
 DEFAULT_LADDER = ladder_from(None)  # supervisor 2 h -> site manager 4 h -> head office
 
 
-def warning_at(received_at: dt.datetime, due_at: dt.datetime, fraction: float | None = WARNING_FRACTION) -> dt.datetime:
-    """When to warn for a stage: ``fraction`` (None: the default) of the time from receipt to its due time."""
+def warning_at(received_at: dt.datetime, due_at: dt.datetime, fraction=WARNING_FRACTION) -> dt.datetime:
+    """When to warn for a stage: ``fraction`` (None: the default) of the time from receipt to its due time, or
+    a ``WarningPoint`` (``warning_at`` written as a limit: that much counted from receipt, sla/ladder.py)."""
+    if hasattr(fraction, "at"):
+        return fraction.at(received_at, due_at)
     fraction = WARNING_FRACTION if fraction is None else fraction
     if not 0 < fraction < 1:
         raise ValueError("warning fraction must be between 0 and 1")

@@ -26,9 +26,14 @@ RANK_TITLES_ZH = {0: "客服专员", 1: "客服主管", 2: "项目经理", 3: "�
 class NotAllowed(Exception):
     """The caller may not take this decision (the gateway answers 403 with the reason)."""
 
-    def __init__(self, message: str, field_name: str = "action"):
+    def __init__(self, message: str, field_name: str = "action", details: dict | None = None):
         super().__init__(message)
         self.field = field_name
+        self.details = details or {}
+
+
+class BeyondRung(NotAllowed):
+    """An approval longer than the decider's rung of the policy's ``extensions.approval`` may grant."""
 
 
 @dataclass(frozen=True)
@@ -124,3 +129,15 @@ def check_decider(requested_by: str | None, requester_rank: int, decider: str | 
         needed = RANK_TITLES_ZH.get(requester_rank + 1, "上级")
         raise NotAllowed(f"an extension asked at rung {requester_rank} needs someone higher on the ladder "
                          f"({needed} or above) to decide")
+
+
+def check_approval_rung(decider_rank: int | None, required_role: str, required_rank: int, max_limit: str | None,
+                        previous_max: str | None) -> None:
+    """Approving needs the rung of ``extensions.approval`` whose ``max`` covers the extension (or one above)."""
+    if decider_rank is not None and decider_rank >= required_rank:
+        return
+    title = RANK_TITLES_ZH.get(required_rank, required_role)
+    beyond = f"longer than {previous_max} " if previous_max else ""
+    raise BeyondRung(f"an extension {beyond}from the original due time needs {required_role} ({title}) or above "
+                     f"to approve it (the policy's extensions.approval)", "approve",
+                     {"required_role": required_role, "max": max_limit, "beyond": previous_max})

@@ -73,6 +73,27 @@ def compute(policy: Policy, received_at: dt.datetime, severity: str, category: s
     return out
 
 
+def count(cal: WorkCalendar, start: dt.datetime, limit: Limit) -> tuple[dt.datetime, dict]:
+    """``limit`` counted from ``start`` on ``cal`` exactly as a stage's limit is (escalation rungs, a warning point
+    or an extension approval bound written in the limit grammar): (due instant in UTC, detail for the
+    explanation). ``CalendarUnavailable``/``NoWorkingTime`` as for stages."""
+    counted = {"m": _elapsed, "h": _elapsed, "d": _elapsed, "bh": _business_hours, "wd": _working_days}[limit.unit]
+    return counted(cal, start.astimezone(dt.timezone.utc), limit)
+
+
+def limit_explanation(cal: WorkCalendar, start: dt.datetime, limit: Limit, detail: dict, due_at: dt.datetime,
+                      source: str = "preview") -> dict:
+    """A structured record ``explain.render`` can read for a limit counted by ``count`` outside any stage."""
+    zone = cal.zone
+    return {"stage": None, "label": None, "severity": None, "limit": str(limit), "unit": limit.unit,
+            "amount": limit.amount, "after": None, "repeat": False, "channels": None,
+            "policy": {"version": None, "levels": [], "source": source, "source_version": None, "category": None},
+            "timezone": cal.timezone, "calendar": cal.calendar,
+            "business_hours": [f"{a:%H:%M}-{b:%H:%M}" for a, b in cal.business_hours],
+            "received_at": start.astimezone(zone).isoformat(), "start": start.astimezone(zone).isoformat(),
+            "start_reason": None, "due_at": due_at.astimezone(zone).isoformat(), **detail}
+
+
 def restart(policy: Policy, severity: str, stage: Stage, start: dt.datetime) -> Deadline:
     """One stage counted afresh from ``start`` (a reopened case's new resolution deadline)."""
     start = start.astimezone(dt.timezone.utc)
@@ -88,8 +109,7 @@ class _Skipped(Exception):
 def _deadline(policy: Policy, severity: str, stage: Stage, start: dt.datetime, received_at: dt.datetime,
               start_reason: str | None = None) -> Deadline:
     cal = policy.calendar
-    counted = {"m": _elapsed, "h": _elapsed, "d": _elapsed, "bh": _business_hours, "wd": _working_days}[stage.limit.unit]
-    due_at, detail = counted(cal, start, stage.limit)
+    due_at, detail = count(cal, start, stage.limit)
     zone = cal.zone
     explanation = {
         "stage": stage.name, "label": stage.label, "severity": severity, "limit": str(stage.limit),

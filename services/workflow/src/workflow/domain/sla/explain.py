@@ -8,6 +8,10 @@ import datetime as dt
 
 from estatedesk_common.i18n import DEFAULT_LOCALE, register, t
 
+from .ladder import ROLES
+
+RESTARTS = ("escalated", "original_due")  # limits counted from a rung or an original due time, not a receipt
+
 HOLIDAYS_ZH = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
                "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "Mid-autumn Festival": "中秋节",
                "National Day": "国庆节", "Anti-Fascist 70th Day": "抗战胜利纪念日"}
@@ -18,12 +22,18 @@ MESSAGES = {
     "sla.source.estate": {"zh_CN": "项目自定时限（{code}）", "en": "Estate's own limit ({code})"},
     "sla.source.builtin": {"zh_CN": "系统默认时限（标准 002）", "en": "Built-in default limit (seed 002)"},
     "sla.source.preview": {"zh_CN": "预览的策略文件", "en": "Previewed policy file"},
+    "sla.source.ladder": {"zh_CN": "升级阶梯「{code}」", "en": "Escalation rung '{code}'"},
+    "sla.source.warning": {"zh_CN": "预警点", "en": "Warning point"},
+    "sla.source.extension": {"zh_CN": "延期审批上限「{code}」", "en": "Extension approval limit '{code}'"},
     "sla.policy": {"zh_CN": "策略版本 {version}", "en": "policy version {version}"},
     "sla.category": {"zh_CN": "类别「{category}」专项时限", "en": "override for category '{category}'"},
     "sla.from.receipt": {"zh_CN": "受理后", "en": "from receipt,"},
     "sla.from.after": {"zh_CN": "「{stage}」到期后", "en": "after '{stage}' falls due,"},
     "sla.from.committee": {"zh_CN": "自业主向居委会/业委会反映（{at}）起", "en": "from when the owner told the committee ({at}),"},
     "sla.from.upgrade": {"zh_CN": "自升级为重大投诉（{at}）起", "en": "from the upgrade to major ({at}),"},
+    "sla.from.escalated": {"zh_CN": "自升级至本级（{at}）起", "en": "from the climb to this rung ({at}),"},
+    "sla.from.original_due": {"zh_CN": "自原时限（{at}）起", "en": "from the original due time ({at}),"},
+    "sla.from.stage_start": {"zh_CN": "自阶段起算（{at}）起", "en": "from the stage's start ({at}),"},
     "sla.limit.m": {"zh_CN": "{start} {n} 分钟内", "en": "{start} within {n} min"},
     "sla.limit.h": {"zh_CN": "{start} {n} 小时（{minutes} 分钟）内", "en": "{start} within {n} h ({minutes} min)"},
     "sla.limit.d": {"zh_CN": "{start} {n} 天（{n}×24 小时）内", "en": "{start} within {n} d ({n} x 24 h)"},
@@ -60,7 +70,8 @@ def render(e: dict, locale: str = DEFAULT_LOCALE) -> str:
         start = t(f"sla.from.{e['start_reason']}", locale, at=_hm(e["start"], with_date=True))
     n = e["amount"]
     params = {"start": start, "n": n, "minutes": n * 60, "day0": e.get("day0"),
-              "day0_label": t("sla.day0.after" if e.get("after") else "sla.day0.receipt", locale),
+              "day0_label": t("sla.day0.after" if e.get("after") or e.get("start_reason") in RESTARTS
+                              else "sla.day0.receipt", locale),
               "clock_start": _hm(e.get("clock_start")), "hours": comma.join(e.get("business_hours") or [])}
     parts.append(t(f"sla.limit.{e['unit']}", locale, **params))
     if e.get("repeat"):
@@ -82,8 +93,10 @@ def _source(e: dict, locale: str) -> str:
     policy = e["policy"]
     scope = policy["source"] or "group"
     kind, _, code = scope.partition(":")
+    if kind in ("ladder", "extension") and code in ROLES:  # a rung: its role's title
+        code = ROLES[code][0 if locale == "zh_CN" else 1]
     text = t(f"sla.source.{kind}", locale, code=code) if f"sla.source.{kind}" in MESSAGES else scope
-    if kind == "preview":
+    if kind == "preview" or not policy.get("version"):
         return text
     extra = [t("sla.policy", locale, version=policy["version"])]
     if policy.get("category"):

@@ -17,8 +17,9 @@ from . import meeting
 from .document import load_text
 from .errors import PolicyInvalid
 from .grammar import Limit, parse_limit
-from .ladder import DEFAULT_WARNING_AT, Rung, ladder_from
-from .validation import parse_date, parse_time, validate
+from .approval import ApprovalRung, approval_from
+from .ladder import DEFAULT_WARNING_AT, Rung, ladder_from, warning_point
+from .validation import entry_date, parse_time, validate
 from .workdays import WorkCalendar
 
 
@@ -49,12 +50,14 @@ class Policy:
     levels: tuple = (("group", None),)  # ((scope, version), ...) from the group down
     severity_order: tuple = ()  # lowest to highest (``severity_order``; empty: the policy does not say)
     ladder: tuple[Rung, ...] = ladder_from(None)  # ``escalation`` (ladder.py); default: today's ladder
-    warning_at: float = DEFAULT_WARNING_AT  # ``warning_at``; a severity's own value wins (``warning_fraction``)
+    warning_at: float | str = DEFAULT_WARNING_AT  # ``warning_at``; a severity's own value wins (``warning_fraction``)
+    extension_approval: tuple[ApprovalRung, ...] = approval_from(None)  # ``extensions.approval`` (approval.py)
 
-    def warning_fraction(self, severity: str | None) -> float:
-        """When a stage of ``severity`` warns: the severity's ``warning_at``, else the policy's."""
+    def warning_fraction(self, severity: str | None):
+        """When a stage of ``severity`` warns: the severity's ``warning_at``, else the policy's; a fraction, or a
+        ``ladder.WarningPoint`` when written as a limit (counted on this policy's calendar)."""
         spec = self.severities.get(severity) or {}
-        return spec.get("warning_at") or self.warning_at
+        return warning_point(spec.get("warning_at") or self.warning_at, self.calendar)
 
     @property
     def version_label(self) -> str:
@@ -143,8 +146,8 @@ def build(layers: list[tuple[str, int | None, dict]]) -> Policy:
         raise PolicyInvalid(problems)
     hours = tuple(sorted((parse_time(h["start"]), parse_time(h["end"])) for h in merged["business_hours"]))
     calendar = WorkCalendar(merged["timezone"], merged["calendar"], hours,
-                            frozenset(parse_date(d) for d in merged.get("closures") or ()),
-                            frozenset(parse_date(d) for d in merged.get("extra_working_days") or ()))
+                            frozenset(entry_date(d) for d in merged.get("closures") or ()),
+                            frozenset(entry_date(d) for d in merged.get("extra_working_days") or ()))
     severities = {sev: {"label": spec.get("label"), "warning_at": spec.get("warning_at"),
                         "stages": tuple(_stage(s) for s in spec["stages"]),
                         "categories": {c: tuple(_stage(s, c) for s in cs["stages"])
@@ -153,7 +156,7 @@ def build(layers: list[tuple[str, int | None, dict]]) -> Policy:
     return Policy(calendar, merged["default_severity"], severities,
                   tuple((scope, version) for scope, version, _doc in layers),
                   tuple(merged.get("severity_order") or ()), ladder_from(merged.get("escalation")),
-                  merged.get("warning_at", DEFAULT_WARNING_AT))
+                  merged.get("warning_at", DEFAULT_WARNING_AT), approval_from(merged.get("extensions")))
 
 
 def _strip(stage: dict) -> dict:

@@ -191,6 +191,11 @@ def package_years() -> list[int]:
     return known
 
 
+def known_years() -> list[int]:
+    """Every year the ``cn`` calendar can count: the package's and the loaded ones."""
+    return sorted(set(package_years()) | set(REGISTRY.years()))
+
+
 def last_known_year() -> int:
     """The last year either source knows (a gauge: an alert fires when next year is still missing in Q4)."""
     return max(package_years() + REGISTRY.years(), default=0)

@@ -8,16 +8,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .document import path_str
 from .grammar import parse_limit
 from .meeting import ACTIONS
+from .approval import extensions_problems
 from .ladder import ladder_problems, warning_problem
 from .workdays import CALENDARS
 
 TOP_KEYS = {"name", "description", "timezone", "calendar", "business_hours", "closures", "extra_working_days",
-            "default_severity", "severities", "severity_order", "warning_at", "escalation"}
+            "default_severity", "severities", "severity_order", "warning_at", "escalation",
+            "extensions"}
 REQUIRED = ("timezone", "calendar", "business_hours", "default_severity", "severities")
 STAGE_KEYS = {"name", "limit", "after", "repeat", "channels", "label", "met_by"}
 SEVERITY_KEYS = {"label", "stages", "categories", "warning_at"}
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _KEY = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
+DATE_KEYS = {"date", "reason"}  # a closure or extra working day: "YYYY-MM-DD" or {date, reason}
+MAX_REASON = 200
 
 
 def validate(data, lines: dict | None = None, partial: bool = False) -> list[dict]:
@@ -66,6 +70,8 @@ class _Validator:
             self.fail(("warning_at",), problem)
         for sub, problem in ladder_problems(data["escalation"]) if "escalation" in data else ():
             self.fail(("escalation",) + sub, problem)  # the ladder and its rung limits (ladder.py)
+        for sub, problem in extensions_problems(data["extensions"]) if "extensions" in data else ():
+            self.fail(("extensions",) + sub, problem)  # who approves which extension (approval.py)
 
     def severity_order(self, value, severities, partial: bool) -> None:
         """Lowest to highest, each severity once (repeat complaints move a case up this list)."""
@@ -111,9 +117,15 @@ class _Validator:
             return []
         out = []
         for i, item in enumerate(value):
-            day = parse_date(item)
+            if isinstance(item, dict):  # {date, reason}: the console's form keeps why a day is closed or worked
+                for k in sorted(set(item) - DATE_KEYS):
+                    self.fail((key, i, k), f"unknown key {k!r}")
+                reason = item.get("reason")
+                if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+                    self.fail((key, i, "reason"), f"reason must be text of at most {MAX_REASON} characters")
+            day = entry_date(item)
             if day is None:
-                self.fail((key, i), f"not a date (YYYY-MM-DD): {item!r}")
+                self.fail((key, i), f"not a date (YYYY-MM-DD): {item.get('date') if isinstance(item, dict) else item!r}")
             else:
                 out.append(day)
         return out
@@ -204,6 +216,11 @@ def parse_time(value) -> dt.time | None:
     if isinstance(value, str) and _TIME.match(value):
         return dt.time(int(value[:2]), int(value[3:]))
     return None
+
+
+def entry_date(value) -> dt.date | None:
+    """The date of a ``closures``/``extra_working_days`` entry: ``"YYYY-MM-DD"`` or ``{date, reason}``."""
+    return parse_date(value.get("date") if isinstance(value, dict) else value)
 
 
 def parse_date(value) -> dt.date | None:
