@@ -3,13 +3,14 @@
 #   scripts/instance.sh 3            # writes var/h3/env.sh
 #   . var/h3/env.sh && h_start       # RabbitMQ, PostgreSQL, Kannel, Dovecot on ports offset by N*100
 #   $HPYTEST ... ; h_stop
-# Every port of scripts/test.sh's instance is shifted by N*100, data lives under var/hN, so instances never
+# Every port of scripts/test.sh's instance is shifted by N*100 (the 9xxx ones by N*10), data lives under var/hN, so instances never
 # share a broker, a database or a mailbox. $HPYTEST is pytest with the instance's broker options;
 # $HPG_URL the instance's PostgreSQL test database.
 set -euo pipefail
 N="${1:?usage: scripts/instance.sh N}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 O=$((N * 100))
+P=$((N * 10))   # the 9xxx ports (metrics 9111-9114, notify 9213, wechat 9217) sit closer than 100 apart
 D="$ROOT/var/h$N"
 mkdir -p "$D"
 cat > "$D/env.sh" <<ENV
@@ -20,11 +21,11 @@ export AMQP_URI="amqp://guest:guest@127.0.0.1:$((5673 + O))/"
 export PG_PORT=$((54330 + O)) PG_DATA="$D/pg/data"
 export GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$((8010 + O))
 export SMTP_HOST=127.0.0.1 SMTP_PORT=$((1026 + O))
-export INTAKE_METRICS_PORT=$((9111 + O)) WORKFLOW_METRICS_PORT=$((9112 + O)) NOTIFY_METRICS_PORT=$((9113 + O)) REPORTING_METRICS_PORT=$((9114 + O))
+export INTAKE_METRICS_PORT=$((9111 + P)) WORKFLOW_METRICS_PORT=$((9112 + P)) NOTIFY_METRICS_PORT=$((9113 + P)) REPORTING_METRICS_PORT=$((9114 + P))
 export KANNEL_ADMIN_PORT=$((13030 + O)) KANNEL_SENDSMS_PORT=$((13033 + O)) KANNEL_SMSBOX_PORT=$((13031 + O)) KANNEL_FAKESMSC_PORT=$((10030 + O))
-export NOTIFY_HTTP_PORT=$((9213 + O)) SMS_ENABLED=true KANNEL_HOST=127.0.0.1
+export NOTIFY_HTTP_PORT=$((9213 + P)) SMS_ENABLED=true KANNEL_HOST=127.0.0.1
 export IMAP_HOST=127.0.0.1 IMAP_PORT=$((10153 + O))
-export WECHAT_API_PORT=$((9217 + O))
+export WECHAT_API_PORT=$((9217 + P))
 unset DATABASE_URL INTAKE_DATABASE_URL WORKFLOW_DATABASE_URL NOTIFY_DATABASE_URL REPORTING_DATABASE_URL GATEWAY_DATABASE_URL TEST_DATABASE_URL
 . "$ROOT/scripts/env.sh"
 export RABBIT_API_URI="http://guest:guest@127.0.0.1:\$RABBIT_MGMT_PORT"

@@ -267,6 +267,9 @@ JOURNEYS.update(INTEGRATION_JOURNEYS)
 from tests.e2e.browser_journeys_quality import QUALITY_JOURNEYS  # noqa: E402 (nonconformity/CAPA, workload)
 
 JOURNEYS.update(QUALITY_JOURNEYS)
+from tests.e2e.browser_journeys_a11y import A11Y_JOURNEYS  # noqa: E402 (axe-core checks, keyboard only)
+
+JOURNEYS.update(A11Y_JOURNEYS)
 
 
 def main(argv: list[str]) -> int:

@@ -57,8 +57,8 @@ def routing_settings(j, args: dict) -> dict:
 
 def estates_admin(j, args: dict) -> dict:
     """Head office: 项目管理 -> add an estate (a bad code first: the error shows next to the field) -> listed ->
-    offered on 定期报表's estate choice and the owners' estate list -> deactivated -> gone from the owners' list.
-    Screenshots 88-89."""
+    offered on 定期报表's estate choice and the owners' estate list -> a region added and units imported into the
+    estate (``_region_and_units``) -> deactivated -> gone from the owners' list. Screenshots 88-89d."""
     code, name = args["code"], args["estate_name"]
     page = j.page()
     j.log_in(page, "hq@demo")
@@ -90,6 +90,8 @@ def estates_admin(j, args: dict) -> dict:
     owners.goto(f"{j.base}/t/demo/complain")
     assert owners.get_by_role("link", name=name).is_visible()
 
+    region = _region_and_units(j, page, args)
+
     page.goto(f"{j.base}/admin/estates")
     page.locator(f'#estates tr[data-estate="{code}"]').get_by_role("link", name=code).click()
     page.wait_for_url(f"**/admin/estates/{code}")
@@ -100,7 +102,54 @@ def estates_admin(j, args: dict) -> dict:
     assert "已停用" in after, after
     owners.reload()
     assert owners.get_by_role("link", name=name).count() == 0
-    return {"listed": listed, "deactivated": after}
+    return {"listed": listed, "deactivated": after} | region
+
+
+def _region_and_units(j, page, args: dict) -> dict:
+    """Head office: 区域管理 (next to 项目管理) -> add a region -> listed. Group admin: 楼栋与房号 -> the new estate
+    -> a units sheet with a bad floor (the error names line and column) -> fixed -> preview -> apply -> listed.
+    Screenshots 89b-89d."""
+    page.get_by_role("link", name="区域管理").click()
+    page.wait_for_url("**/admin/regions")
+    form = page.locator("#region-form")
+    form.get_by_label("编号（如 SOUTH；保存后不可更改）").fill(args["region"])
+    form.get_by_label("区域名称").fill(args["region_name"])
+    form.get_by_role("button", name="添加区域").click()
+    page.wait_for_url(re.compile(r".*/admin/regions$"))
+    assert page.get_by_text(f"已添加区域 {args['region']}。").is_visible()
+    row = page.locator(f'#regions tr[data-region="{args["region"]}"]')
+    region_row = row.inner_text() + " " + row.locator('input[name="name"]').input_value()
+    j.shot(page, "89b-region-added")
+
+    admin = j.page()
+    j.log_in(admin, "admin@demo")
+    admin.get_by_role("link", name="楼栋与房号").click()
+    admin.wait_for_url("**/admin/estates/*/units")
+    admin.locator("#f-estate").select_option(args["code"])
+    admin.get_by_role("button", name="查看").click()
+    admin.wait_for_url(f"**/admin/estates/{args['code']}/units")
+    sheet = "楼栋,房号,楼层,建筑面积\r\nA座,1001,10,120.5\r\nA座,1002,十,\r\n"
+    admin.set_input_files("#f-file", files=[{"name": "units.csv", "mimeType": "text/csv",
+                                             "buffer": sheet.encode("utf-8")}])
+    admin.get_by_role("button", name="预览导入").click()
+    admin.wait_for_load_state()
+    problem = admin.locator("#import-errors tbody tr").inner_text()
+    assert "3" in problem and "楼层" in problem and "整数" in problem, problem
+    assert admin.locator("#apply-import").count() == 0
+    admin.set_input_files("#f-file", files=[{"name": "units.csv", "mimeType": "text/csv",
+                                             "buffer": sheet.replace("十", "10").encode("utf-8")}])
+    admin.get_by_role("button", name="预览导入").click()
+    admin.wait_for_load_state()
+    assert "将新增 2 户，更新 0 户，0 户不变" in admin.locator("#import-preview").inner_text()
+    j.shot(admin, "89c-units-import-preview")
+    admin.locator("#apply-import").click()
+    admin.wait_for_url(re.compile(rf".*/admin/estates/{args['code']}/units(#directory)?$"))
+    assert admin.get_by_text("导入完成：新增 2 户，更新 0 户，0 户未变。").is_visible()
+    listed = admin.locator('#directory details[data-building="A座"] tr[data-unit]')
+    units = " ".join(listed.nth(i).get_attribute("data-unit") for i in range(listed.count()))
+    j.shot(admin, "89d-units-imported")
+    admin.context.close()
+    return {"region_row": region_row, "units": units}
 
 
 SETTINGS_JOURNEYS = {"routing_settings": routing_settings, "estates_admin": estates_admin}
@@ -148,3 +197,47 @@ def duty_roster(j, args: dict) -> dict:
 
 
 SETTINGS_JOURNEYS["duty_roster"] = duty_roster
+
+
+def sla_site_settings(j, args: dict) -> dict:
+    """Site manager: 营业时间与升级 -> DEMO-RES -> the ladder table -> the live preview of a moderate complaint
+    received on a Tuesday morning -> an overlapping period is marked on its field -> the afternoon period closes at
+    18:00 instead -> the resolution deadline in the preview moves to 18:00. Nothing is saved (screenshot 92)."""
+    page = j.page()
+    j.log_in(page, "manager@demo")
+    page.get_by_role("link", name="营业时间与升级").click()
+    page.wait_for_url("**/settings/sla/site")
+    page.get_by_label("策略层", exact=True).select_option("estate:DEMO-RES")
+    page.get_by_role("button", name="查看").click()
+    page.wait_for_url("**/settings/sla/site?scope=estate%3ADEMO-RES")
+    ladder = page.locator("#ladder-table").inner_text()
+    assert "客服主管" in ladder and "总部" in ladder, ladder
+    page.get_by_label("等级", exact=True).select_option("moderate")
+    page.get_by_label("受理时间（项目当地时间）").fill(args["received_at"])
+    resolution = page.locator('#preview-table tr[data-stage="resolution"]')
+    resolution.wait_for()
+    page.wait_for_function(  # the preview of the chosen receipt (the first one shown is for now)
+        "day => { const r = document.querySelector('#preview-table tr[data-stage=resolution]');"
+        " return r && r.textContent.includes(day) && r.cells[2].textContent.includes('17:30'); }",
+        arg=args["received_at"][:10])
+    before = resolution.inner_text()
+    page.locator("#set-calendar").check()
+    page.locator("#f-hours-1-start").fill("11:00")  # overlaps 08:30-12:00
+    error = page.locator("#f-hours-1-start + .live-error")
+    error.wait_for()
+    assert "重叠" in error.inner_text() and page.locator("#f-hours-1-start").get_attribute("aria-invalid") == "true"
+    page.locator("#f-hours-1-start").fill("13:30")
+    page.locator("#f-hours-1-end").fill("18:00")
+    page.wait_for_function("() => { const r = document.querySelector('#preview-table tr[data-stage=resolution]');"
+                           " return r && !document.getElementById('preview-table').hidden"
+                           " && r.cells[2].textContent.includes('18:00'); }")
+    after = resolution.inner_text()
+    assert resolution.get_attribute("data-changed") == "1" and "已变化" in after, after
+    assert page.locator(".live-error").count() == 0
+    assert page.get_by_label("仅新投诉：未办结案件保持原时限（默认）").is_checked()
+    j.shot(page, "92-sla-site-hours-preview")
+    page.context.close()
+    return {"before": before, "after": after}
+
+
+SETTINGS_JOURNEYS["sla_site_settings"] = sla_site_settings

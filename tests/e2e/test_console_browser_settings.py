@@ -61,8 +61,8 @@ def test_site_manager_adds_a_night_duty_entry_and_sees_it_listed(system):
                                    "date_to": None, "note": ""}]
         audit = requests.get(f"{system.api}/audit", params={"action": "duty_roster_saved"},
                              headers=system.headers("admin@demo"), timeout=15).json()["items"]
-        assert any(e["target_id"] == "DEMO-RES" and e["username"] == "manager@demo" and e["detail"] == {
-            "entries": len(seeded) + 1} for e in audit)
+        assert any(e["target_id"] == "DEMO-RES" and e["username"] == "manager@demo" and e["detail"]["entries"] == len(seeded) + 1
+                   and e["detail"]["changes"] for e in audit)  # with what changed (before -> after)
     finally:  # the night-shift e2e tests expect DEMO-RES's roster as it was
         r = requests.put(f"{system.api}/duty-roster", json={"estate": "DEMO-RES", "entries": seeded},
                          headers=system.headers("admin@demo"), timeout=15)
@@ -75,8 +75,25 @@ def test_head_office_adds_an_estate_and_finds_it_among_the_estate_choices(system
     import uuid
 
     code, name = f"E2E-{uuid.uuid4().hex[:6].upper()}", f"浏览器测试大厦{uuid.uuid4().hex[:4]}"
-    found = journey(system, "estates_admin", code=code, estate_name=name)
+    region = f"R{uuid.uuid4().hex[:6].upper()}"
+    found = journey(system, "estates_admin", code=code, estate_name=name, region=region,
+                    region_name=f"测试区域{region[-4:]}")
     assert "640" in found["listed"] and "已停用" in found["deactivated"]
+    assert f"测试区域{region[-4:]}" in found["region_row"] and "1001" in found["units"] and "1002" in found["units"]
+    regions = requests.get(f"{system.api}/regions", headers=system.headers("hq@demo"), timeout=15).json()["items"]
+    assert {"code": region, "name": f"测试区域{region[-4:]}", "active": True, "estates": 0} in regions
+    directory = requests.get(f"{system.api}/estates/{code}/buildings", headers=system.headers("admin@demo"),
+                             timeout=15).json()
+    assert directory["buildings"] == [{"code": "A座", "name": "A座", "units": [
+        {"code": "1001", "floor": 10, "area": 120.5}, {"code": "1002", "floor": 10, "area": None}]}]
+    assert directory["units"] == 640 and directory["counted"] == 2  # head office's declared figure stands
+    done = [e for e in requests.get(f"{system.api}/audit", params={"action": "units_imported"},
+                                    headers=system.headers("admin@demo"), timeout=15).json()["items"]
+            if e["target_id"] == code]
+    assert [(e["username"], e["detail"]["added"]) for e in done] == [("admin@demo", 2)]
+    r = requests.put(f"{system.api}/regions/{region}", json={"active": False}, headers=system.headers("hq@demo"),
+                     timeout=15)  # regions are never deleted: leave it deactivated
+    assert r.status_code == 200 and r.json()["active"] is False
     [estate] = [e for e in requests.get(f"{system.api}/estates", headers=system.headers("hq@demo"), timeout=15).json()
                 if e["code"] == code]
     assert estate == {"code": code, "name": name, "kind": "office", "timezone": "Asia/Shanghai", "region": "EAST",
@@ -87,3 +104,19 @@ def test_head_office_adds_an_estate_and_finds_it_among_the_estate_choices(system
     assert sorted(mine) == [(False, ["active"]), (True, ["active", "address", "code", "kind", "name", "region",
                                                           "timezone", "units"])]
     assert {e["username"] for e in audit if e["target_id"] == code} == {"hq@demo"}
+
+
+def test_site_manager_edits_business_hours_and_sees_the_preview_change(system):
+    """营业时间与升级: moving the afternoon closing time to 18:00 moves a moderate complaint's 5-working-day resolution
+    from 17:30 to 18:00 in the live preview; without saving, DEMO-RES's policy versions stay as they were."""
+    def versions():
+        r = requests.get(f"{system.api}/sla/policy/versions", params={"scope": "estate:DEMO-RES"},
+                         headers=system.headers("admin@demo"), timeout=15)
+        assert r.status_code == 200, r.text
+        return r.json()["items"]
+
+    seeded = versions()
+    found = journey(system, "sla_site_settings", received_at="2026-11-24T10:00")
+    assert "2026-12-01 17:30" in found["before"], found
+    assert "2026-12-01 18:00" in found["after"] and "2026-12-01 17:30" in found["after"], found  # now · after
+    assert versions() == seeded

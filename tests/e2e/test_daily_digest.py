@@ -69,7 +69,10 @@ def test_each_manager_finds_one_digest_of_their_estates(system, complaint_body):
         assert (saved.json()["hour"], saved.json()["opt_outs"]) == (away, ["supervisor@demo.example"])
         audit = requests.get(f"{system.api}/audit", params={"action": "digest_settings_saved"},
                              headers=system.headers("admin@demo"), timeout=TIMEOUT).json()["items"]
-        assert audit[0]["detail"] == {"enabled": True, "hour": away, "timezone": "Asia/Shanghai", "opt_outs": 1}
+        detail = audit[0]["detail"]
+        assert {k: detail.get(k) for k in ("enabled", "hour", "timezone", "opt_outs")} == {
+            "enabled": True, "hour": away, "timezone": "Asia/Shanghai", "opt_outs": 1}
+        assert detail["changes"]["hour"]["after"] == away  # before -> after of what changed
 
         agent = system.headers("agent@demo")
         created = requests.post(f"{system.api}/complaints", json=complaint_body(estate="DEMO-RES"), headers=agent,

@@ -463,6 +463,145 @@ def probe_estate_edit_page(sy, ac, u, t):
     return [("estate edit page", r, NOT_THERE if t.foreign_tenant else {200, 403})]
 
 
+# regions are the tenant's (no estate scope): a code no tenant has is "not there", a bad body never creates one
+_NO_REGION = "PROBE-NO-REGION"
+
+
+def probe_regions(sy, ac, u, t):
+    return [("regions", _no_other_tenant(_api(sy, ac, u, "GET", "/regions")), LISTED)]
+
+
+def probe_region_create(sy, ac, u, t):
+    return [("region create", _api(sy, ac, u, "POST", "/regions", json={"code": "-", "name": t.reference}),
+             {403, 422})]
+
+
+def probe_region_update(sy, ac, u, t):
+    return [("region update", _api(sy, ac, u, "PUT", f"/regions/{_NO_REGION}", json={"name": t.reference}),
+             NOT_THERE)]
+
+
+def probe_regions_page(sy, ac, u, t):
+    return [("regions page", _no_other_tenant(_page(sy, ac, u, "GET", "/admin/regions")), {200, 403})]
+
+
+def probe_regions_page_create(sy, ac, u, t):
+    data = {"code": "-", "name": t.reference}
+    return [("regions page create", _page(sy, ac, u, "POST", "/admin/regions", data=data), {403, 422})]
+
+
+def probe_regions_page_update(sy, ac, u, t):
+    r = _page(sy, ac, u, "POST", f"/admin/regions/{_NO_REGION}", data={"name": t.reference})
+    return [("regions page update", r, NOT_THERE)]
+
+
+# buildings and units of the target's estate (another tenant's, or one outside the caller's estates): the real
+# building and unit codes of the demo data, so a missing scope check would show (and change) them
+_UNIT_OF = {"OTHER-RES": ("5栋", "501"), "DEMO-OFFICE": ("A座", "1001"), "DEMO-NEW": ("3栋", "301")}
+
+
+def _bu(t) -> tuple[str, str]:
+    return _UNIT_OF.get(t.estate, ("1栋", "101"))
+
+
+def probe_buildings(sy, ac, u, t):
+    return [("buildings", _api(sy, ac, u, "GET", f"/estates/{t.estate}/buildings"), NOT_THERE)]
+
+
+def probe_building_create(sy, ac, u, t):
+    r = _api(sy, ac, u, "POST", f"/estates/{t.estate}/buildings", json={"code": "探针楼"})
+    return [("building create", r, NOT_THERE)]
+
+
+def probe_building_update(sy, ac, u, t):
+    r = _api(sy, ac, u, "PUT", f"/estates/{t.estate}/buildings/{_bu(t)[0]}", json={"name": t.reference})
+    return [("building update", r, NOT_THERE)]
+
+
+def probe_building_delete(sy, ac, u, t):
+    return [("building delete", _api(sy, ac, u, "DELETE", f"/estates/{t.estate}/buildings/{_bu(t)[0]}"),
+             NOT_THERE)]
+
+
+def probe_unit_create(sy, ac, u, t):
+    r = _api(sy, ac, u, "POST", f"/estates/{t.estate}/buildings/{_bu(t)[0]}/units", json={"code": "9999"})
+    return [("unit create", r, NOT_THERE)]
+
+
+def probe_unit_update(sy, ac, u, t):
+    building, unit = _bu(t)
+    r = _api(sy, ac, u, "PUT", f"/estates/{t.estate}/buildings/{building}/units/{unit}", json={"floor": 9})
+    return [("unit update", r, NOT_THERE)]
+
+
+def probe_unit_delete(sy, ac, u, t):
+    building, unit = _bu(t)
+    return [("unit delete", _api(sy, ac, u, "DELETE", f"/estates/{t.estate}/buildings/{building}/units/{unit}"),
+             NOT_THERE)]
+
+
+_SHEET = "楼栋,房号\r\n探针楼,1\r\n".encode()
+
+
+def probe_units_import(sy, ac, u, t):
+    r = _api(sy, ac, u, "POST", f"/estates/{t.estate}/units/import", files={"file": ("u.csv", _SHEET)},
+             data={"apply": "true"})
+    return [("units import", r, NOT_THERE)]
+
+
+def probe_units_home(sy, ac, u, t):
+    r = _page(sy, ac, u, "GET", "/admin/units")
+    assert t.estate not in r.headers.get("Location", ""), r.headers
+    return [("units home", r, {302, 403})]
+
+
+def probe_units_template(sy, ac, u, t):
+    return [("units template", _page(sy, ac, u, "GET", "/admin/units/template.csv"), {200, 403})]
+
+
+def probe_units_page(sy, ac, u, t):
+    return [("units page", _page(sy, ac, u, "GET", f"/admin/estates/{t.estate}/units"), NOT_THERE)]
+
+
+def probe_units_page_add(sy, ac, u, t):
+    data = {"unit_building": _bu(t)[0], "unit_code": "9999"}
+    return [("units page add", _page(sy, ac, u, "POST", f"/admin/estates/{t.estate}/units", data=data), NOT_THERE)]
+
+
+def probe_units_page_building_add(sy, ac, u, t):
+    r = _page(sy, ac, u, "POST", f"/admin/estates/{t.estate}/buildings", data={"building_code": "探针楼"})
+    return [("units page building add", r, NOT_THERE)]
+
+
+def probe_units_page_building_save(sy, ac, u, t):
+    r = _page(sy, ac, u, "POST", f"/admin/estates/{t.estate}/buildings/{_bu(t)[0]}", data={"name": t.reference})
+    return [("units page building save", r, NOT_THERE)]
+
+
+def probe_units_page_building_remove(sy, ac, u, t):
+    r = _page(sy, ac, u, "POST", f"/admin/estates/{t.estate}/buildings/{_bu(t)[0]}/remove")
+    return [("units page building remove", r, NOT_THERE)]
+
+
+def probe_units_page_unit_save(sy, ac, u, t):
+    building, unit = _bu(t)
+    r = _page(sy, ac, u, "POST", f"/admin/estates/{t.estate}/buildings/{building}/units/{unit}",
+              data={"code": unit, "floor": "9"})
+    return [("units page unit save", r, NOT_THERE)]
+
+
+def probe_units_page_unit_remove(sy, ac, u, t):
+    building, unit = _bu(t)
+    r = _page(sy, ac, u, "POST", f"/admin/estates/{t.estate}/buildings/{building}/units/{unit}/remove")
+    return [("units page unit remove", r, NOT_THERE)]
+
+
+def probe_units_page_import(sy, ac, u, t):
+    r = _page(sy, ac, u, "POST", f"/admin/estates/{t.estate}/units/import",
+              data={"apply": "1", "rows": '[[2,"探针楼","1","",""]]'})
+    return [("units page import", r, NOT_THERE)]
+
+
 def probe_estate_edit_save(sy, ac, u, t):
     """Another tenant's estate is unknown (404; 403 for other roles); the caller's own is never changed (bad
     units: 422)."""
@@ -1236,6 +1375,30 @@ PROBES = {
     ("/admin/estates", "POST"): probe_estates_page_create,
     ("/admin/estates/<code>", "GET"): probe_estate_edit_page,
     ("/admin/estates/<code>", "POST"): probe_estate_edit_save,
+    ("/api/v1/regions", "GET"): probe_regions,
+    ("/api/v1/regions", "POST"): probe_region_create,
+    ("/api/v1/regions/<region_code>", "PUT"): probe_region_update,
+    ("/api/v1/estates/<code>/buildings", "GET"): probe_buildings,
+    ("/api/v1/estates/<code>/buildings", "POST"): probe_building_create,
+    ("/api/v1/estates/<code>/buildings/<building>", "PUT"): probe_building_update,
+    ("/api/v1/estates/<code>/buildings/<building>", "DELETE"): probe_building_delete,
+    ("/api/v1/estates/<code>/buildings/<building>/units", "POST"): probe_unit_create,
+    ("/api/v1/estates/<code>/buildings/<building>/units/<unit>", "PUT"): probe_unit_update,
+    ("/api/v1/estates/<code>/buildings/<building>/units/<unit>", "DELETE"): probe_unit_delete,
+    ("/api/v1/estates/<code>/units/import", "POST"): probe_units_import,
+    ("/admin/regions", "GET"): probe_regions_page,
+    ("/admin/regions", "POST"): probe_regions_page_create,
+    ("/admin/regions/<region_code>", "POST"): probe_regions_page_update,
+    ("/admin/units", "GET"): probe_units_home,
+    ("/admin/units/template.<fmt>", "GET"): probe_units_template,
+    ("/admin/estates/<code>/units", "GET"): probe_units_page,
+    ("/admin/estates/<code>/units", "POST"): probe_units_page_add,
+    ("/admin/estates/<code>/buildings", "POST"): probe_units_page_building_add,
+    ("/admin/estates/<code>/buildings/<building>", "POST"): probe_units_page_building_save,
+    ("/admin/estates/<code>/buildings/<building>/remove", "POST"): probe_units_page_building_remove,
+    ("/admin/estates/<code>/buildings/<building>/units/<unit>", "POST"): probe_units_page_unit_save,
+    ("/admin/estates/<code>/buildings/<building>/units/<unit>/remove", "POST"): probe_units_page_unit_remove,
+    ("/admin/estates/<code>/units/import", "POST"): probe_units_page_import,
     ("/api/v1/health", "GET"): probe_health,
     ("/api/v1/openapi.json", "GET"): probe_openapi,
     ("/api/docs", "GET"): probe_api_docs,

@@ -136,6 +136,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .blueprints import estates as estates_bp  # estates administration (intake)
 
     app.register_blueprint(estates_bp.bp, url_prefix="/api/v1")
+    from .blueprints import estate_directory  # regions, buildings and units (intake)
+
+    app.register_blueprint(estate_directory.bp, url_prefix="/api/v1")
     app.register_blueprint(reports.bp, url_prefix="/api/v1")
     app.register_blueprint(dashboard.bp, url_prefix="/api/v1")
     app.register_blueprint(sla_bp.bp, url_prefix="/api/v1")
@@ -161,7 +164,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(committee_bp.bp, url_prefix="/api/v1")  # residents' committee channel
     app.register_blueprint(users_bp.bp, url_prefix="/api/v1")  # users and audit log (group_admin)
     app.register_blueprint(account_bp.bp, url_prefix="/api/v1")  # own password and TOTP; reset links
-    audit.init_app(app)  # audit rows for case actions, SLA saves and exports done through the gateway
     web.init_console(app)  # pages: sessions, CSRF, Babel, rate limit, console blueprints
     api_keys.limit_by_key(app, open311.bp, cti.bp)  # per-key rate limit on the integration endpoints
     app.register_blueprint(console_committee.bp)  # committee pages (session and CSRF from init_console)
@@ -187,7 +189,12 @@ def create_app(config: dict | None = None) -> Flask:
     from .blueprints import console_estates  # /admin/estates (项目管理, intake)
 
     app.register_blueprint(console_estates.bp)
+    from .blueprints import console_regions, console_units  # /admin/regions, /admin/estates/<code>/units (intake)
+
+    app.register_blueprint(console_regions.bp)
+    app.register_blueprint(console_units.bp)
     web.limit_doors(app)  # per-IP limits on sign-in, token, reset links and the WeChat callback
+    audit.init_app(app)  # audit rows (before/after) of service changes; after init_console: its principal
     return app
 
 

@@ -4,8 +4,10 @@ One table (``OPERATIONS``) names every API operation: summary, tag, the marshmal
 body or query (the same classes the views load, so the description cannot drift from the validation), the
 roles allowed and the error codes it can answer. ``tests`` check that every ``/api/v1`` route of the app is in the table
 (Open311 follows its own published GeoReport v2 spec, docs/open311.md) and the document validates (openapi-spec-validator), and schemathesis drives the live
-system from it. Response bodies are described by their main fields; the service READMEs are the reference
-for every field.
+system from it, checking every answer against this document (status code documented, content type, body schema).
+Response bodies are marshmallow schemas too (``RESPONSES``), described by their main fields (unknown fields
+allowed); the service READMEs are the reference for every field. ``COMMON_ERRORS`` are the statuses any
+operation of a kind can answer (400, 401, 413, 415, 429, 503), added to each operation's own.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from dataclasses import dataclass, field
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
+from . import sorting
 from .schemas import ComplaintSchema, LoginSchema
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
@@ -72,6 +75,9 @@ class ComplaintListArgs(Schema):
     channel = fields.String()
     limit = fields.Integer(validate=validate.Range(min=1, max=200))
     offset = fields.Integer(validate=validate.Range(min=0))
+    sort = fields.String(validate=validate.OneOf(sorting.COMPLAINTS[0]),
+                         metadata={"description": "sort key (default received_at, newest first); else 400 invalid_sort"})
+    order = fields.String(validate=validate.OneOf(["asc", "desc"]))
 
 
 class CommitteeListArgs(Schema):
@@ -119,6 +125,7 @@ def _operations() -> dict:
                                      TotpDisableSchema)
     from .blueprints.users import AuditArgs, AuditExportArgs, UserCreateSchema, UserPatchSchema
     from .blueprints.estates import WRITERS as ESTATE_WRITERS, EstateChangesSchema, EstateCreateSchema
+    from .blueprints import estate_directory as ed
 
     return {
         ("/api/v1/", "get"): Op("API index: version and links", "meta", auth="public", errors=()),
@@ -127,17 +134,49 @@ def _operations() -> dict:
         ("/api/v1/auth/token", "post"): Op("Sign in: a bearer token (JWT) for a username and password", "auth",
                                            body=LoginSchema, auth="public", errors=(401, 422, 423, 429)),
         ("/api/v1/me", "get"): Op("The signed-in user: tenant, roles and estates", "auth", errors=(401,)),
-        ("/api/v1/estates", "get"): Op("The tenant's estates in the caller's scope", "complaints", errors=(401,)),
+        ("/api/v1/estates", "get"): Op("The tenant's estates in the caller's scope", "complaints", errors=(401,),
+                                       returns="EstateList"),
         ("/api/v1/estates", "post"): Op(
             "Add an estate (code never changes; registered units for complaints per 1,000 units)", "estates",
             body=EstateCreateSchema, roles=ESTATE_WRITERS, ok=201, errors=(401, 403, 409, 422)),
         ("/api/v1/estates/{code}", "put"): Op(
             "Change an estate: name, kind, region, time zone, address, units; active=false deactivates it",
             "estates", body=EstateChangesSchema, roles=ESTATE_WRITERS, errors=(401, 403, 404, 422)),
+        ("/api/v1/regions", "get"): Op("The group's regions: code, name, active, how many active estates",
+                                       "estates", roles=ed.REGION_WRITERS, errors=(401, 403)),
+        ("/api/v1/regions", "post"): Op("Add a region (code never changes)", "estates", body=ed.RegionCreateSchema,
+                                        roles=ed.REGION_WRITERS, ok=201, errors=(401, 403, 409, 422)),
+        ("/api/v1/regions/{region_code}", "put"): Op(
+            "Rename a region or (de)activate it; 409 region_in_use while active estates are in it", "estates",
+            body=ed.RegionChangesSchema, roles=ed.REGION_WRITERS, errors=(401, 403, 404, 409, 422)),
+        ("/api/v1/estates/{code}/buildings", "get"): Op(
+            "An estate's buildings with their units (floor, area) and registered units", "estates",
+            roles=ed.UNIT_READERS, errors=(401, 403, 404)),
+        ("/api/v1/estates/{code}/buildings", "post"): Op(
+            "Add a building to an estate (group admin; site manager of the estate)", "estates",
+            body=ed.BuildingCreateSchema, roles=ed.UNIT_WRITERS, ok=201, errors=(401, 403, 404, 409, 422)),
+        ("/api/v1/estates/{code}/buildings/{building}", "put"): Op(
+            "Rename a building (its code never changes)", "estates", body=ed.BuildingChangesSchema,
+            roles=ed.UNIT_WRITERS, errors=(401, 403, 404, 422)),
+        ("/api/v1/estates/{code}/buildings/{building}", "delete"): Op(
+            "Remove a building and its units", "estates", roles=ed.UNIT_WRITERS, errors=(401, 403, 404)),
+        ("/api/v1/estates/{code}/buildings/{building}/units", "post"): Op(
+            "Add a unit (code, floor, area in m²)", "estates", body=ed.UnitCreateSchema, roles=ed.UNIT_WRITERS,
+            ok=201, errors=(401, 403, 404, 409, 422)),
+        ("/api/v1/estates/{code}/buildings/{building}/units/{unit}", "put"): Op(
+            "Change a unit: a new code renames it; floor, area", "estates", body=ed.UnitChangesSchema,
+            roles=ed.UNIT_WRITERS, errors=(401, 403, 404, 409, 422)),
+        ("/api/v1/estates/{code}/buildings/{building}/units/{unit}", "delete"): Op(
+            "Remove a unit", "estates", roles=ed.UNIT_WRITERS, errors=(401, 403, 404)),
+        ("/api/v1/estates/{code}/units/import", "post"): Op(
+            "Import units from a CSV/XLSX sheet (multipart field `file`; columns 楼栋, 房号, 楼层?, 建筑面积?): the "
+            "plan (added, updated, unchanged, row errors with line and column); `apply=true` carries it out, all "
+            "or nothing (422, details.errors); re-importing changes nothing", "estates", roles=ed.UNIT_WRITERS,
+            errors=(401, 403, 404, 422)),
         ("/api/v1/complaints", "post"): Op("Register a complaint (any channel)", "complaints", body=ComplaintSchema,
                                            ok=201, returns="ComplaintView", errors=(401, 404, 422)),
-        ("/api/v1/complaints", "get"): Op("List complaints, newest first", "complaints", query=ComplaintListArgs,
-                                          errors=(401, 422)),
+        ("/api/v1/complaints", "get"): Op("List complaints, newest first unless sort/order say otherwise",
+                                          "complaints", query=ComplaintListArgs, errors=(400, 401, 422)),
         ("/api/v1/complaints/{complaint_id}", "get"): Op(
             "A complaint with its case (status, deadlines with explanations, timeline) and notifications; ETag = "
             "case version", "complaints", returns="ComplaintView", errors=(401, 404)),
@@ -151,7 +190,7 @@ def _operations() -> dict:
         ("/api/v1/classification/suggest", "post"): Op("Suggest a category and severity for a text", "complaints",
                                                        body=SuggestSchema, errors=(401, 422)),
         ("/api/v1/callbacks", "get"): Op("Callbacks (回访) due, in the caller's estates", "callbacks",
-                                         query=CallbackListArgs, errors=(401, 403, 422)),
+                                         query=CallbackListArgs, errors=(400, 401, 403, 422)),
         ("/api/v1/callbacks/{callback_id}/claim", "post"): Op("Claim a callback (someone other than the resolver)",
                                                               "callbacks", errors=(401, 403, 404, 409)),
         ("/api/v1/callbacks/{callback_id}/attempts", "post"): Op(
@@ -339,15 +378,43 @@ def _operations() -> dict:
     }
 
 
-RESPONSES = {
-    "ComplaintView": {"type": "object", "properties": {
-        "id": {"type": "string", "format": "uuid"}, "reference": {"type": "string", "example": "TS20261124-7KQ2MX"},
-        "status": {"type": "string"}, "estate": {"type": "object"}, "channel": {"type": "string"},
-        "category": {"type": ["string", "null"]}, "severity": {"type": ["string", "null"]},
-        "complainant": {"type": "object"}, "received_at": {"type": "string", "format": "date-time"},
-        "case": {"type": ["object", "null"], "description": "workflow's case: deadlines, timeline, version"},
-        "timeline": {"type": "array", "items": {"type": "object"}}}},
-}
+class _View(Schema):
+    """An answer's body: the fields named are checked, others are allowed (the service READMEs list them)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class EstateView(_View):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+
+
+class ComplaintView(_View):
+    id = fields.UUID(required=True)
+    reference = fields.String(required=True, metadata={"example": "TS20261124-7KQ2MX"})
+    status = fields.String(allow_none=True)
+    estate = fields.Dict(allow_none=True)
+    channel = fields.String()
+    category = fields.String(allow_none=True)
+    severity = fields.String(allow_none=True)
+    complainant = fields.Dict(allow_none=True)
+    received_at = fields.DateTime()
+    case = fields.Dict(allow_none=True, metadata={"description": "workflow's case: deadlines, timeline, version"})
+    timeline = fields.List(fields.Dict())
+
+
+# 2xx bodies by name (``Op.returns``): a marshmallow schema, or ("array", schema) for a JSON list of them
+RESPONSES = {"ComplaintView": ComplaintView, "EstateList": ("array", EstateView)}
+
+# answered by any operation of the kind, whatever its own errors: a NUL character or a malformed body (400),
+# a bearer token or API key missing or wrong (401), a body too large or not JSON (413, 415), the sign-in
+# limits (429), a service or database that cannot be reached (503, with Retry-After)
+COMMON_ERRORS = {"all": (400, 503), "auth": (401,), "body": (413, 415)}
+RATE_LIMITED = {("/api/v1/auth/token", "post"), ("/api/v1/auth/password-reset", "post")}
 
 _STATUS_TEXT = {400: "Bad request", 401: "Not signed in / bad token or key", 403: "Role not allowed",
                 404: "Not found (also: another tenant's or estate's)", 409: "Conflict", 413: "Too large",
@@ -370,14 +437,35 @@ def build(operations: dict | None = None, extra: dict | None = None) -> dict:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.security_scheme("api_key", {"type": "apiKey", "in": "header", "name": "X-Api-Key"})
     spec.components.schema("Error", schema=ErrorSchema)
+    for schema in {r[1] for r in RESPONSES.values() if isinstance(r, tuple)}:
+        spec.components.schema(schema.__name__, schema=schema)
     for name, schema in RESPONSES.items():
-        spec.components.schema(name, schema)
+        if not isinstance(schema, tuple):
+            spec.components.schema(name, schema=schema)
     by_path: dict = {}
     for (path, method), op in sorted(ops.items()):
         by_path.setdefault(path, {})[method] = _operation(path, method, op)
     for path, operations_ in by_path.items():
         spec.path(path=path, operations=operations_)
     return spec.to_dict()
+
+
+def _ok_schema(op: Op) -> dict:
+    if op.content != "application/json":
+        return {"type": "string", "format": "binary"}
+    returns = RESPONSES.get(op.returns)
+    if isinstance(returns, tuple):
+        return {"type": "array", "items": {"$ref": f"#/components/schemas/{returns[1].__name__}"}}
+    return {"$ref": f"#/components/schemas/{op.returns}"} if returns else {"type": "object"}
+
+
+def _common_errors(path: str, method: str, op: Op) -> tuple:
+    found = COMMON_ERRORS["all"] if path != "/api/v1/" else (400,)
+    if op.auth != "public":
+        found += COMMON_ERRORS["auth"]
+    if op.body is not None or method in ("post", "put", "patch"):
+        found += COMMON_ERRORS["body"]
+    return found + ((429,) if (path, method) in RATE_LIMITED or op.auth == "api_key" else ())
 
 
 def _operation(path: str, method: str, op: Op) -> dict:
@@ -387,11 +475,9 @@ def _operation(path: str, method: str, op: Op) -> dict:
         params.append({"in": "query", "schema": op.query})
     params += [{"in": "header", "name": name, "required": True, "description": text, "schema": {"type": "string"}}
                for name, text in op.headers.items()]
-    ok_schema = {"$ref": f"#/components/schemas/{op.returns}"} if op.returns in RESPONSES else {"type": "object"}
-    if op.content != "application/json":
-        ok_schema = {"type": "string", "format": "binary"}
+    ok_schema = _ok_schema(op)
     responses = {str(op.ok): {"description": "OK", "content": {op.content: {"schema": ok_schema}}}}
-    for status in op.errors:
+    for status in sorted(set(op.errors) | set(_common_errors(path, method, op))):
         responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Error"),
                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     out = {"summary": op.summary, "tags": [op.tag], "parameters": params, "responses": responses,

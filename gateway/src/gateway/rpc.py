@@ -144,4 +144,6 @@ class ProxyPool:
 
 
 def client():
-    return current_app.extensions["rpc"]
+    from . import audit  # audit.SNAPSHOTS: the value before an audited settings write
+
+    return audit.client(current_app.extensions["rpc"])

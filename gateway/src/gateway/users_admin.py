@@ -117,7 +117,10 @@ def create_user(conn, tenant_id: str, username: str, display_name: str, roles, e
         password_hash=accounts.hash_password(password), active=True, created_at=utcnow(), token_version=0))
     _set_roles(conn, tenant_id, user_id, roles)
     audit.record(conn, tenant_id, "user_created", target_kind="user", target_id=user_id,
-                 detail={"username": username, "roles": [list(r) for r in roles], "email": email})
+                 detail={"username": username, "roles": [list(r) for r in roles], "email": email,
+                         "changes": audit.changes({}, {"username": username, "display_name": display_name,
+                                                       "email": email, "roles": [list(r) for r in roles],
+                                                       "active": True})})
     created = get_user(conn, tenant_id, user_id)
     created["initial_password"] = password
     return created
@@ -133,17 +136,22 @@ def update_user(conn, tenant_id: str, user_id: str, changes: dict, actor_id: str
     if "display_name" in changes and changes["display_name"] != before["display_name"]:
         values["display_name"] = changes["display_name"]
         audit.record(conn, tenant_id, "user_updated", target_kind="user", target_id=user_id,
-                     detail={"display_name": [before["display_name"], changes["display_name"]]})
+                     detail={"display_name": [before["display_name"], changes["display_name"]],
+                             "changes": audit.changes({"display_name": before["display_name"]},
+                                                      {"display_name": changes["display_name"]})})
     if "email" in changes and clean_email(changes["email"]) != before["email"]:
         values["email"] = clean_email(changes["email"])
         audit.record(conn, tenant_id, "user_email_changed", target_kind="user", target_id=user_id,
-                     detail={"email": [before["email"], values["email"]]})
+                     detail={"email": [before["email"], values["email"]],
+                             "changes": audit.changes({"email": before["email"]}, {"email": values["email"]})})
     if "active" in changes and changes["active"] != before["active"]:
         if user_id == actor_id and not changes["active"]:
             raise UserRefused("cannot_change_self", "active")
         values["active"], bump = changes["active"], True
         audit.record(conn, tenant_id, "user_reactivated" if changes["active"] else "user_deactivated",
-                     target_kind="user", target_id=user_id, detail={"username": before["username"]})
+                     target_kind="user", target_id=user_id, detail={
+                         "username": before["username"],
+                         "changes": audit.changes({"active": before["active"]}, {"active": changes["active"]})})
     if "roles" in changes:
         roles = check_roles(changes["roles"], estates)
         if user_id == actor_id and not any(role == "group_admin" for role, _ in roles):
@@ -152,7 +160,9 @@ def update_user(conn, tenant_id: str, user_id: str, changes: dict, actor_id: str
             _set_roles(conn, tenant_id, user_id, roles)
             bump = True
             audit.record(conn, tenant_id, "user_roles_changed", target_kind="user", target_id=user_id,
-                         detail={"before": before["roles"], "after": [list(r) for r in roles]})
+                         detail={"before": before["roles"], "after": [list(r) for r in roles],
+                                 "changes": audit.changes({"roles": before["roles"]},
+                                                          {"roles": [list(r) for r in roles]})})
     if bump:
         values["token_version"] = users.c.token_version + 1
     if values:

@@ -146,6 +146,9 @@ def init_console(app) -> None:
 
     for blueprint in (console_extensions.bp, console_sla_settings.bp, console_dashboard.bp):
         app.register_blueprint(blueprint)
+    from .blueprints import console_sla_site  # 营业时间与升级: the time limits' site settings as forms
+
+    app.register_blueprint(console_sla_site.bp)
     from .blueprints import console_alert_settings, console_routing_settings  # settings pages (issue 8)
 
     app.register_blueprint(console_routing_settings.bp)
@@ -187,6 +190,6 @@ def _console_request() -> None:
 
 
 def _template_globals() -> dict:
-    from . import labels
+    from . import labels, sorting
 
-    return {"current_user": g.get("user"), "current_locale": select_locale(), "labels": labels}
+    return {"current_user": g.get("user"), "current_locale": select_locale(), "labels": labels, "sorting": sorting}

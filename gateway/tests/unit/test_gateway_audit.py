@@ -10,6 +10,8 @@ import pytest
 
 from estatedesk_common.demo import DEMO_PASSWORD, DEMO_TENANT, OTHER_TENANT
 
+from estatedesk_common.observability import mask_pii
+
 from gateway import audit
 from gateway.tables import audit_log
 
@@ -68,7 +70,8 @@ def test_gateway_audit_api_keys_issue_and_revoke(client, login):
 
 def test_gateway_audit_case_action_is_recorded_without_the_body(client, login, fake_rpc):
     complaint_id = str(uuid.uuid4())
-    fake_rpc.reply("workflow", "get_case", {"complaint_id": complaint_id, "estate_code": "DEMO-RES"})
+    fake_rpc.reply("workflow", "get_case", {"complaint_id": complaint_id, "estate_code": "DEMO-RES",
+                                            "status": "received"})
     fake_rpc.reply("workflow", "act", {"complaint_id": complaint_id, "version": 3, "status": "contacted"})
     agent = headers_of(login, "agent@demo")
     response = client.post(f"/api/v1/complaints/{complaint_id}/actions", headers=agent | {"If-Match": '"2"'},
@@ -77,7 +80,9 @@ def test_gateway_audit_case_action_is_recorded_without_the_body(client, login, f
     items = entries(client, headers_of(login), action="case_action")
     assert len(items) == 1
     assert items[0]["target_kind"] == "complaint" and items[0]["target_id"] == complaint_id
-    assert items[0]["detail"] == {"action": "contact"} and items[0]["username"] == "agent@demo"
+    assert items[0]["detail"] == {"action": "contact", "changes": {
+        "status": {"before": "received", "after": "contacted"}}} and items[0]["username"] == "agent@demo"
+    assert "13812345678" not in str(items) and "已联系" not in str(items), "the note is a body: never audited"
 
 
 def test_gateway_audit_refused_actions_are_not_recorded(client, login, fake_rpc):
@@ -147,3 +152,74 @@ def test_gateway_audit_console_page_lists_entries_for_admins_only(client, login)
     token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
     client.post("/login", data={"username": "agent@demo", "password": DEMO_PASSWORD, "csrf_token": token})
     assert client.get("/admin/audit").status_code == 403
+
+
+def test_gateway_audit_changes_keep_values_mask_pii_and_never_secrets():
+    found = audit.changes({"password": "old-secret", "email": "a@x.cn", "mode": "platform", "app_secret_set": True},
+                          {"password": "new-secret", "email": "b@x.cn", "mode": "custom", "app_secret_set": True})
+    assert found == {"email": {"before": "a@x.cn", "after": "b@x.cn"}, "mode": {"before": "platform", "after": "custom"},
+                     "password": "changed"}
+    assert "secret" not in str({k: v for k, v in found.items() if k != "password"})
+    nested = audit.changes({"rules": [{"team": "A", "updated_at": "x"}]}, {"rules": [{"team": "B", "updated_at": "y"}]})
+    assert nested == {"rules.0.team": {"before": "A", "after": "B"}}, "bookkeeping (updated_at) is no change"
+
+
+def test_gateway_audit_settings_save_records_before_and_after_read_from_the_service(client, login, bearer, fake_rpc):
+    stored = {"items": [{"scope": "group", "category": "repair", "department": "engineering", "team": ["manager@demo"], "strategy": "round_robin",
+                         "updated_at": "2026-01-01T00:00:00+00:00"}]}
+
+    def save(scope, rules):
+        stored["items"] = [dict(r, scope=scope) for r in rules]
+        return {"scope": scope, "rules": rules}
+
+    fake_rpc.reply("workflow", "list_routing_rules", lambda estate=None: {"items": list(stored["items"])})
+    fake_rpc.reply("workflow", "save_routing_rules", save)
+    rules = [{"category": "repair", "department": "engineering", "team": ["agent@demo"]}]
+    r = client.put("/api/v1/routing-rules", headers=bearer(roles=(("group_admin", None),)),
+                   json={"scope": "group", "rules": rules})
+    assert r.status_code == 200, r.get_json()
+    [item] = entries(client, headers_of(login), action="routing_rules_saved")
+    assert item["detail"]["changes"] == {"rules.0.team.0": {"before": mask_pii("manager@demo"),
+                                                            "after": mask_pii("agent@demo")}}
+
+
+def test_gateway_audit_refused_settings_make_no_read(client, bearer, fake_rpc):
+    r = client.put("/api/v1/routing-rules", headers=bearer(roles=(("agent", "DEMO-RES"),)),
+                   json={"scope": "group", "rules": []})
+    assert r.status_code == 403 and fake_rpc.calls == []
+
+
+def test_gateway_audit_classification_and_extension_decision_are_recorded(client, login, fake_rpc):
+    complaint_id = str(uuid.uuid4())
+    fake_rpc.reply("intake", "correct_classification", {
+        "id": complaint_id, "category": "security", "severity": "minor",
+        "previous": {"category": "sanitation", "severity": "minor"}})
+    agent = headers_of(login, "agent@demo")
+    assert client.post(f"/api/v1/complaints/{complaint_id}/classification", headers=agent,
+                       json={"category": "security"}).status_code == 200
+    case = {"complaint_id": complaint_id, "estate": "DEMO-RES", "status": "in_progress", "deadlines": [],
+            "extensions": [{"request": 1, "stage": "resolution", "status": "pending",
+                            "new_due_at": "2026-12-05T18:00:00+08:00"}]}
+    fake_rpc.reply("workflow", "get_case", case)
+    fake_rpc.reply("workflow", "act", {"complaint_id": complaint_id, "version": 5, "status": "in_progress"})
+    manager = headers_of(login, "manager@demo")
+    assert client.post(f"/api/v1/complaints/{complaint_id}/actions", headers=manager | {"If-Match": '"4"'},
+                       json={"action": "decide_extension", "approve": True, "note": "同意"}).status_code == 200
+    admin = headers_of(login)
+    by_action = {e["detail"]["action"]: e["detail"] for e in entries(client, admin, action="case_action")}
+    assert by_action["classify"]["changes"] == {"category": {"before": "sanitation", "after": "security"}}
+    assert by_action["decide_extension"]["changes"] == {"extension.status": {"before": "pending", "after": "approved"}}
+
+
+def test_gateway_audit_page_and_export_show_before_and_after(client, login, app):
+    with app.extensions["db"].begin() as conn:
+        audit.record(conn, DEMO_TENANT["id"], "case_action", target_kind="complaint", target_id="c-1", detail={
+            "action": "assign", "changes": audit.changes({"assignee": "张三", "status": "received"},
+                                                         {"assignee": "=李四", "status": "assigned"})})
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": "admin@demo", "password": DEMO_PASSWORD, "csrf_token": token})
+    html = client.get("/admin/audit?action=case_action").get_data(as_text=True)
+    assert "处理人" in html and "<del>张三</del> → <ins>=李四</ins>" in html and "变更（前 → 后）" in html
+    csv_text = client.get("/admin/audit/export.csv?action=case_action").get_data().decode("utf-8-sig")
+    assert "变更（前 → 后）" in csv_text and "处理人: 张三 → =李四" in csv_text
+    assert "\n=" not in csv_text and ',"=' not in csv_text and ",=" not in csv_text, "formula-safe cells"

@@ -110,7 +110,42 @@ def test_gateway_console_dashboard_drilldown_lists_the_cases(as_user, fake_rpc):
                          ).get_data(as_text=True)
     assert "TS20261124-DRILL1" in html and f"/complaints/{cid}" in html and "当前首次联系逾期" in html
     [call] = calls(fake_rpc, "drilldown")
-    assert call["args"] == ("overdue_now", "2026-11-01", "2026-11-24", "DEMO-RES", None, None, 50, 0)
+    assert call["args"] == ("overdue_now", "2026-11-01", "2026-11-24", "DEMO-RES", None, None, 50, 0, None, None)
+
+
+def test_gateway_console_drilldown_shows_escalation_level_and_extension_and_filters_by_location(as_user, fake_rpc):
+    item = {"reference": "TS20261124-DRILL2", "estate": "DEMO-RES", "estate_name": "锦绣花园", "channel": "hotline",
+            "category": None, "received_at": "2026-11-24T01:00:00+00:00", "first_contact_status": "on_time",
+            "resolution_status": "pending", "handling_hours": None, "breached": False}
+    fake_rpc.reply("reporting", "drilldown", {"metric": "received", "total": 3, "limit": 50, "offset": 0, "items": [
+        item | {"complaint_id": str(uuid.uuid4()), "escalation_level": 2, "extension_requested": True,
+                "extension_approved": True},
+        item | {"complaint_id": str(uuid.uuid4()), "escalation_level": None, "extension_requested": True,
+                "extension_approved": False},
+        item | {"complaint_id": str(uuid.uuid4()), "escalation_level": None, "extension_requested": False,
+                "extension_approved": False}]})
+    html = as_user().get("/dashboard/drilldown?metric=received&from=2026-11-01&to=2026-11-24&estate=DEMO-RES"
+                         "&building=3栋&facility=电梯").get_data(as_text=True)
+    assert "最高升级级别" in html and "第 2 级" in html
+    assert '<td class="extension">已批准</td>' in html and '<td class="extension">已申请</td>' in html
+    assert "楼栋: 3栋" in html and "设施: 电梯" in html
+    assert 'name="building" value="3栋"' in html
+    [call] = calls(fake_rpc, "drilldown")
+    assert call["args"][-2:] == ("3栋", "电梯")
+
+
+def test_gateway_console_dashboard_shows_location_hot_spots_with_drilldown_links(as_user, fake_rpc):
+    fake_rpc.reply("reporting", "hot_spots", HOT | {
+        "buildings": [{"estate": "DEMO-RES", "estate_name": "锦绣花园", "building": "3栋", "count": 9,
+                       "baseline_mean": 2.0, "z": 3.5}],
+        "facilities": [{"estate": "DEMO-RES", "estate_name": "锦绣花园", "facility": "地下车库", "count": 7,
+                        "baseline_mean": 1.0, "z": 6.0}]})
+    fake_rpc.reply("reporting", "league_table", LEAGUE | {"rows": [LEAGUE["rows"][0] | {"active": False}]})
+    html = as_user().get("/dashboard?from=2026-11-01&to=2026-11-24").get_data(as_text=True)
+    assert "位置热点" in html and "锦绣花园 · 楼栋 3栋" in html and "锦绣花园 · 设施 地下车库" in html
+    assert "estate=DEMO-RES&amp;building=3%E6%A0%8B" in html
+    assert "facility=%E5%9C%B0%E4%B8%8B%E8%BD%A6%E5%BA%93" in html
+    assert "已停用" in html
 
 
 def test_gateway_console_dashboard_drilldown_unknown_metric_and_estate_outside_scope(as_user, fake_rpc, remote_error):

@@ -97,6 +97,7 @@ def test_gateway_console_extensions_reject_needs_a_note(setup, fake_rpc):
 
 @pytest.mark.parametrize("error, status, text", [
     (("Forbidden", 403, "extension_not_allowed"), 403, "延期须由上一级审批"),
+    (("Forbidden", 403, "extension_needs_higher_approval"), 403, "延期须由上一级审批"),  # the console's one text
     (("Conflict", 409, "version_conflict"), 409, "案件已被他人更新"),
     (("ValidationFailed", 422, "validation_failed"), 422, "请填写新的截止时间"),
 ])

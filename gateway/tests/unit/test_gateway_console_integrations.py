@@ -148,7 +148,10 @@ def test_console_integrations_webhook_secret_once_audit_without_url_path_and_del
     assert call["args"][0]["events"] == ["case_opened", "sla_breached"]
     assert call["context"]["tenant_id"] == DEMO_TENANT["id"]
     [row] = audit_rows(app, "webhook_created")
-    assert row["detail"] == {"host": "receiver.example.com", "events": ["case_opened", "sla_breached"]}
+    assert {k: v for k, v in row["detail"].items() if k != "changes"} == {
+        "host": "receiver.example.com", "events": ["case_opened", "sla_breached"]}
+    assert row["detail"]["changes"]["host"] == {"before": None, "after": "receiver.example.com"}
+    assert "whsec_shown_once" not in str(row)
 
     deleted = client.post(f"/admin/integrations/webhooks/{HOOK['id']}/delete", data={"csrf_token": csrf(client)})
     assert deleted.status_code == 302
@@ -278,7 +281,8 @@ def test_api_audit_export_for_group_admins_in_the_callers_language(client, app, 
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8").lstrip("\ufeff"))))
     assert rows[0][:3] == ["Time", "User", "Action"] and rows[1][2] == "User created"
-    assert rows[1][5].startswith("{") and "'@SUM" not in rows[1][5]  # JSON text starts with {: safe as it is
+    assert rows[1][6].startswith("{") and "'@SUM" not in rows[1][6]  # JSON text starts with {: safe as it is
+    assert rows[0][5] == "Changes (before → after)" and not rows[1][5].startswith(("=", "+", "-", "@"))
     bad = client.get("/api/v1/audit/export.csv", query_string={"action": "nope"}, headers=admin)
     assert bad.status_code == 422 and bad.get_json()["details"]["field"] == "action"
     assert client.get("/api/v1/audit/export.txt", headers=admin).status_code == 404

@@ -248,7 +248,7 @@ def test_api_list_passes_filters(client, auth_headers, fake_rpc):
     response = client.get("/api/v1/complaints?estate=DEMO-RES&channel=web&limit=5&offset=10", headers=auth_headers)
     assert response.status_code == 200 and response.get_json() == {"total": 0, "items": []}
     assert fake_rpc.calls[0]["kwargs"] == {"estate": "DEMO-RES", "status": None, "channel": "web", "limit": 5,
-                                           "offset": 10}
+                                           "offset": 10, "sort": None, "order": None}  # the service's default order
 
 
 @pytest.mark.parametrize("query, field", [("limit=0", "limit"), ("limit=201", "limit"), ("offset=-1", "offset"),

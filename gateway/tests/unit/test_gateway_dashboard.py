@@ -25,7 +25,9 @@ def echo(fake_rpc, method, result=None):
     ("/reports/hot-spots?from=2026-11-23&to=2026-11-29", "hot_spots", ["2026-11-23", "2026-11-29"]),
     ("/reports/drilldown?metric=overdue_now&from=2026-11-01&to=2026-11-30&estate=DEMO-RES&channel=web"
      "&limit=20&offset=40", "drilldown",
-     ["overdue_now", "2026-11-01", "2026-11-30", "DEMO-RES", None, "web", 20, 40]),
+     ["overdue_now", "2026-11-01", "2026-11-30", "DEMO-RES", None, "web", 20, 40, None, None]),
+    ("/reports/drilldown?metric=received&from=2026-11-01&to=2026-11-30&estate=DEMO-RES&building=3栋&facility=电梯",
+     "drilldown", ["received", "2026-11-01", "2026-11-30", "DEMO-RES", None, None, 50, 0, "3栋", "电梯"]),
 ])
 def test_routes_pass_the_query_to_reporting(client, login, fake_rpc, path, method, args):
     echo(fake_rpc, method)

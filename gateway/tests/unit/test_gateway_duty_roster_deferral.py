@@ -26,7 +26,8 @@ def rpc(fake_rpc):
 
 
 def workflow_calls(rpc):
-    return [c for c in rpc.calls if c["service"] == "workflow"]
+    """The workflow calls of the view (the audit's read of the value before a save left out: audit.SNAPSHOTS)."""
+    return [c for c in rpc.calls if c["service"] == "workflow" and c["method"] not in ("get_sla_policy", "list_routing_rules", "get_duty_roster")]
 
 
 def test_the_site_manager_saves_their_estates_roster(client, bearer, rpc):
@@ -64,7 +65,7 @@ def test_bad_rosters_are_422_naming_the_field(client, bearer, rpc, body, field):
 def test_reading_is_scoped_to_the_callers_estates(client, bearer, rpc):
     r = client.get("/api/v1/duty-roster", headers=bearer(roles=MANAGER), query_string={"estate": "DEMO-RES"})
     assert r.status_code == 200 and r.get_json() == ROSTER
-    assert workflow_calls(rpc)[-1]["args"] == ("DEMO-RES",)
+    assert [c for c in rpc.calls if c["service"] == "workflow"][-1]["args"] == ("DEMO-RES",)
     assert client.get("/api/v1/duty-roster", headers=bearer(roles=MANAGER),
                       query_string={"estate": "DEMO-NEW"}).status_code == 404
     assert client.get("/api/v1/duty-roster", headers=bearer(roles=MANAGER)).status_code == 422

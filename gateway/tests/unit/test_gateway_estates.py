@@ -39,11 +39,13 @@ def writes(fake_rpc):
     return [c for c in fake_rpc.calls if c["method"] in ("create_estate", "update_estate")]
 
 
-def audited(app):
+def audited(app, with_changes=False):
+    """(estate, detail) of the estate_saved rows; ``changes`` (before/after, test_gateway_audit_changes.py) aside."""
     with app.extensions["db"].connect() as conn:
-        return [tuple(r) for r in conn.execute(select(audit_log.c.target_id, audit_log.c.detail)
-                                               .where(audit_log.c.tenant_id == DEMO_TENANT["id"],
-                                                      audit_log.c.action == "estate_saved"))]
+        rows = conn.execute(select(audit_log.c.target_id, audit_log.c.detail).where(
+            audit_log.c.tenant_id == DEMO_TENANT["id"], audit_log.c.action == "estate_saved"))
+        return [(code, detail if with_changes else {k: v for k, v in detail.items() if k != "changes"})
+                for code, detail in rows]
 
 
 # --- the API

@@ -51,7 +51,8 @@ def test_gateway_queue_colours_rows_by_the_next_deadline(as_user, fake_rpc):
     assert "首次联系业主" in html
     [call] = list_calls(fake_rpc)
     assert call["kwargs"] == {"estate": None, "status": "active", "overdue": False, "escalated": False,
-                              "mine": False, "limit": 50, "offset": 0, "assignee_names": []}
+                              "mine": False, "limit": 50, "offset": 0, "assignee_names": [],
+                              "sort": "due_at", "order": "asc"}  # workflow's default: soonest deadline first
     assert call["context"]["roles"] == [["cs_supervisor", "DEMO-RES"]]  # workflow scopes by these
 
 
@@ -62,7 +63,8 @@ def test_gateway_queue_filters_pass_through_and_offer_only_estates_in_scope(as_u
     [call] = list_calls(fake_rpc)
     assert call["kwargs"] == {"estate": "DEMO-NEW", "status": "assigned", "overdue": True, "escalated": False,
                               "mine": True, "limit": 50, "offset": 50,
-                              "assignee_names": ["manager@demo"]}  # routing assigns usernames
+                              "assignee_names": ["manager@demo"],  # routing assigns usernames
+                              "sort": "due_at", "order": "asc"}
     options = re.findall(r'<option value="(DEMO-[A-Z]+)"', html)
     assert options == ["DEMO-RES", "DEMO-NEW"]  # not DEMO-OFFICE
     assert 'id="q-overdue" name="overdue" type="checkbox" value="1" checked' in html

@@ -19,7 +19,8 @@ def rpc(fake_rpc):
 
 
 def workflow_calls(rpc):
-    return [c for c in rpc.calls if c["service"] == "workflow"]
+    """The workflow calls of the view (the audit's read of the value before a save left out: audit.SNAPSHOTS)."""
+    return [c for c in rpc.calls if c["service"] == "workflow" and c["method"] not in ("get_sla_policy", "list_routing_rules", "get_duty_roster")]
 
 
 def test_a_site_manager_saves_their_estates_rules(client, bearer, rpc):
@@ -59,7 +60,7 @@ def test_bad_bodies_are_422_naming_the_field(client, bearer, rpc, body, field):
 def test_reading_is_scoped_to_the_callers_estates(client, bearer, rpc):
     r = client.get("/api/v1/routing-rules", headers=bearer(roles=MANAGER), query_string={"estate": "DEMO-RES"})
     assert r.status_code == 200 and r.get_json() == RULES
-    assert workflow_calls(rpc)[-1]["args"] == ("DEMO-RES",)
+    assert [c for c in rpc.calls if c["service"] == "workflow"][-1]["args"] == ("DEMO-RES",)
     assert client.get("/api/v1/routing-rules", headers=bearer(roles=MANAGER),
                       query_string={"estate": "DEMO-NEW"}).status_code == 404
     assert client.get("/api/v1/routing-rules", headers=bearer(roles=(("agent", "DEMO-RES"),))).status_code == 403

@@ -44,6 +44,11 @@ class ListArgs(Schema):
     complaint_id = fields.UUID()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100_000))
+    # due_at | resolved_at | estate | status, asc | desc: checked by notify's query (unknown: 400 invalid_sort)
+    sort = fields.String(validate=validate.Length(max=40), metadata={
+        "description": "due_at (default: earliest due or retry first), resolved_at, estate or status; "
+                       "another key is 400 invalid_sort"})
+    order = fields.String(validate=validate.Length(max=10), metadata={"description": "asc or desc"})
 
 
 class AttemptSchema(Schema):
@@ -74,7 +79,7 @@ def list_callbacks():
                        field=field) from None
     complaint_id = str(args["complaint_id"]) if args.get("complaint_id") else None
     return rpc.client().call("notify", "list_callbacks", args.get("estate"), args.get("status"), args["limit"],
-                             args["offset"], complaint_id)
+                             args["offset"], complaint_id, sort=args.get("sort"), order=args.get("order"))
 
 
 @bp.post("/callbacks/<callback_id>/claim")

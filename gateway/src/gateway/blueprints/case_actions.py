@@ -4,7 +4,8 @@ Body: ``{"action": "contact"|"assign"|"plan"|"progress"|"resolve"|"accept"|"canc
 ``assignee``; resolve: ``cause``, ``remedy``, ``loss_amount``; cancel: ``reason``; any: ``note``;
 request_extension: ``new_due_at``, ``reason``, ``stage`` (default resolution); decide_extension: ``approve``,
 ``note`` (required to reject), ``stage`` — by the next level up, never the requester: otherwise 403
-``extension_not_allowed``; decide_nonconformity: ``approve``, ``note`` (required to reject) — the estate's
+``extension_not_allowed``; approving an extension longer than the decider's rung of the policy's
+``extensions.approval`` allows: 403 ``extension_needs_higher_approval`` (``details.required_role``); decide_nonconformity: ``approve``, ``note`` (required to reject) — the estate's
 site manager or head office, otherwise 403 ``nonconformity_not_allowed``; defer: ``consented_by``, ``until``
 (default the estate's next working period), ``note`` — not for the top/urgent severity: 422
 ``deferral_not_allowed`` on ``severity``; resume: ``note``). The request
@@ -22,7 +23,7 @@ from marshmallow import Schema, fields, validate
 
 from estatedesk_common import i18n
 
-from .. import rpc, scope
+from .. import audit, rpc, scope
 from ..auth import current_principal, require_roles
 from ..errors import ApiError
 from . import load_json
@@ -43,6 +44,9 @@ i18n.register({
                                    "en": "An urgent or major complaint cannot be deferred; it is handled at once"},
     "error.extension_not_allowed": {"zh_CN": "延期须由上一级审批，申请人不能审批自己的申请",
                                     "en": "An extension is decided by the next level up, never by its requester"},
+    "error.extension_needs_higher_approval": {
+        "zh_CN": "延期时长超出您的审批权限（见时限策略 extensions.approval），须由更高一级审批",
+        "en": "This extension is longer than your rung may approve (policy extensions.approval); a higher level decides"},
 })
 
 
@@ -87,6 +91,7 @@ def act(complaint_id: str):
     body = load_json(ActionSchema())
     data = {k: v for k, v in body.items() if k != "action"}
     client = rpc.client()
-    scope.require(principal, client.call("workflow", "get_case", complaint_id))  # 404 outside the estate scope
+    case = scope.require(principal, client.call("workflow", "get_case", complaint_id))  # 404 outside the scope
     result = client.call("workflow", "act", complaint_id, body["action"], data, int(match.group(1)))
+    audit.keep_case(case, body["action"], data, result)  # state before -> after for the audit row
     return result, 200, {"ETag": etag(result["version"])}

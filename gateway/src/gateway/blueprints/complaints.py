@@ -42,7 +42,9 @@ def create_complaint():
 
 @bp.get("/complaints")
 def list_complaints():
-    """The tenant's complaints, newest first: ``?estate=&status=&channel=&limit=(1-200, 50)&offset=``."""
+    """The tenant's complaints, newest first: ``?estate=&status=&channel=&limit=(1-200, 50)&offset=``;
+    ``sort=received_at|severity|estate|status&order=asc|desc`` sorts in intake's query (anything else: intake's
+    400 ``invalid_sort`` with ``details.field``)."""
     principal = current_principal()
     if committee_only(principal):  # what it forwarded: /committee/complaints
         raise ApiError(403, "forbidden")
@@ -50,7 +52,7 @@ def list_complaints():
     return privacy.complaint_list(principal, rpc.client().call(
         "intake", "list_complaints", estate=args.get("estate") or None, status=args.get("status") or None,
         channel=args.get("channel") or None, limit=_int_arg("limit", 50, 1, 200),
-        offset=_int_arg("offset", 0, 0, 10**9)))
+        offset=_int_arg("offset", 0, 0, 10**9), sort=args.get("sort") or None, order=args.get("order") or None))
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -50,6 +50,10 @@ ACTION_LABELS = {
     "wechat_account_updated": _l("WeChat account settings saved"),
     "digest_settings_saved": _l("Daily digest settings saved"),
     "mail_settings_saved": _l("Outgoing mail server saved"),
+    "estate_saved": _l("Estate saved"),
+    "region_saved": _l("Region saved"), "building_saved": _l("Building saved"),
+    "building_removed": _l("Building removed"), "unit_saved": _l("Unit saved"), "unit_removed": _l("Unit removed"),
+    "units_imported": _l("Units imported"),
 }
 
 def _estates() -> list[dict]:
@@ -170,6 +174,8 @@ def audit_page():
         result = audit.entries(conn, g.principal.tenant_id, _audit_query(pageno))
     return render_template("admin_audit.html", result=result, actions=audit.ACTIONS, args=request.args,
                            action_labels=ACTION_LABELS, export_limit=audit_export.EXPORT_LIMIT,
+                           change_lines=audit_export.change_lines,
+                           other_detail=lambda d: {k: v for k, v in (d or {}).items() if k != "changes"},
                            page=pageno, pages=max(1, -(-result["total"] // PAGE_SIZE)))
 
 

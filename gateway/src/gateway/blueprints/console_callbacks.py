@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from estatedesk_common.errors import parse_remote
 
-from .. import rpc
+from .. import rpc, sorting
 from ..tables import tenants
 from .callbacks import CALLBACK_ROLES, OUTCOMES, SATISFACTIONS
 from .console import page, page_error
@@ -66,9 +66,11 @@ def queue():
 
 def _render_queue(attempt: dict | None = None, status: int = 200):
     show = request.args.get("status") if request.args.get("status") in STATUS_LABELS else None
-    result = rpc.client().call("notify", "list_callbacks", None, show, 100, 0)
+    chosen = sorting.page_sort(request.args, sorting.CALLBACKS)  # notify sorts; an unknown key: the default
+    result = rpc.client().call("notify", "list_callbacks", None, show, 100, 0, sort=chosen.key, order=chosen.order)
     return render_template("callbacks.html", result=result, show=show, attempt=attempt or {},
-                           outcomes=OUTCOMES, satisfactions=SATISFACTIONS, me=g.principal.user_id), status
+                           outcomes=OUTCOMES, satisfactions=SATISFACTIONS, me=g.principal.user_id,
+                           sort=chosen), status
 
 
 def _valid_id(value: str) -> str:

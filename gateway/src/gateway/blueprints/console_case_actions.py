@@ -14,7 +14,7 @@ from nameko.exceptions import RemoteError
 
 from estatedesk_common.errors import parse_remote
 
-from .. import labels, rpc, scope
+from .. import audit, labels, rpc, scope
 from .case_actions import ACTING_ROLES
 from .console_extensions import local_to_instant
 from .console import page, page_error
@@ -71,9 +71,9 @@ def act(complaint_id: str, action: str):
             return _refused(complaint_id, action, form, {"until": str(MESSAGES["until"])}, 422)
         data["until"] = until.isoformat()
     client = rpc.client()
-    scope.require(g.principal, client.call("workflow", "get_case", complaint_id))  # 404 outside the scope
+    case = scope.require(g.principal, client.call("workflow", "get_case", complaint_id))  # 404 outside the scope
     try:
-        client.call("workflow", "act", complaint_id, action, data, version)
+        answer = client.call("workflow", "act", complaint_id, action, data, version)
     except RemoteError as exc:
         status, field = _refusal(exc)
         if status == 409:
@@ -81,6 +81,7 @@ def act(complaint_id: str, action: str):
         field = field if field in MESSAGES else "action"
         target = {field: str(MESSAGES[field])} if field in form else {}
         return _refused(complaint_id, action, form, target, 422, None if target else str(MESSAGES[field]))
+    audit.keep_case(case, action, data, answer)
     flash(_("Recorded: %(action)s.", action=labels.action(action)))
     if action == "resolve" and data.get("loss_amount", 0) >= labels.NONCONFORMITY_LOSS_YUAN:
         flash(_("The owner's loss is %(yuan)s yuan: fill in a nonconformity record for the management "

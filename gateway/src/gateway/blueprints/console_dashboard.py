@@ -128,7 +128,8 @@ def dashboard():
 def drilldown():
     period = _period()
     metric = request.args.get("metric") if request.args.get("metric") in METRICS else "received"
-    filters = {"estate": _text("estate"), "category": _text("category"), "channel": _text("channel", 20)}
+    filters = {"estate": _text("estate"), "category": _text("category"), "channel": _text("channel", 20),
+               "building": _text("building"), "facility": _text("facility")}
     if request.args.get("category") == "":  # reporting's "" = not classified
         filters["category"] = ""
     try:
@@ -136,7 +137,7 @@ def drilldown():
     except ValueError:
         page_no = 1
     args = (metric, period["from"], period["to"], filters["estate"], filters["category"], filters["channel"],
-            PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+            PAGE_SIZE, (page_no - 1) * PAGE_SIZE, filters["building"], filters["facility"])
     try:
         result = rpc.client().call("reporting", "drilldown", *args)
     except RemoteError as exc:

@@ -23,7 +23,7 @@ from nameko.exceptions import RemoteError
 
 from estatedesk_common.errors import parse_remote
 
-from .. import accounts, rpc, scope
+from .. import accounts, audit, rpc, scope
 from .case_actions import ACTING_ROLES
 from .console import page, page_error
 from .console_complaints import render_case, valid_uuid
@@ -155,9 +155,9 @@ def _act(complaint_id: str, action: str, form: dict, data: dict, errors: dict):
     if version is None:
         return _refused(complaint_id, action, form, {}, 409, str(MESSAGES["version"]))
     client = rpc.client()
-    scope.require(g.principal, client.call("workflow", "get_case", complaint_id))  # 404 outside the scope
+    case = scope.require(g.principal, client.call("workflow", "get_case", complaint_id))  # 404 outside the scope
     try:
-        client.call("workflow", "act", complaint_id, action, data, version)
+        answer = client.call("workflow", "act", complaint_id, action, data, version)
     except RemoteError as exc:
         found = parse_remote(exc.value)
         status = int((found or {}).get("status", 500))
@@ -171,6 +171,7 @@ def _act(complaint_id: str, action: str, form: dict, data: dict, errors: dict):
         if field in form and field in MESSAGES:
             return _refused(complaint_id, action, form, {field: str(MESSAGES[field])}, 422)
         return _refused(complaint_id, action, form, {}, 422, str(MESSAGES["action"]))
+    audit.keep_case(case, action, data, answer)
     if action == "request_extension":
         flash(_("Extension requested; the next level up decides."))
     else:

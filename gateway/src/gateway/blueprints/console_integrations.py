@@ -26,7 +26,7 @@ from estatedesk_common.errors import parse_remote
 from .. import api_keys, audit, rpc
 from .console import page, page_error
 from .mail_settings import SECURITY_LABELS, mail_form
-from .webhooks import EVENTS, audit_created
+from .webhooks import EVENTS, audit_created, described
 
 bp = Blueprint("console_integrations", __name__)
 bp.register_error_handler(Exception, page_error)
@@ -152,7 +152,8 @@ def create_webhook():
 @page("group_admin")
 def delete_webhook(webhook_id: str):
     deleted = rpc.client().call("notify", "delete_webhook", _uuid(webhook_id))
-    audit.record_now(g.principal.tenant_id, "webhook_deleted", target_kind="webhook", target_id=deleted["id"])
+    audit.record_now(g.principal.tenant_id, "webhook_deleted", target_kind="webhook", target_id=deleted["id"],
+                     detail={"changes": audit.changes(described(deleted), {})})
     flash(_("The webhook was removed; its delivery log is kept."))
     return redirect(url_for("console_integrations.integrations"))
 
@@ -224,12 +225,7 @@ def update_wechat(account_id: str):
         except RemoteError as exc:
             errors = _wechat_refusal(exc)
         else:
-            changed = saved.get("changed") or {}
-            audit.record_now(g.principal.tenant_id, "wechat_account_updated", target_kind="wechat_account",
-                             target_id=account_id, detail={
-                                 "app_id": saved.get("app_id"), "app_secret_changed": bool(changed.get("app_secret")),
-                                 "templates": {m: (saved.get("templates") or {}).get(m)
-                                               for m in changed.get("templates") or []}})
+            g.audit_answer = saved  # audit.AUDITED: template ids before/after, the AppSecret as changed only
             flash(_("The WeChat settings of %(app_id)s were saved.", app_id=saved.get("app_id")))
             return redirect(url_for("console_integrations.integrations") + "#wechat-h")
     return _render(422, wechat_form={account_id: form}, wechat_errors={account_id: errors})

@@ -10,6 +10,9 @@ until its ``deferred_until``, never as overdue.
 |----------------|--------------------------------------------------------------|------------------------------|
 | ``/queue``     | agent, cs_supervisor, site_manager, head_office, group_admin | active cases, soonest due first; filters estate, status, overdue only, mine (received by or assigned to me) |
 | ``/escalations`` | cs_supervisor, site_manager, head_office, group_admin      | active cases with escalation level > 0 |
+
+Both sort by the column headers (``?sort=due_at|received_at|severity|estate|status&order=asc|desc``, in workflow's
+query; an unknown key is ignored) and keep the sort across filter and page links.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from flask import Blueprint, g, render_template, request
 
 from estatedesk_common.db import utcnow
 
-from .. import labels, rpc, scope
+from .. import labels, rpc, scope, sorting
 from ..accounts import username_of
 from .console import page, page_error
 
@@ -55,16 +58,18 @@ def _render(kind: str):
     except ValueError:
         page_no = 1
     names = [username_of(g.principal)] if mine else []  # routing and the duty roster assign usernames
+    chosen = sorting.page_sort(args, sorting.QUEUE)  # an unknown key keeps the default order (workflow sorts)
     result = rpc.client().call("workflow", "list_cases", estate=estate,
                                status=None if status == "all" else status, overdue=overdue,
                                escalated=kind == "escalations", mine=mine, limit=PAGE_SIZE,
-                               offset=(page_no - 1) * PAGE_SIZE, assignee_names=[n for n in names if n])
+                               offset=(page_no - 1) * PAGE_SIZE, assignee_names=[n for n in names if n],
+                               sort=chosen.key, order=chosen.order)
     now = utcnow()
     rows = [_row(item, now) for item in result["items"]]
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     filters = {"estate": estate, "status": status, "overdue": overdue, "mine": mine}
     return render_template("queue.html", kind=kind, rows=rows, total=result["total"], estates=estates,
-                           filters=filters, page_no=page_no, pages=pages)
+                           filters=filters, page_no=page_no, pages=pages, sort=chosen)
 
 
 def _estates() -> list[dict]:

@@ -1,5 +1,7 @@
-"""Site settings, time limits: ``/settings/sla`` (时限设置) for site managers (their estates) and group admins
-(the group, each region, each estate).
+"""Site settings, time limits: ``/settings/sla`` (时限设置) for site managers (their estates), head office (总部:
+the group's default policy and each region's, presets included) and group admins (the group, each region, each
+estate). Head office sets the defaults; an estate's override is its site manager's (DOMAIN.md: each site
+configures its own limits inside the group's defaults), so head office gets no estate scope here.
 
 - ``GET /settings/sla?scope=`` — the policy in force for the scope (``workflow.get_sla_policy``: its layers and
   the merged stages of each severity), a YAML editor holding the scope's own layer (or, for an estate without
@@ -15,8 +17,8 @@
   recompute the open cases); the report (version, cases whose deadlines moved, unchanged, failed) is shown
   after the redirect; a refused document keeps the text and lists the problems with their lines.
 
-Who may save what is the API's rule (``blueprints/sla.py``): group_admin any scope, a site_manager only
-``estate:<their estate>``; workflow checks the document.
+Who may save what is the API's rule (``blueprints/sla.py``, ``may_save``): group_admin any scope, head_office
+``group`` and ``region:<code>``, a site_manager only ``estate:<their estate>``; workflow checks the document.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from .sla import MAX_POLICY_TEXT
 
 bp = Blueprint("console_sla_settings", __name__)
 
-SETTINGS_ROLES = ("site_manager", "group_admin")
+SETTINGS_ROLES = ("site_manager", "head_office", "group_admin")
 ZONE = "Asia/Shanghai"
 REPORT_ROWS = 10  # rows of the save report shown (the totals are exact)
 MESSAGES = {
@@ -54,11 +56,13 @@ MESSAGES = {
 
 
 def scopes_for(principal, estates: list[dict]) -> list[dict]:
-    """``[{scope, label, estate}]`` the principal may edit: group admins everything, site managers their estates."""
+    """``[{scope, label, estate}]`` the principal may edit: group admins everything, head office the group and
+    its regions, site managers their estates."""
     admin = principal.has_role("group_admin")
+    group_level = admin or principal.has_role("head_office")
     mine = {where for role, where in principal.roles if role == "site_manager"}
-    out = [{"scope": "group", "label": _("Group policy"), "estate": None}] if admin else []
-    if admin:
+    out = [{"scope": "group", "label": _("Group policy"), "estate": None}] if group_level else []
+    if group_level:
         regions = sorted({e["region"] for e in estates if e.get("region")})
         out += [{"scope": f"region:{r}", "label": _("Region %(code)s", code=r), "estate": {"code": None, "region": r}}
                 for r in regions]

@@ -77,7 +77,7 @@ def hot_spots():
 def drilldown():
     return rpc.client().call("reporting", "drilldown", request.args.get("metric") or "received", *_dates(),
                              _text("estate"), _text("category"), _text("channel"), _int("limit", 50),
-                             _int("offset", 0))
+                             _int("offset", 0), _text("building"), _text("facility"))
 
 
 @bp.get("/reports/export.<fmt>")

@@ -100,11 +100,14 @@ def for_notify(data: dict) -> dict:
 
 
 def audit_saved(tenant_id: str, saved: dict) -> None:
-    """Before and after, without the password (only whether it is set and whether it changed)."""
+    """Before and after, without the password (only whether it is set and whether it changed). notify answers
+    the save with the settings it replaced, in the same transaction: no separate read is needed here."""
+    before = {k: saved["before"].get(k) for k in VIEW_FIELDS}
+    after = {k: saved["settings"].get(k) for k in VIEW_FIELDS}
+    changes = audit.changes(before, after) | ({"password": "changed"} if saved.get("password_changed") else {})
     audit.record_now(tenant_id, "mail_settings_saved", target_kind="mail_settings", target_id="tenant", detail={
-        "before": {k: saved["before"].get(k) for k in VIEW_FIELDS},
-        "after": {k: saved["settings"].get(k) for k in VIEW_FIELDS},
-        "password_changed": bool(saved.get("password_changed"))})
+        "before": before, "after": after, "password_changed": bool(saved.get("password_changed")),
+        "changes": changes})
 
 
 def describe_test(result: dict, to: str) -> str:

@@ -9,7 +9,8 @@ comes from intake's directory (workflow does not own it). A policy that does not
 know is 422 ``calendar_unavailable``.
 
 ``PUT /sla/policy`` body ``{"scope": "group"|"region:<code>"|"estate:<code>", "document", "effective_from"?,
-"recompute_open"?}`` stores the scope's next version (group_admin; site_manager for their own estate) and
+"recompute_open"?}`` stores the scope's next version (``may_save``: group_admin any scope; head_office the group's
+defaults and the regions'; site_manager their own estate) and
 ``GET /sla/policy/versions?scope=`` lists versions; see workflow.policy_admin. ``"preset": NAME`` in place of
 ``document`` stores a shipped preset as that version (a complete one for the group, the handover override for a
 region or estate); ``GET /sla/presets`` lists them (``{items: [{name, title, kind, default_severity,
@@ -103,14 +104,11 @@ class SavePolicySchema(Schema):
 def save_policy():
     """Store the next version of a scope's policy (workflow ``save_sla_policy``; see workflow.policy_admin).
 
-    group and region scopes: ``group_admin``; an estate scope: also that estate's ``site_manager``. The answer
-    is workflow's report ``{scope, version, effective_from, recomputed: [...], unchanged, failed}``."""
+    ``may_save`` decides who; the answer is workflow's report ``{scope, version, effective_from, recomputed: [...],
+    unchanged, failed}``."""
     data = load_json(SavePolicySchema())
     kind, _, code = data["scope"].partition(":")
-    principal = current_principal()
-    admin = any(role == "group_admin" for role, _scope in principal.roles)
-    manager = kind == "estate" and ("site_manager", code) in {tuple(r) for r in principal.roles}
-    if not (admin or manager):
+    if not may_save(current_principal(), data["scope"]):
         raise ApiError(403, "forbidden")
     directory = [{"code": e.get("code"), "region": e.get("region")}
                  for e in rpc.client().call("intake", "list_estates")]
@@ -121,6 +119,18 @@ def save_policy():
     extra = {"preset": data["preset"]} if data["preset"] else {}
     return rpc.client().call("workflow", "save_sla_policy", data["scope"], data["document"], effective,
                              data["recompute_open"], directory, **extra)
+
+
+def may_save(principal, scope: str) -> bool:
+    """group_admin: any scope. head_office (总部): the group's default policy and the regions' layers (presets
+    included), not an estate's override. site_manager: ``estate:<an estate they manage>`` only."""
+    kind, _sep, code = scope.partition(":")
+    held = {tuple(r) for r in principal.roles}
+    if any(role == "group_admin" for role, _where in held):
+        return True
+    if kind in ("group", "region"):
+        return any(role == "head_office" for role, _where in held)
+    return ("site_manager", code) in held
 
 
 @bp.get("/sla/presets")

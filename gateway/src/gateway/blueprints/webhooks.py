@@ -43,7 +43,14 @@ def audit_created(tenant_id: str, created: dict) -> None:
     """The audit row of a new webhook: its host and events, never the URL's path or query, nor the secret."""
     host = urlsplit(str(created.get("url") or "")).hostname or ""
     audit.record_now(tenant_id, "webhook_created", target_kind="webhook", target_id=created["id"],
-                     detail={"host": host[:100], "events": list(created.get("events") or [])})
+                     detail={"host": host[:100], "events": list(created.get("events") or []),
+                             "changes": audit.changes({}, described(created))})
+
+
+def described(hook: dict) -> dict:
+    """What the audit keeps of a webhook: host, events, description (never the path, query or secret)."""
+    return {"host": (urlsplit(str(hook.get("url") or "")).hostname or "")[:100],
+            "events": list(hook.get("events") or []), "description": hook.get("description")}
 
 
 def _id(value: str, code: str = "webhook_not_found") -> str:
@@ -74,7 +81,8 @@ def create_webhook():
 def delete_webhook(webhook_id: str):
     principal = current_principal()
     deleted = rpc.client().call("notify", "delete_webhook", _id(webhook_id))
-    audit.record_now(principal.tenant_id, "webhook_deleted", target_kind="webhook", target_id=deleted["id"])
+    audit.record_now(principal.tenant_id, "webhook_deleted", target_kind="webhook", target_id=deleted["id"],
+                     detail={"changes": audit.changes(described(deleted), {})})
     return deleted
 
 

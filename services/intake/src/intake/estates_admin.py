@@ -132,7 +132,9 @@ def list_regions(tenant_id: str, engine) -> list[dict]:
 
 
 def _region_codes(conn, tenant_id: str) -> set[str]:
-    return set(conn.execute(select(regions.c.code).where(regions.c.tenant_id == tenant_id)).scalars())
+    """The active regions an estate may be put in (regions_admin: a deactivated one is offered no more)."""
+    return set(conn.execute(select(regions.c.code).where(regions.c.tenant_id == tenant_id,
+                                                         regions.c.active.is_(True))).scalars())
 
 
 def _saved(uow, tenant_id: str, code: str, user_id, created: bool, changed: list[str]) -> dict:
@@ -181,7 +183,8 @@ def update_estate(code, changes, tenant_id: str, user_id, caller_roles, uow) -> 
         before = uow.conn.execute(select(estates).where(key)).mappings().first()
         if before is None:
             raise EstateNotFound(f"no estate {code!r}", field="code")
-        values = parse_fields(changes, _region_codes(uow.conn, tenant_id), creating=False)
+        known = _region_codes(uow.conn, tenant_id) | ({before["region_code"]} if before["region_code"] else set())
+        values = parse_fields(changes, known, creating=False)  # an estate may stay in a deactivated region
         changed = sorted({"region_code": "region"}.get(k, k) for k, v in values.items() if before[k] != v)
         if changed:
             uow.conn.execute(update(estates).where(key).values(updated_at=uow.clock.now(), updated_by=user_id,

@@ -5,6 +5,8 @@ import hmac
 import logging
 import uuid
 
+from estatedesk_common.sorting import Sort, parse_sort
+
 from .domain.complaint import CHANNELS, InvalidComplaint, make_reference, new_complaint, to_event_payload
 from .exceptions import ComplaintNotFound, EstateNotFound, ValidationFailed
 from . import attachments, calls, classification, committee, duplicates, repository
@@ -108,6 +110,8 @@ def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
                                   if row["committee_received_at"] else None),
         "forwarded_by": row["forwarded_by"], "instructions": row["instructions"],
         "external_id": row["external_id"], "repeat_of": repeat,
+        "location": ({"building": row["location_building"], "facility": row["location_facility"]}
+                     if row["location_building"] or row["location_facility"] else None),
         "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
     })
     view["timeline"] += [{"at": n["at"].isoformat(), "kind": n["kind"], "actor": n["actor"], "text": n["text"]}
@@ -123,7 +127,7 @@ def complaint_view(c: dict) -> dict:
                               "urgent", "description", "complainant", "received_at", "received_by")}
     view.update({k: c.get(k) for k in ("category_source", "severity_source", "classification",
                                        "committee_received_at", "forwarded_by", "instructions",
-                                       "external_id", "repeat_of", "closed_at")})
+                                       "external_id", "repeat_of", "closed_at", "location")})
     view["timeline"] = [{
         "at": c["received_at"], "kind": "complaint_received", "actor": c["received_by"] or c["channel"],
         "text": f"经{CHANNEL_NAMES_ZH[c['channel']]}受理，编号 {c['reference']}" + committee.received_note(c),
@@ -146,9 +150,11 @@ LIST_LIMIT_MAX = 200
 
 
 def list_complaints(tenant_id: str, user_id: str | None, engine, estate=None, status=None, channel=None,
-                    limit=50, offset=0, mine=False, scope=None) -> dict:
+                    limit=50, offset=0, mine=False, scope=None, sort=None, order=None) -> dict:
     """The tenant's complaints, newest first, filtered by estate/status/channel (and, with ``mine``, by who
-    recorded them: the caller from the context, never a user id sent by the client)."""
+    recorded them: the caller from the context, never a user id sent by the client). ``sort`` (received_at,
+    severity, estate, status) and ``order`` (asc|desc) reorder in the query; others raise ``InvalidSort``."""
+    chosen = parse_sort(sort, order, repository.COMPLAINT_SORTS, Sort("received_at", descending=True))
     filters = {"estate": _optional_text(estate, "estate", 40), "status": _optional_text(status, "status", 20),
                "channel": _optional_text(channel, "channel", 20)}
     if filters["channel"] is not None and filters["channel"] not in CHANNELS:
@@ -159,7 +165,8 @@ def list_complaints(tenant_id: str, user_id: str | None, engine, estate=None, st
     with engine.connect() as conn:
         total, rows = repository.list_complaints(conn, tenant_id, received_by=user_id if mine else None,
                                                  estate_scope=scope,
-                                                 limit=limit, offset=offset, **filters)
+                                                 limit=limit, offset=offset, sort=chosen.key,
+                                                 descending=chosen.descending, **filters)
     items = [{"id": r["id"], "reference": r["reference"], "status": r["status"], "estate_code": r["estate_code"],
               "estate_name": r["estate_name"], "channel": r["channel"], "category": r["category"],
               "severity": r["severity"], "received_at": r["received_at"].isoformat(),

@@ -1,7 +1,9 @@
 """Queries on intake's tables. Every query filters by tenant."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
+
+from estatedesk_common.sorting import SEVERITY_RANK
 
 from .domain.complaint import Complaint, Estate
 from .tables import complaint_attachments, complaint_notes, complaints, estates, units
@@ -53,6 +55,7 @@ def add_complaint(conn, c: Complaint, raw: dict | None) -> None:
         committee_received_at=c.committee_received_at, forwarded_by=c.forwarded_by, instructions=c.instructions,
         external_id=c.external_id, repeat_of=(c.repeat_of or {}).get("complaint_id"),
         repeat_count=(c.repeat_of or {}).get("repeat_count", 0),
+        location_building=(c.location or {}).get("building"), location_facility=(c.location or {}).get("facility"),
     ))
 
 
@@ -66,8 +69,10 @@ def get_complaint_row(conn, tenant_id: str, complaint_id: str):
 
 def list_complaints(conn, tenant_id: str, *, estate: str | None = None, status: str | None = None,
                     channel: str | None = None, received_by: str | None = None, limit: int = 50,
-                    offset: int = 0, estate_scope=None) -> tuple[int, list]:
-    """``(total, rows)``: the tenant's complaints matching every given filter, newest first."""
+                    offset: int = 0, estate_scope=None, sort: str = "received_at",
+                    descending: bool = True) -> tuple[int, list]:
+    """``(total, rows)``: the tenant's complaints matching every given filter, newest first unless ``sort`` (one
+    of ``COMPLAINT_SORTS``) says otherwise; ties by newest received, then id (one order across pages)."""
     where = [complaints.c.tenant_id == tenant_id]
     if estate_scope is not None:  # the caller's estates
         where.append(complaints.c.estate_code.in_(sorted(estate_scope)))
@@ -81,9 +86,23 @@ def list_complaints(conn, tenant_id: str, *, estate: str | None = None, status: 
                 complaints.c.severity, complaints.c.received_at, complaints.c.complainant_name)
          .join(estates, (estates.c.tenant_id == complaints.c.tenant_id) & (estates.c.code == complaints.c.estate_code))
          .where(*where)
-         .order_by(complaints.c.received_at.desc(), complaints.c.id)
+         .order_by(*_complaint_order(sort, descending))
          .limit(limit).offset(offset))
     return total, list(conn.execute(q).mappings())
+
+
+COMPLAINT_SORTS = ("received_at", "severity", "estate", "status")
+STATUS_RANK = {"received": 0, "open": 1, "in_progress": 2, "resolved": 3, "closed": 4, "invalid": 5}  # lifecycle
+
+
+def _complaint_order(sort: str, descending: bool) -> list:
+    severity_rank = case(SEVERITY_RANK, value=complaints.c.severity, else_=-1)
+    primary = {"received_at": [complaints.c.received_at], "severity": [severity_rank],
+               "estate": [estates.c.name, complaints.c.estate_code], "status": [case(STATUS_RANK, value=complaints.c.status, else_=len(STATUS_RANK)), complaints.c.status]}[sort]
+    ordered = [c.desc() if descending else c.asc() for c in primary]
+    if sort == "received_at":
+        return [*ordered, complaints.c.id.desc() if descending else complaints.c.id]
+    return [*ordered, complaints.c.received_at.desc(), complaints.c.id]
 
 
 def get_complaint_id_by_reference(conn, tenant_id: str, reference: str) -> tuple[str, str] | None:

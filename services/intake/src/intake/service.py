@@ -7,8 +7,9 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant, estates_from_roles
 
-from . import (attachments, calls, classification, committee, duplicates, estates_admin, handlers, mail_intake,
-               open311_requests, wechat_accounts_admin, wechat_credentials, wechat_intake)
+from . import (attachments, calls, classification, committee, duplicates, estate_units, estates_admin, handlers,
+               mail_intake, open311_requests, regions_admin, wechat_accounts_admin, wechat_credentials,
+               wechat_intake)
 from .dependencies import Classifiers, MailboxPoller
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import reliability
@@ -78,7 +79,50 @@ class IntakeService:
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_regions(self):
-        return estates_admin.list_regions(self.tenant.id, self.db.engine)
+        return regions_admin.list_regions(self.tenant.id, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def create_region(self, data):
+        """Head office / group admin: a new region of the caller's tenant."""
+        return regions_admin.create_region(data, self.tenant.id, self.tenant.user_id, self.tenant.caller_roles,
+                                           self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def update_region(self, code, changes):
+        """Head office / group admin: rename or (de)activate a region; the code never changes."""
+        return regions_admin.update_region(code, changes, self.tenant.id, self.tenant.user_id,
+                                           self.tenant.caller_roles, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_buildings(self, estate):
+        """An estate's buildings with their units (site managers: their estates; group roles: every one)."""
+        return estate_units.list_buildings(estate, self.tenant.id, self.tenant.caller_roles, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def save_building(self, estate, code, data, create=False):
+        return estate_units.save_building(estate, code, data, bool(create), self.tenant.id, self.tenant.user_id,
+                                          self.tenant.caller_roles, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def remove_building(self, estate, code):
+        return estate_units.remove_building(estate, code, self.tenant.id, self.tenant.user_id,
+                                            self.tenant.caller_roles, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def save_unit(self, estate, building, code, data, create=False):
+        return estate_units.save_unit(estate, building, code, data, bool(create), self.tenant.id,
+                                      self.tenant.user_id, self.tenant.caller_roles, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def remove_unit(self, estate, building, code):
+        return estate_units.remove_unit(estate, building, code, self.tenant.id, self.tenant.user_id,
+                                        self.tenant.caller_roles, self.db.uow())
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def import_units(self, estate, rows, apply=False):
+        """Bulk units from a sheet: the plan (preview) or, with ``apply``, the plan carried out (all or nothing)."""
+        return estate_units.import_units(estate, rows, bool(apply), self.tenant.id, self.tenant.user_id,
+                                         self.tenant.caller_roles, self.db.uow())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def create_estate(self, data):
@@ -93,10 +137,11 @@ class IntakeService:
                                            self.tenant.caller_roles, self.db.uow())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
-    def list_complaints(self, estate=None, status=None, channel=None, limit=50, offset=0, mine=False):
+    def list_complaints(self, estate=None, status=None, channel=None, limit=50, offset=0, mine=False, sort=None,
+                        order=None):
         return handlers.list_complaints(self.tenant.id, self.tenant.user_id, self.db.engine, estate=estate,
                                         status=status, channel=channel, limit=limit, offset=offset, mine=mine,
-                                        scope=self._scope())
+                                        scope=self._scope(), sort=sort, order=order)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def list_categories(self):

@@ -14,6 +14,11 @@ regions = Table(
     Column("tenant_id", String(36), primary_key=True),
     Column("code", String(40), primary_key=True),
     Column("name", String(100), nullable=False),
+    # regions administration (regions_admin.py, revision a10r1e2g3i4o): deactivated rather than deleted
+    # (estates and workflow's ``region:<code>`` policies name it), and who saved it last
+    Column("active", Boolean, nullable=False, server_default=true(), default=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    Column("updated_by", String(36), nullable=True),
 )
 
 estates = Table(
@@ -50,6 +55,10 @@ units = Table(
     Column("estate_code", String(40), primary_key=True),
     Column("building_code", String(40), primary_key=True),
     Column("code", String(40), primary_key=True),
+    # unit directory administration (estate_units.py, revision a10r1e2g3i4o): optional floor (basements
+    # negative) and floor area in square metres
+    Column("floor", Integer, nullable=True),
+    Column("area", Float, nullable=True),
     ForeignKeyConstraint(["tenant_id", "estate_code", "building_code"],
                          ["buildings.tenant_id", "buildings.estate_code", "buildings.code"]),
 )
@@ -93,6 +102,10 @@ complaints = Table(
     Column("repeat_of", String(36), nullable=True),
     Column("repeat_count", Integer, nullable=False, server_default="0", default=0),
     Column("closed_at", UTCDateTime, nullable=True),
+    # where in the estate (revision a9l1o2c3a4t5): building / facility named with the complaint, for reporting's
+    # location hot spots; null when not given
+    Column("location_building", String(40), nullable=True),
+    Column("location_facility", String(40), nullable=True),
     Index("uq_complaints_external_id", "tenant_id", "channel", "external_id", unique=True),
     Index("ix_complaints_phone", "tenant_id", "complainant_phone", "estate_code"),
     Index("ix_complaints_email", "tenant_id", "complainant_email", "estate_code"),

@@ -87,6 +87,21 @@ def test_complaints_carry_the_declared_units_and_a_deactivated_estate_refuses_ne
     assert handlers.get_complaint(made["id"], TENANT, db.engine)["estate"]["code"] == code  # kept
 
 
+def test_a_complaint_keeps_the_location_it_names_and_announces_it(db):
+    code = _new(db)["code"]
+    body = {"estate": code, "channel": "hotline", "description": "地下车库积水",
+            "complainant": {"name": "王先生", "phone": "13800138000"}, "location": {"building": "3栋",
+                                                                                "facility": "地下车库"}}
+    made = handlers.register_complaint(dict(body), TENANT, "u-agent", db.uow())
+    received = [e for e in _events(db, "complaint_received") if e["payload"]["complaint_id"] == made["id"]]
+    assert received[0]["payload"]["location"] == {"building": "3栋", "facility": "地下车库"}
+    assert handlers.get_complaint(made["id"], TENANT, db.engine)["location"] == {"building": "3栋",
+                                                                                 "facility": "地下车库"}
+    plain = handlers.register_complaint(dict(body, description="电梯异响", location=None), TENANT, "u-agent",
+                                        db.uow())
+    assert handlers.get_complaint(plain["id"], TENANT, db.engine)["location"] is None
+
+
 @pytest.mark.parametrize("field, value", [
     ("code", "-BAD"), ("code", "A"), ("code", "中文编号"), ("name", " "), ("name", "x" * 101), ("kind", "castle"),
     ("timezone", "Mars/Olympus"), ("timezone", "../etc/passwd"), ("region", "NOWHERE"), ("address", "x" * 201),

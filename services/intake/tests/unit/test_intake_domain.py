@@ -37,6 +37,9 @@ def test_reference_uses_the_site_local_date():
     ({"complainant": "王先生"}, "complainant"),
     ({"urgent": "yes"}, "urgent"),
     ({"category": 5}, "category"),
+    ({"location": "3栋"}, "location"),
+    ({"location": {"building": "x" * 41}}, "location.building"),
+    ({"location": {"facility": 7}}, "location.facility"),
 ])
 def test_invalid_input_names_the_field(over, field):
     with pytest.raises(InvalidComplaint) as err:
@@ -59,6 +62,16 @@ def test_event_payload_carries_the_unit_count_only_when_known():
                                                 "t1", estate, NOW, "u1"))
     assert with_units["estate"]["units"] == 8
     assert "units" not in to_event_payload(complaint())["estate"]
+
+
+def test_event_payload_carries_the_location_only_when_one_is_named():
+    assert "location" not in to_event_payload(complaint())
+    assert "location" not in to_event_payload(complaint(location={"building": " ", "facility": ""}))
+    payload = to_event_payload(complaint(location={"building": " 3栋 ", "facility": None}))
+    assert payload["location"] == {"building": "3栋", "facility": None}
+    assert payload["schema_version"] == 1  # an optional field: consumers that do not know it ignore it
+    assert to_event_payload(complaint(location={"facility": "地下车库"}))["location"] == {
+        "building": None, "facility": "地下车库"}
 
 
 def test_control_characters_are_removed_from_the_canonical_text():

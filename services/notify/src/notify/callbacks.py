@@ -15,7 +15,9 @@ import logging
 import secrets
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
+
+from estatedesk_common.sorting import Sort, parse_sort
 
 from . import template_overrides
 from . import wechat as wechat_replies
@@ -78,9 +80,15 @@ def view(row) -> dict:
             "survey_sent_at": iso(row["survey_sent_at"]), "created_at": iso(row["created_at"])}
 
 
+CALLBACK_SORTS = ("due_at", "resolved_at", "estate", "status")
+
+
 def list_callbacks(tenant_id: str, roles, engine, estate=None, status=None, limit=50, offset=0,
-                   complaint_id=None) -> dict:
-    """Callbacks the caller's roles reach, earliest due first (a retry's time counts as its due time)."""
+                   complaint_id=None, sort=None, order=None) -> dict:
+    """Callbacks the caller's roles reach, earliest due first (a retry's time counts as its due time); ``sort``
+    (``CALLBACK_SORTS``; status by lifecycle) and ``order`` (asc|desc) reorder in the query, ties by creation
+    and id; anything else is ``InvalidSort`` (400)."""
+    chosen = parse_sort(sort, order, CALLBACK_SORTS, Sort("due_at", descending=False))
     if status is not None and status not in rules.STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(rules.STATUSES)}", field="status")
     for name, value, top in (("limit", limit, MAX_LIMIT), ("offset", offset, None)):
@@ -99,7 +107,11 @@ def list_callbacks(tenant_id: str, roles, engine, estate=None, status=None, limi
     when = func.coalesce(callbacks.c.next_attempt_at, callbacks.c.due_at)
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
-        rows = conn.execute(q.order_by(when, callbacks.c.created_at, callbacks.c.id)
+        primary = {"due_at": when, "resolved_at": callbacks.c.resolved_at, "estate": callbacks.c.estate_code,
+                   "status": case({s: i for i, s in enumerate(rules.STATUSES)}, value=callbacks.c.status,
+                                  else_=len(rules.STATUSES))}[chosen.key]
+        rows = conn.execute(q.order_by(primary.desc() if chosen.descending else primary.asc(),
+                                       callbacks.c.created_at, callbacks.c.id)
                             .limit(limit).offset(offset)).mappings().all()
     return {"items": [view(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 

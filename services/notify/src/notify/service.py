@@ -175,9 +175,10 @@ class NotifyService(webhook_entrypoints.WebhookEntrypoints):
                 loop.wake()
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
-    def list_callbacks(self, estate=None, status=None, limit=50, offset=0, complaint_id=None):
+    def list_callbacks(self, estate=None, status=None, limit=50, offset=0, complaint_id=None, sort=None,
+                       order=None):
         return callbacks.list_callbacks(self.tenant.id, self.tenant.roles, self.db.engine, estate, status, limit,
-                                        offset, complaint_id)
+                                        offset, complaint_id, sort, order)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def claim_callback(self, id):  # noqa: A002 - the RPC's documented argument name

@@ -71,6 +71,7 @@ class Complaint:
     instructions: str | None = None  # head_office channel: the superior's instructions
     external_id: str | None = None  # the channel's message id (duplicates: unique per tenant and channel)
     repeat_of: dict | None = None  # {complaint_id, reference, closed_at, repeat_count}: a closed one it repeats
+    location: dict | None = None  # where in the estate: {"building", "facility"} (either may be None); None: not given
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     reference: str = ""
     status: str = "received"
@@ -111,6 +112,18 @@ def parse_complainant(data) -> Complainant:
     return who
 
 
+def parse_location(data) -> dict | None:
+    """The optional place in the estate the complaint is about: ``{"building": "3栋", "facility": "地下车库"}``
+    (each up to 40 characters, either may be empty). None when neither is given (reporting's location hot spots
+    count only complaints that name one)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise InvalidComplaint("location", "location must be an object")
+    place = {k: _text(data, k, 40, prefix="location.") or None for k in ("building", "facility")}
+    return place if any(place.values()) else None
+
+
 def new_complaint(data: dict, tenant_id: str, estate: Estate, received_at: dt.datetime,
                   received_by: str | None) -> Complaint:
     """Validate a channel's normalised dict into a ``Complaint``. Raises ``InvalidComplaint``."""
@@ -126,7 +139,7 @@ def new_complaint(data: dict, tenant_id: str, estate: Estate, received_at: dt.da
         complainant=parse_complainant(data.get("complainant")),
         received_at=received_at, received_by=received_by,
         category=_text(data, "category", 40) or None, severity=_text(data, "severity", 40) or None,
-        urgent=urgent,
+        urgent=urgent, location=parse_location(data.get("location")),
     )
     complaint.committee_received_at, complaint.forwarded_by, complaint.instructions = forwarded.channel_details(
         data, channel, received_at)
@@ -163,4 +176,6 @@ def to_event_payload(c: Complaint) -> dict:
         "forwarded_by": c.forwarded_by, "instructions": c.instructions,
         "external_id": c.external_id, "repeat_of": c.repeat_of,
         "schema_version": c.schema_version,
+        # optional (schema 1 stays: consumers that do not know it ignore it): absent when the complaint names none
+        **({"location": dict(c.location)} if c.location else {}),
     }
