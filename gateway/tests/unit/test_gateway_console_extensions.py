@@ -97,7 +97,7 @@ def test_gateway_console_extensions_reject_needs_a_note(setup, fake_rpc):
 
 @pytest.mark.parametrize("error, status, text", [
     (("Forbidden", 403, "extension_not_allowed"), 403, "延期须由上一级审批"),
-    (("Forbidden", 403, "extension_needs_higher_approval"), 403, "延期须由上一级审批"),  # the console's one text
+    (("Forbidden", 403, "extension_needs_higher_approval"), 403, "审批权限"),  # with the rung that decides
     (("Conflict", 409, "version_conflict"), 409, "案件已被他人更新"),
     (("ValidationFailed", 422, "validation_failed"), 422, "请填写新的截止时间"),
 ])
@@ -109,6 +109,16 @@ def test_gateway_console_extensions_workflow_refusals_are_rendered(setup, fake_r
         "csrf_token": CSRF.search(html).group(1), "version": "3", "stage": "first_contact",
         "new_due_at": "2026-12-04T18:00", "reason": "业主出差"})
     assert r.status_code == status and text in r.get_data(as_text=True)
+
+
+def test_gateway_console_extensions_beyond_the_rung_names_who_decides(setup, fake_rpc, remote_error):
+    client, cid, html = setup("supervisor@demo", extensions=[pending()])
+    fake_rpc.reply("workflow", "act", remote_error("Forbidden", 403, "extension_needs_higher_approval",
+                                                   required_role="site_manager", max="2wd"))
+    r = client.post(f"/complaints/{cid}/extensions/request", data={
+        "csrf_token": CSRF.search(html).group(1), "version": "3", "stage": "first_contact",
+        "new_due_at": "2026-12-04T18:00", "reason": "业主出差"})
+    assert r.status_code == 403 and "须由项目经理或更高一级审批" in r.get_data(as_text=True)
 
 
 def test_gateway_console_extensions_case_page_shows_original_due(setup):

@@ -23,7 +23,7 @@ from nameko.exceptions import RemoteError
 
 from estatedesk_common.errors import parse_remote
 
-from .. import accounts, audit, rpc, scope
+from .. import accounts, audit, labels, rpc, scope
 from .case_actions import ACTING_ROLES
 from .console import page, page_error
 from .console_complaints import render_case, valid_uuid
@@ -165,6 +165,11 @@ def _act(complaint_id: str, action: str, form: dict, data: dict, errors: dict):
             raise
         if status == 409:
             return _refused(complaint_id, action, form, {}, 409, str(MESSAGES["version"]))
+        if status == 403 and found.get("error") == "extension_needs_higher_approval":
+            role = (found.get("details") or {}).get("required_role")
+            return _refused(complaint_id, action, form, {}, 403,
+                            _("This extension is longer than your level may approve under the estate's time-limit "
+                              "policy; %(role)s or above decides.", role=str(labels.ROLES.get(role, role))))
         if status == 403:
             return _refused(complaint_id, action, form, {}, 403, str(MESSAGES["forbidden"]))
         field = (found.get("details") or {}).get("field")
