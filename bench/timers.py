@@ -79,7 +79,7 @@ def clone(engine, templates: int, first_copy: int, last_copy: int, spread_copies
     shift = (f"(interval '1 hour' + interval '30 days' * ((g * 7919) % {spread_copies})::float8 "
              f"/ {spread_copies})")
 
-    def copy(table, extra: dict[str, str], where: str) -> str:
+    def copy(table, extra: dict[str, str], key: str, where: str = "") -> str:
         cols = [c.name for c in table.columns]
         exprs = []
         for c in cols:
@@ -91,18 +91,19 @@ def clone(engine, templates: int, first_copy: int, last_copy: int, spread_copies
                 exprs.append(f"t.{c} + {shift}")
             else:
                 exprs.append(f"t.{c}")
-        return (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM {table.name} t "
-                f"CROSS JOIN generate_series({first_copy}, {last_copy}) g WHERE {where}")
+        # joined on the whole key (tenant first, as every index of these tables starts)
+        return (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM bench_templates b "
+                f"JOIN {table.name} t ON t.tenant_id = b.tenant_id AND t.{key} = b.id "
+                f"CROSS JOIN generate_series({first_copy}, {last_copy}) g{where}")
 
-    template_cases = "t.id IN (SELECT id FROM bench_templates)"
-    template_ids = "(SELECT id FROM bench_templates)"
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_templates AS SELECT id FROM cases"))
-        conn.execute(text(copy(cases, {"reference": "t.reference || '.' || g"}, template_cases)))
-        conn.execute(text(copy(case_deadlines, {}, f"t.case_id IN {template_ids}")))
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_templates AS SELECT tenant_id, id FROM cases"))
+        conn.execute(text("ANALYZE bench_templates"))
+        conn.execute(text(copy(cases, {"reference": "t.reference || '.' || g"}, "id")))
+        conn.execute(text(copy(case_deadlines, {}, "case_id")))
         conn.execute(text(copy(timer_table, {"subject_id": "md5(t.subject_id || ':' || g)::uuid::text",
-                                             "due_at": f"t.due_at + {shift}"},
-                               f"t.subject_id IN {template_ids} AND t.fired_at IS NULL")))
+                                             "due_at": f"t.due_at + {shift}"}, "subject_id",
+                               " WHERE t.fired_at IS NULL")))
 
 
 def grow(engine, templates: int, target_cases: int, spread_copies: int, done_copies: int) -> int:

@@ -1053,6 +1053,23 @@ def probe_sla_settings_preview(sy, ac, u, t):
     return [("sla settings preview", r, {403, 422})]
 
 
+def probe_sla_site_page(sy, ac, u, t):
+    return [("sla site settings", _page(sy, ac, u, "GET", "/settings/sla/site",
+                                        params={"scope": f"estate:{t.estate}"}), {200, 403})]
+
+
+def probe_sla_site_save(sy, ac, u, t):
+    data = {"scope": f"estate:{t.estate}", "effective_from": "not a date"}  # never valid: nothing is saved
+    return [("sla site settings save", _page(sy, ac, u, "POST", "/settings/sla/site", data=data), {403, 422})]
+
+
+def probe_sla_site_preview(sy, ac, u, t):
+    data = {"scope": f"estate:{t.estate}", "p_estate": t.estate, "p_received_at": "not a time",
+            "p_severity": "moderate"}
+    return [("sla site settings preview", _page(sy, ac, u, "POST", "/settings/sla/site/preview", data=data),
+             {403, 422})]
+
+
 def probe_dashboard_page(sy, ac, u, t):
     return [(f"dashboard {q}", _page(sy, ac, u, "GET", "/dashboard", params=PERIOD | q), {200, 403})
             for q in ({}, {"region": t.estate})]
@@ -1444,6 +1461,9 @@ PROBES = {
     ("/settings/sla", "GET"): probe_sla_settings_page,
     ("/settings/sla", "POST"): probe_sla_settings_save,
     ("/settings/sla/preview", "POST"): probe_sla_settings_preview,
+    ("/settings/sla/site", "GET"): probe_sla_site_page,
+    ("/settings/sla/site", "POST"): probe_sla_site_save,
+    ("/settings/sla/site/preview", "POST"): probe_sla_site_preview,
     ("/settings/routing", "GET"): probe_routing_settings_page,
     ("/settings/routing", "POST"): probe_routing_settings_save,
     ("/settings/duty", "GET"): probe_duty_settings_page,
