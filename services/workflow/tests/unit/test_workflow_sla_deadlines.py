@@ -73,6 +73,18 @@ def test_a_site_closure_is_not_a_working_day(limit, received, expected):
     assert due(limit, received, closures=["2026-11-25"])[0] == expected
 
 
+def test_the_reason_given_for_a_closure_or_extra_day_is_in_the_explanation():
+    local, deadline = due("3wd", "2026-11-24T10:00+08:00",
+                          closures=[{"date": "2026-11-25", "reason": "停水检修"}],
+                          extra=[{"date": "2026-11-28", "reason": "交房集中办理"}])
+    assert local == "2026-11-28T17:30:00+08:00"  # 25 closed; 26, 27 and the extra Saturday 28 count
+    zh, en = render(deadline.explanation), render(deadline.explanation, "en")
+    assert "2026-11-25 项目停业日（停水检修）" in zh and "site closure (停水检修)" in en, zh
+    assert "交房集中办理" in zh, zh
+    _local, plain = due("3wd", "2026-11-24T10:00+08:00", closures=["2026-11-25"])  # no reason given: as before
+    assert "2026-11-25 项目停业日" in render(plain.explanation) and "停业日（" not in render(plain.explanation)
+
+
 def test_a_site_extra_working_day_counts():
     assert due("1wd", "2026-11-27T10:00+08:00", extra=["2026-11-28"])[0] == "2026-11-28T17:30:00+08:00"
     assert due("1wd", "2026-02-13T10:00+08:00", extra=["2026-02-16"])[0] == "2026-02-14T17:30:00+08:00"

@@ -51,9 +51,9 @@ MESSAGES = {
     "sla.due": {"zh_CN": "截止 {due}（{tz}）", "en": "due {due} ({tz})"},
     "sla.day.holiday": {"zh_CN": "{dates} 法定节假日{name}", "en": "{dates} public holiday{name}"},
     "sla.day.weekend": {"zh_CN": "{dates} 周末", "en": "{dates} weekend"},
-    "sla.day.closure": {"zh_CN": "{dates} 项目停业日", "en": "{dates} site closure"},
+    "sla.day.closure": {"zh_CN": "{dates} 项目停业日{name}", "en": "{dates} site closure{name}"},
     "sla.day.makeup": {"zh_CN": "{dates} 调休上班日{name}", "en": "{dates} make-up working day{name}"},
-    "sla.day.extra": {"zh_CN": "{dates} 项目加班工作日", "en": "{dates} site extra working day"},
+    "sla.day.extra": {"zh_CN": "{dates} 项目加班工作日{name}", "en": "{dates} site extra working day{name}"},
     "sla.range": {"zh_CN": "{a} 至 {b}", "en": "{a} to {b}"},
     "sla.hm": {"zh_CN": "{h} 小时 {m} 分钟", "en": "{h} h {m} min"},
 }
@@ -120,7 +120,7 @@ def _days(days: list[dict], locale: str) -> list[str]:
         a, b = run[0]["date"], run[-1]["date"]
         dates = a if a == b else t("sla.range", locale, a=a, b=b)
         name = run[0]["name"]
-        if name:
+        if name:  # a holiday's name, or the reason the site gave for a closure / extra working day
             name = HOLIDAYS_ZH.get(name, name) if locale == "zh_CN" else name
             name = f"（{name}）" if locale == "zh_CN" else f" ({name})"
         out.append(t(f"sla.day.{run[0]['reason']}", locale, dates=dates, name=name or ""))

@@ -147,7 +147,10 @@ def build(layers: list[tuple[str, int | None, dict]]) -> Policy:
     hours = tuple(sorted((parse_time(h["start"]), parse_time(h["end"])) for h in merged["business_hours"]))
     calendar = WorkCalendar(merged["timezone"], merged["calendar"], hours,
                             frozenset(entry_date(d) for d in merged.get("closures") or ()),
-                            frozenset(entry_date(d) for d in merged.get("extra_working_days") or ()))
+                            frozenset(entry_date(d) for d in merged.get("extra_working_days") or ()),
+                            tuple((entry_date(d), str(d["reason"])[:100]) for d in
+                                  [*(merged.get("closures") or ()), *(merged.get("extra_working_days") or ())]
+                                  if isinstance(d, dict) and d.get("reason")))
     severities = {sev: {"label": spec.get("label"), "warning_at": spec.get("warning_at"),
                         "stages": tuple(_stage(s) for s in spec["stages"]),
                         "categories": {c: tuple(_stage(s, c) for s in cs["stages"])

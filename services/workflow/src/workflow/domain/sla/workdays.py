@@ -32,6 +32,7 @@ class WorkCalendar:
     business_hours: tuple[tuple[dt.time, dt.time], ...]
     closures: frozenset = field(default_factory=frozenset)
     extra_working_days: frozenset = field(default_factory=frozenset)
+    reasons: tuple = ()  # ((date, reason), ...) of closures and extra working days that give one (explanations)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -39,9 +40,9 @@ class WorkCalendar:
 
     def day(self, date: dt.date) -> DayInfo:
         if date in self.closures:
-            return DayInfo(date, False, "closure")
+            return DayInfo(date, False, "closure", self._reason(date))
         if date in self.extra_working_days:
-            return DayInfo(date, True, "extra")
+            return DayInfo(date, True, "extra", self._reason(date))
         weekend = date.weekday() >= 5
         if self.calendar == "none":
             return DayInfo(date, not weekend, "weekend" if weekend else "weekday")
@@ -51,6 +52,9 @@ class WorkCalendar:
         if name or not weekend:
             return DayInfo(date, False, "holiday", name)
         return DayInfo(date, False, "weekend")
+
+    def _reason(self, date: dt.date) -> str | None:
+        return next((reason for day, reason in self.reasons if day == date), None)
 
     def periods(self, date: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         """The day's business-hour periods as aware instants (UTC), in order; empty on a non-working day."""
