@@ -15,6 +15,21 @@ CHANNELS = {
     "committee": _l("Residents' committee"), "head_office": _l("Forwarded by head office"),
     "open311": _l("City service platform"),
 }
+# the facility suggestions of every complaint form (hotline console, committee, the owner's form): the value is
+# stored as given (zh-CN, so reporting's hot spots by facility count one word once); the label is what an
+# English page shows next to it. Free text stays possible: these are suggestions, not a closed list.
+FACILITIES = {
+    "电梯": _l("Lift"), "门禁": _l("Access control"), "停车场": _l("Car park"), "绿化": _l("Greenery"),
+    "供水": _l("Water supply"), "供电": _l("Power supply"), "消防": _l("Fire safety"),
+    "公共照明": _l("Public lighting"), "垃圾房": _l("Refuse room"), "楼道": _l("Stairwell and corridors"),
+}
+
+
+def facility_choices() -> list[tuple[str, str]]:
+    """``[(stored value, label in the user's language)]``; the label is empty where it equals the value."""
+    return [(value, "" if str(label) == value else str(label)) for value, label in FACILITIES.items()]
+
+
 # what an agent records by hand (the other channels arrive by themselves)
 AGENT_CHANNELS = ("hotline", "walk_in", "letter", "complaint_box", "head_office")
 

@@ -43,6 +43,9 @@ MESSAGES = {
                             "en": "Active estates are still in this region (see details.estates)"},
     "error.building_not_found": {"zh_CN": "找不到该楼栋", "en": "Unknown building"},
     "error.building_exists": {"zh_CN": "该项目已有相同编号的楼栋", "en": "A building with this code exists already"},
+    "error.building_unknown": {"zh_CN": "该项目没有这个楼栋：请从项目登记的楼栋中选择（见 details.buildings），或不填",
+                               "en": "This estate has no such building: give one of its registered buildings "
+                                     "(see details.buildings), or none"},
     "error.unit_not_found": {"zh_CN": "找不到该房号", "en": "Unknown unit"},
     "error.unit_exists": {"zh_CN": "该楼栋已有这个房号", "en": "This unit exists already in the building"},
     "error.complaint_not_found": {"zh_CN": "找不到该投诉", "en": "Complaint not found"},

@@ -393,6 +393,15 @@ class EstateView(_View):
     region = fields.String(allow_none=True)
 
 
+class LocationView(_View):
+    building = fields.String(allow_none=True, metadata={
+        "description": "a registered building's code (the estate's directory), or free text where it has none",
+        "example": "3栋"})
+    facility = fields.String(allow_none=True, metadata={"example": "电梯"})
+    building_name = fields.String(allow_none=True, metadata={
+        "description": "the directory's name of the building; null when it is not a registered building"})
+
+
 class ComplaintView(_View):
     id = fields.UUID(required=True)
     reference = fields.String(required=True, metadata={"example": "TS20261124-7KQ2MX"})
@@ -403,6 +412,8 @@ class ComplaintView(_View):
     severity = fields.String(allow_none=True)
     complainant = fields.Dict(allow_none=True)
     received_at = fields.DateTime()
+    location = fields.Nested(LocationView, allow_none=True, metadata={
+        "description": "where in the estate; null when the complaint names no place"})
     case = fields.Dict(allow_none=True, metadata={"description": "workflow's case: deadlines, timeline, version"})
     timeline = fields.List(fields.Dict())
 

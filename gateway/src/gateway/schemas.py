@@ -54,6 +54,14 @@ class SuperiorSchema(Schema):
             raise ValidationError("The superior's phone number or e-mail address is required.", "phone")
 
 
+class LocationSchema(Schema):
+    """Where in the estate: a building (intake checks it against the estate's registered buildings, by code or
+    name; free text where none are registered) and a facility (free text; the forms suggest ``labels.FACILITIES``)."""
+
+    building = _optional(40)
+    facility = _optional(40)
+
+
 class ComplaintSchema(Schema):
     estate = Stripped(required=True, validate=validate.Length(min=1, max=40))
     channel = fields.String(load_default="web", validate=validate.OneOf(CHANNELS))
@@ -71,6 +79,7 @@ class ComplaintSchema(Schema):
     reported_at = Stripped(allow_none=True, validate=validate.Length(max=40))
     forwarded_by = fields.Nested(SuperiorSchema, allow_none=True)
     instructions = Stripped(allow_none=True, validate=validate.Length(min=1, max=2000))
+    location = fields.Nested(LocationSchema, allow_none=True)
 
 
 class LoginSchema(Schema):

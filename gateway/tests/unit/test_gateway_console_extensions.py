@@ -165,7 +165,8 @@ def test_gateway_console_extensions_inbox_lists_pending_requests_in_scope(client
     assert "延期审批" in html and "TS20261124-EXT001" in html and "等待厂家配件" in html
     assert "2026-12-04 17:00" in html and 'name="next" value="inbox"' in html and 'value="5"' in html
     [call] = [c for c in fake_rpc.calls if c["method"] == "list_cases"]
-    assert call["kwargs"] == {"status": "active", "extension_pending": True, "limit": 50, "offset": 0}
+    assert call["kwargs"] == {"status": "active", "extension_pending": True, "limit": 50, "offset": 0,
+                              "sort": "extension_requested_at", "order": "asc"}  # oldest request first, in the query
     assert call["context"]["roles"] == [["cs_supervisor", "DEMO-RES"]]
 
 

@@ -25,7 +25,8 @@ bp = Blueprint("complaints", __name__)
 
 _FIELDS = ("id", "reference", "status", "estate", "channel", "category", "severity", "urgent", "description",
            "complainant", "received_at", "category_source", "severity_source", "classification", "attachments",
-           "repeat_of", "committee_received_at", "forwarded_by", "instructions", "closed_at", "call_id")
+           "repeat_of", "committee_received_at", "forwarded_by", "instructions", "closed_at", "call_id",
+           "location")  # {building, facility, building_name} or null
 
 
 @bp.post("/complaints")

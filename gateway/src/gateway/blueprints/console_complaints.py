@@ -29,13 +29,15 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 20
 CASE_DONE = ("resolved", "closed", "cancelled")
 FIELDS = ("estate", "channel", "name", "phone", "email", "unit", "description")
+LOCATION_FIELDS = ("building", "building_other", "facility")  # templates/_location.html
 HEAD_OFFICE_FIELDS = ("fwd_name", "fwd_title", "fwd_phone", "fwd_email", "instructions")  # channel head_office
 # the form's field for each field the schema (or intake) may name
 _FORM_FIELD = {"estate": "estate", "channel": "channel", "description": "description",
                "complainant": "phone", "complainant.name": "name", "complainant.phone": "phone",
                "complainant.email": "email", "complainant.unit": "unit", "call_id": "call",
                "forwarded_by": "fwd_name", "forwarded_by.name": "fwd_name", "forwarded_by.title": "fwd_title",
-               "forwarded_by.phone": "fwd_phone", "forwarded_by.email": "fwd_email", "instructions": "instructions"}
+               "forwarded_by.phone": "fwd_phone", "forwarded_by.email": "fwd_email", "instructions": "instructions",
+               "location": "building", "location.building": "building", "location.facility": "facility"}
 _MESSAGES = {
     "estate": _l("Choose the estate."),
     "channel": _l("Choose how the complaint came in."),
@@ -50,6 +52,8 @@ _MESSAGES = {
     "fwd_phone": _l("Enter the superior's phone number or e-mail address: they are told when the case is closed."),
     "fwd_email": _l("Enter a valid e-mail address."),
     "instructions": _l("Enter the superior's instructions (at most 2000 characters)."),
+    "building": _l("This estate has no such building: choose one from the list, or \"Other / unknown\"."),
+    "facility": _l("The facility can have at most 40 characters."),
 }
 
 
@@ -65,12 +69,27 @@ def _to_body(form: dict) -> dict:
     body = {"estate": form.get("estate", ""), "channel": form.get("channel", ""),
             "description": form.get("description", ""), "urgent": form.get("urgent") == "on",
             "complainant": {"name": blank("name"), "phone": blank("phone"), "email": blank("email"),
-                            "unit": blank("unit")}}
+                            "unit": blank("unit")},
+            "location": location_body(form)}
     if body["channel"] == "head_office":  # forwarded by a superior: who, and what they asked for
         body |= {"forwarded_by": {"name": form.get("fwd_name", ""), "title": blank("fwd_title"),
                                   "phone": blank("fwd_phone"), "email": blank("fwd_email")},
                  "instructions": blank("instructions")}
     return body
+
+
+def location_body(form: dict) -> dict | None:
+    """The form's building (chosen from the estate's, or typed where it registered none) and facility as the API's
+    ``location``; None when neither is given ("other / unknown" and no facility)."""
+    blank = lambda key: (form.get(key) or "").strip() or None  # noqa: E731
+    place = {"building": blank("building") or blank("building_other"), "facility": blank("facility")}
+    return place if any(place.values()) else None
+
+
+def building_choices(estate_codes) -> dict:
+    """``{estate code: [{code, name}]}`` for the form's building choice (intake scopes it to the caller)."""
+    codes = sorted(set(estate_codes))
+    return rpc.client().call("intake", "list_building_choices", codes) if codes else {}
 
 
 def _field_errors(messages: dict, prefix: str = "") -> dict:
@@ -93,7 +112,7 @@ def new_complaint():
     call = call_for_form(request.values.get("call"))  # ?call=<CTI call id>: record that call (hotline)
     form |= {"phone": local_number(call["caller"]), "estate": call["estate"] or ""} if call else {}
     if request.method == "POST":
-        form = {key: request.form.get(key, "")[:6000] for key in FIELDS + HEAD_OFFICE_FIELDS} | {
+        form = {key: request.form.get(key, "")[:6000] for key in FIELDS + HEAD_OFFICE_FIELDS + LOCATION_FIELDS} | {
             "urgent": request.form.get("urgent")}
         data, errors = _validate(form, estates)
         data = data | {"call_id": call["call_id"]} if data and call else data  # linked in intake's transaction
@@ -109,7 +128,8 @@ def new_complaint():
                 flash(_("Complaint recorded. Reference: %(reference)s", reference=created["reference"]))
                 return redirect(url_for("console_complaints.case_page", complaint_id=created["id"]))
     return render_template("complaint_new.html", estates=estates, channels=labels.AGENT_CHANNELS, form=form,
-                           errors=errors, call=call), 422 if errors else 200
+                           errors=errors, call=call, choices=building_choices(e["code"] for e in estates)), \
+        422 if errors else 200
 
 
 def _validate(form: dict, estates: list[dict]) -> tuple[dict | None, dict]:

@@ -201,7 +201,8 @@ def inbox():
     except ValueError:
         page_no = 1
     result = rpc.client().call("workflow", "list_cases", status="active", extension_pending=True,
-                               limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+                               limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
+                               sort="extension_requested_at", order="asc")  # oldest request first, across pages
     rows = []
     for item in result["items"]:
         for ask in item.get("pending_extensions") or []:
@@ -211,7 +212,7 @@ def inbox():
         row["requested_by_name"] = names.get(row["ask"].get("requested_by"), row["ask"].get("requested_by"))
         row["mine"] = row["ask"].get("requested_by") == g.principal.user_id
         row["may_decide"] = (rank_of(g.principal, row["estate"]) or 0) >= 1 and not row["mine"]
-    rows.sort(key=lambda r: r["ask"]["requested_at"])
+    rows.sort(key=lambda r: r["ask"]["requested_at"])  # a case's own requests (the cases come in that order)
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     return render_template("extensions.html", rows=rows, total=result["total"], page_no=page_no, pages=pages)
 

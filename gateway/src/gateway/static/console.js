@@ -35,6 +35,7 @@
       var input = field(key);
       if (input && values[key] && String(values[key]).indexOf("*") < 0) {  // never a masked value
         input.value = values[key];
+        if (key === "estate") { input.dispatchEvent(new Event("change")); }  // its buildings follow
       }
     });
   }
@@ -112,4 +113,31 @@
     loadCalls();
     window.setInterval(loadCalls, 10000);
   }
+})();
+
+// Where in the estate (templates/_location.html): when the form's estate changes, offer that estate's buildings
+// (from the JSON the page carries; "other / unknown" first), or a text field where it registered none. The
+// field not in use is disabled, so only one "building" is sent.
+(function () {
+  document.querySelectorAll("fieldset[data-building-choices]").forEach(function (box) {
+    var data = document.getElementById(box.getAttribute("data-building-choices"));
+    var estate = box.form ? box.form.querySelector("select[name=estate]") : null;
+    if (!data || !estate) { return; }
+    var choices = JSON.parse(data.textContent || "{}");
+    var prefix = box.id.replace(/location$/, "");
+    var pick = document.getElementById(prefix + "building-pick");
+    var free = document.getElementById(prefix + "building-free");
+    var select = document.getElementById(prefix + "building");
+    var text = document.getElementById(prefix + "building_other");
+    estate.addEventListener("change", function () {
+      var buildings = choices[estate.value] || [];
+      while (select.options.length) { select.remove(0); }
+      select.add(new Option(select.getAttribute("data-other"), ""));
+      buildings.forEach(function (b) {
+        select.add(new Option(b.name === b.code ? b.name : b.name + " (" + b.code + ")", b.code));
+      });
+      pick.hidden = select.disabled = buildings.length === 0;
+      free.hidden = text.disabled = buildings.length > 0;
+    });
+  });
 })();

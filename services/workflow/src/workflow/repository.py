@@ -69,7 +69,7 @@ def timeline(conn, tenant_id: str, case_id: str):
 QUEUE_DONE = ("resolved", "closed", "cancelled")
 
 
-QUEUE_SORTS = ("due_at", "received_at", "severity", "estate", "status")
+QUEUE_SORTS = ("due_at", "received_at", "severity", "estate", "status", "extension_requested_at")
 
 
 def list_cases(conn, tenant_id: str, estates, now, status=None, overdue=False, escalated=False, user_id=None,
@@ -118,8 +118,12 @@ def _queue_order(sort: str, descending: bool, pending) -> list:
     across pages on both databases."""
     status_rank = case(RANK, value=cases.c.status, else_=len(RANK))
     severity_rank = case(SEVERITY_RANK, value=cases.c.severity, else_=-1)
+    asked = (select(func.min(case_extensions.c.requested_at))  # the oldest request waiting for a decision
+             .where(case_extensions.c.tenant_id == cases.c.tenant_id, case_extensions.c.case_id == cases.c.id,
+                    case_extensions.c.status == "pending").correlate(cases).scalar_subquery())
     primary = {"due_at": [pending], "received_at": [cases.c.received_at], "severity": [severity_rank],
-               "estate": [cases.c.estate_name, cases.c.estate_code], "status": [status_rank]}[sort]
+               "estate": [cases.c.estate_name, cases.c.estate_code], "status": [status_rank],
+               "extension_requested_at": [asked]}[sort]
     ordered = [c.desc() if descending else c.asc() for c in primary]
     if sort == "due_at":
         ordered.insert(0, pending.is_(None))

@@ -10,6 +10,7 @@ from estatedesk_common.unit_of_work import UnitOfWork
 
 from workflow import handlers
 from workflow.seed import seed_demo
+from workflow.tables import case_extensions
 from workflow.tables import cases as cases_table
 from workflow.tables import reliability
 
@@ -58,6 +59,22 @@ def keys(opened, clock, **args):
 ])
 def test_each_key_sorts_in_the_query_with_newest_received_as_the_tie_break(opened, clock, sort, order, expected):
     assert keys(opened, clock, sort=sort, order=order) == expected
+
+
+def test_extension_inbox_sorts_by_the_oldest_pending_request(opened, clock):
+    engine, names = opened
+    ids = {v: k for k, v in names.items()}
+    with engine.begin() as conn:
+        for seq, (key, asked) in enumerate([("c", "2026-11-24T05:00"), ("b", "2026-11-24T06:00"),
+                                            ("c", "2026-11-24T07:00"), ("d", "2026-11-24T04:30")]):
+            at = dt.datetime.fromisoformat(asked + "+00:00")
+            conn.execute(case_extensions.insert().values(
+                tenant_id=TENANT, case_id=ids[key], seq=seq + 1, stage=f"s{seq}", status="pending", due_at=at,
+                new_due_at=at + dt.timedelta(days=2), reason="等待配件", requested_by="agent", requested_rank=0,
+                requested_at=at))
+    asked = dict(extension_pending=True, sort="extension_requested_at")
+    assert keys(opened, clock, order="asc", **asked) == "dcb"  # d 04:30, c 05:00 (its oldest), b 06:00
+    assert keys(opened, clock, order="desc", **asked) == "bcd"
 
 
 def test_due_at_sorts_by_the_next_pending_deadline_and_cases_without_one_stay_last(opened, clock):
