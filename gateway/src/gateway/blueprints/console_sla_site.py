@@ -18,9 +18,8 @@ The report after saving is the YAML page's (same session key): the redirect goes
 """
 from __future__ import annotations
 
-import functools
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from nameko.exceptions import RemoteError
 
@@ -28,21 +27,10 @@ from .. import labels, rpc, sla_site_form as site_form
 from ..web import select_locale
 from .console import page, page_error
 from .console_extensions import local_to_instant
-from .console_sla_settings import MESSAGES, REPORT_ROWS, SETTINGS_ROLES, ZONE, _context, _refusal, _starting_point
+from .console_sla_settings import (MESSAGES, REPORT_ROWS, SETTINGS_ROLES, ZONE, _context, _json, _refusal,
+                                   _starting_point)
 
 bp = Blueprint("console_sla_site", __name__)
-
-
-def _json(view):
-    """Console JSON: 401/403 as JSON (a fetch cannot follow the login redirect)."""
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if g.get("principal") is None:
-            return jsonify({"error": "unauthenticated"}), 401
-        if not g.principal.has_role(*SETTINGS_ROLES):
-            return jsonify({"error": "forbidden"}), 403
-        return view(*args, **kwargs)
-    return wrapper
 
 
 def _state(scope_code):
