@@ -18,7 +18,6 @@ The report after saving is the YAML page's (same session key): the redirect goes
 """
 from __future__ import annotations
 
-
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from nameko.exceptions import RemoteError
