@@ -27,6 +27,9 @@ APT_PACKAGES+=(dovecot-imapd)
 # chromium: the real browser Playwright drives in tests/e2e/test_console_browser.py (Debian's build, launched
 # by path; Playwright's own browser download is not used); a CJK font so its screenshots show Chinese.
 TEST_APT_PACKAGES=(chromium fonts-wqy-microhei)
+# memcached: the shared rate-limit store; gateway/tests/integration/test_gateway_shared_rate_limits.py starts its
+# own on a free port (Debian's postinst may start a system one on 127.0.0.1:11211; ours never use that port).
+TEST_APT_PACKAGES+=(memcached)
 # kubectl renders deploy/k8s overlays offline (`kubectl kustomize`, tests/test_deploy_k8s.py). Debian's
 # kubernetes-client only when no kubectl is there: another package's kubectl owns the same path.
 command -v kubectl >/dev/null 2>&1 || TEST_APT_PACKAGES+=(kubernetes-client)

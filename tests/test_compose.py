@@ -27,7 +27,7 @@ DOCKER_DIR = "deploy/docker"
 
 NAMEKO_SERVICES = ("intake", "workflow", "notify", "reporting")
 APP_SERVICES = NAMEKO_SERVICES + ("gateway",)
-INFRA_SERVICES = ("rabbitmq", "postgres", "migrate", "kannel", "prometheus", "grafana", "base")
+INFRA_SERVICES = ("rabbitmq", "postgres", "migrate", "kannel", "memcached", "prometheus", "grafana", "base")
 MAIL_IMAGE = "axllent/mailpit"
 
 _VAR = re.compile(r"\$\{(\w+)(?:(:?[-?])([^${}]*))?\}")  # innermost ${...} (defaults may nest)
@@ -136,7 +136,8 @@ def test_dockerfile_is_multi_stage_slim_and_non_root(name):
 
 
 def test_healthchecks_for_infra_and_apps(services):
-    for name in ("rabbitmq", "postgres", _mail_service(services), "kannel", "prometheus", "grafana") + APP_SERVICES:
+    for name in ("rabbitmq", "postgres", _mail_service(services), "kannel", "memcached", "prometheus",
+                 "grafana") + APP_SERVICES:
         test = services[name].get("healthcheck", {}).get("test")
         assert test, f"{name} has no healthcheck"
 
@@ -164,6 +165,16 @@ def test_gateway_waits_for_healthy_services(services):
     for name in NAMEKO_SERVICES:
         assert services["gateway"]["depends_on"][name]["condition"] == "service_healthy"
     assert "/api/v1/health" in " ".join(services["gateway"]["healthcheck"]["test"])
+
+
+def test_gateway_counts_rate_limits_in_the_memcached_container(services):
+    """The limits are counted in memcached as on Kubernetes; the gateway starts without its store (it then counts in
+    memory), so it waits for the container to start, not to be healthy."""
+    assert services["memcached"]["image"].startswith("memcached:1.6")
+    assert _env(services["gateway"])["GATEWAY_RATE_LIMIT_STORAGE"] == "memcached://memcached:11211"
+    assert services["gateway"]["depends_on"]["memcached"]["condition"] == "service_started"
+    assert "11211" in " ".join(services["memcached"]["healthcheck"]["test"])
+    assert not services["memcached"].get("ports"), "memcached has no authentication: never published"
 
 
 def test_kannel_builds_from_debian_with_fakesmsc(services):

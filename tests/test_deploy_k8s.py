@@ -286,3 +286,34 @@ def test_dev_overlay_defines_the_mail_and_sms_servers_it_points_at():
         assert f"{'username' if key == 'KANNEL_USER' else 'password'} = {value}" in conf
     prod = {d["metadata"]["name"] for d in render("production") if d["kind"] in ("Deployment", "Service")}
     assert not prod & {"mailpit", "kannel"}, "production uses real mail and SMS servers"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_gateway_replicas_share_one_memcached_for_rate_limits(overlay):
+    """GATEWAY_RATE_LIMIT_STORAGE points at the memcached Service; one non-root, probed, sized instance (no
+    replication: two pods would split the counts), reachable from the gateway pods only."""
+    docs = render(overlay)
+    data = next(iter(by_kind(docs, "ConfigMap").values()))["data"]
+    m = re.fullmatch(r"memcached://([a-z0-9-]+):(\d+)", data["GATEWAY_RATE_LIMIT_STORAGE"])
+    assert m, data["GATEWAY_RATE_LIMIT_STORAGE"]
+    service = by_kind(docs, "Service")[m.group(1)]
+    assert int(m.group(2)) in [p["port"] for p in service["spec"]["ports"]]
+    deployment = by_kind(docs, "Deployment")["estatedesk-memcached"]
+    assert deployment["spec"]["replicas"] == 1
+    pod = deployment["spec"]["template"]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["spec"]["containers"]
+    assert container["image"].startswith("memcached:1.6")
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert "livenessProbe" in container and "readinessProbe" in container
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    assert "estatedesk-memcached" not in by_kind(docs, "HorizontalPodAutoscaler")
+    policy = by_kind(docs, "NetworkPolicy")["estatedesk-memcached"]["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    (rule,) = policy["ingress"]
+    (source,) = rule["from"]
+    gateway = by_kind(docs, "Deployment")["estatedesk-gateway"]["spec"]["template"]["metadata"]["labels"]
+    assert source["podSelector"]["matchLabels"].items() <= gateway.items()
+    assert source["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "gateway"

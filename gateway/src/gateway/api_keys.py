@@ -204,8 +204,8 @@ def seed_demo(conn) -> int:
 def limit_by_key(app, *blueprints) -> None:
     """Per-key rate limit on the API-key blueprints (``API_KEY_RATE_LIMIT``, default 120 per minute): counted per
     presented key (its hash, never the key), or per address when no key is given, so one tenant's integration
-    cannot starve another's and a key-guessing client is slowed down. In memory per gateway process, like the
-    console's owner-page limits (``web.py``)."""
+    cannot starve another's and a key-guessing client is slowed down. Counted in the console limiter's store, like
+    the owner-page limits (``web.make_limiter``: per process, or shared by the replicas)."""
     from flask_limiter.util import get_remote_address
 
     limiter = app.extensions["console_limiter"]

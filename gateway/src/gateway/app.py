@@ -12,7 +12,9 @@ PASSWORD_RESET_RATE_LIMIT ("5 per 15 minutes;20 per day" per IP on "forgot passw
 GATEWAY_PASSWORD_RESET_USER_LIMIT -> PASSWORD_RESET_USER_LIMIT ("3 per hour" per username),
 GATEWAY_LOGIN_RATE_LIMIT -> LOGIN_RATE_LIMIT ("30 per minute;300 per hour" per IP on the POSTs of /login,
 /api/v1/auth/token and both ways of spending a reset link), GATEWAY_WECHAT_RATE_LIMIT -> WECHAT_RATE_LIMIT
-("1200 per minute" per IP on the WeChat callback's POST),
+("1200 per minute" per IP on the WeChat callback's POST), GATEWAY_RATE_LIMIT_STORAGE -> RATE_LIMIT_STORAGE (where
+every limit above is counted: ``memory://``, per process, or ``memcached://host:port``, shared by the replicas;
+``web.make_limiter``),
 GATEWAY_PASSWORD_RESET_MIN_SECONDS -> PASSWORD_RESET_MIN_SECONDS (1: the least time its answer takes); the database is
 ``estatedesk_common.config.db_target("gateway")`` unless ``config`` gives ``DB_ENGINE`` or ``DATABASE_URL``.
 ``config["RPC"]`` replaces the service client (unit tests pass a fake).
@@ -89,6 +91,7 @@ def _settings(config: dict | None) -> dict:
         "PASSWORD_RESET_USER_LIMIT": env.get("GATEWAY_PASSWORD_RESET_USER_LIMIT") or "3 per hour",
         "LOGIN_RATE_LIMIT": env.get("GATEWAY_LOGIN_RATE_LIMIT") or "30 per minute;300 per hour",
         "WECHAT_RATE_LIMIT": env.get("GATEWAY_WECHAT_RATE_LIMIT") or "1200 per minute",
+        "RATE_LIMIT_STORAGE": env.get("GATEWAY_RATE_LIMIT_STORAGE") or "memory://",
         "PASSWORD_RESET_MIN_SECONDS": float(env.get("GATEWAY_PASSWORD_RESET_MIN_SECONDS") or 1.0),
         "CONFIGURE_LOGGING": True,
     }

@@ -13,8 +13,12 @@
   bootstrap or committing ``.mo``: no build step to forget, no binaries in git, never stale, and it works when
   the installed package is read-only. New strings: ``pybabel extract -F babel.cfg -k _l -o /tmp/messages.pot .``
   then ``pybabel update -i /tmp/messages.pot -d src/gateway/translations`` (in ``gateway/``), and translate.
-- **Rate limit**: Flask-Limiter, in-memory (per process; enough for one gateway process), on the public
-  owner pages' POST only (``OWNER_RATE_LIMIT``, default 10 per minute per IP).
+- **Rate limit**: Flask-Limiter on the public owner pages' POST (``OWNER_RATE_LIMIT``, default 10 per minute per
+  IP) and the doors of ``limit_doors``. Counted in ``RATE_LIMIT_STORAGE`` (``GATEWAY_RATE_LIMIT_STORAGE``): the
+  default ``memory://`` is per process (one local gateway); ``memcached://host:port`` is shared by every gateway
+  replica, so N replicas give an address one budget, not N. A store that does not answer never takes the API
+  down: Flask-Limiter logs a warning ("Rate limit storage unreachable - falling back to in-memory storage") and
+  counts in the process until the store answers again (probed on requests, backing off from 1 s to 32 s).
 """
 from __future__ import annotations
 
@@ -87,6 +91,41 @@ def select_locale() -> str:
     return lang if lang in LOCALES else DEFAULT_LOCALE
 
 
+MEMCACHED_TIMEOUT = 0.5  # s to connect to, and for each call on, the limit store: what a dead store costs a request
+
+
+def _shared_memcached_client():
+    """A ``client_getter`` for limits' memcached storage that makes one pooled client per limiter. limits keeps its
+    client in a ``threading.local``; under eventlet (every request its own greenthread) that would be a new client,
+    and a new connection, per request. pymemcache's ``PooledClient`` checks a connection out per call instead."""
+    made = []
+
+    def client(module, hosts, **options):
+        if not made:
+            made.append(module.HashClient(hosts, **options) if len(hosts) > 1
+                        else module.PooledClient(*hosts, **options))
+        return made[0]
+
+    return client
+
+
+def make_limiter(app) -> Limiter:
+    """The gateway's one Flask-Limiter, counting in ``RATE_LIMIT_STORAGE`` (module docstring). Fails at start on a
+    store limits does not know (or whose client is not installed); a known store that does not answer is only
+    logged: the limits fall back to this process's memory until it answers."""
+    uri = app.config.get("RATE_LIMIT_STORAGE") or "memory://"
+    options = {}
+    if uri.startswith("memcached://"):
+        options = {"connect_timeout": MEMCACHED_TIMEOUT, "timeout": MEMCACHED_TIMEOUT,
+                   "client_getter": _shared_memcached_client()}
+    limiter = Limiter(get_remote_address, app=app, storage_uri=uri, storage_options=options, default_limits=[],
+                      headers_enabled=False, in_memory_fallback_enabled=True, swallow_errors=True)
+    if not uri.startswith("memory://") and not limiter.storage.check():
+        log.warning("rate limit storage %s:// does not answer (GATEWAY_RATE_LIMIT_STORAGE): limits are counted "
+                    "per gateway process until it does", uri.split("://", 1)[0])
+    return limiter
+
+
 # endpoint -> config key of its per-IP limit on POST (``limit_doors``)
 DOOR_LIMITS = {
     "console.login": "LOGIN_RATE_LIMIT",                     # the console's sign-in form
@@ -101,7 +140,7 @@ def limit_doors(app) -> None:
     """Per-IP limits on the doors a guesser knocks on. ``lockout`` counts failures per username (five lock it for
     fifteen minutes); this counts requests per address, so one address cannot spray passwords across many
     usernames, nor hammer the WeChat callback's signature check. Called once every blueprint is registered: the
-    registered view is replaced by the limiter's wrapper (limits live in the process, like the others)."""
+    registered view is replaced by the limiter's wrapper (counted in the limiter's store, like the others)."""
     limiter = app.extensions["console_limiter"]
     for endpoint, key in DOOR_LIMITS.items():
         view = app.view_functions.get(endpoint)
@@ -122,9 +161,7 @@ def init_console(app) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = compile_translations()
     Babel(app, default_locale=DEFAULT_LOCALE, locale_selector=select_locale)
     csrf.init_app(app)
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", default_limits=[],
-                      headers_enabled=False)
-    app.extensions["console_limiter"] = limiter
+    app.extensions["console_limiter"] = limiter = make_limiter(app)
 
     from .blueprints import console, console_case_actions, console_complaints, console_queues, owner
 

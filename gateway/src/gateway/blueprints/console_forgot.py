@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 
@@ -41,9 +42,10 @@ def register(app) -> None:
 
 
 def _username_allowed(username: str) -> bool:
-    """Count one request for ``username`` (case-insensitive); False once it is over its limit."""
+    """Count one request for ``username`` (case-insensitive); False once it is over its limit. Counted under a hash
+    of the name: memcached (a shared limit store) refuses keys with spaces or control characters, or over 250 bytes."""
     limiter = current_app.extensions["console_limiter"].limiter
-    key = username.lower()
+    key = hashlib.sha256(username.lower().encode()).hexdigest()[:32]
     return all([limiter.hit(item, "password-reset-user", key)
                 for item in parse_many(current_app.config["PASSWORD_RESET_USER_LIMIT"])])
 
