@@ -58,6 +58,8 @@ def agent(j: Journey, _args: dict) -> dict:
     page.get_by_role("link", name="登记投诉").first.click()
     page.wait_for_url("**/complaints/new")
     page.get_by_label("项目").select_option("DEMO-RES")
+    page.get_by_label("楼栋", exact=True).select_option("1栋")  # the chosen estate's buildings (console.js)
+    page.get_by_label("设施", exact=True).fill("电梯")  # free text with suggestions
     assert page.get_by_label("受理渠道").input_value() == "hotline"
     page.get_by_label("姓名", exact=True).fill("周女士")
     page.get_by_label("电话", exact=True).fill("12")  # too short: refused server-side, and the form stays filled
@@ -68,6 +70,7 @@ def agent(j: Journey, _args: dict) -> dict:
     assert page.get_by_text("请填写有效的电话号码").is_visible()
     assert page.get_by_label("投诉内容").input_value().startswith("1栋电梯今早困人")
     assert page.get_by_label("项目").input_value() == "DEMO-RES"
+    assert page.get_by_label("楼栋", exact=True).input_value() == "1栋"  # the location is kept too
     j.shot(page, "03-complaint-form-errors")
 
     page.get_by_label("电话", exact=True).fill("13812345678")
@@ -78,6 +81,7 @@ def agent(j: Journey, _args: dict) -> dict:
     assert re.fullmatch(r"TS\d{8}-[0-9A-Z]{6}", reference), reference
     assert page.get_by_text(f"投诉已登记，编号：{reference}").is_visible()
     assert page.locator("#description").inner_text().endswith("<script>alert(1)</script>")  # shown as text
+    assert page.locator("#location").inner_text().strip() == "1栋 · 电梯"  # where in the estate
 
     deadline = time.monotonic() + 40
     while page.locator('#timeline li[data-kind="notification_sent"]').count() == 0:

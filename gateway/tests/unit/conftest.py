@@ -77,7 +77,10 @@ def db_url(seeded_db, tmp_path):
 
 @pytest.fixture
 def fake_rpc():
-    return FakeRpc()
+    fake = FakeRpc()
+    # the complaint forms' building choice: by default no estate has registered buildings (free text)
+    fake.reply("intake", "list_building_choices", {})
+    return fake
 
 
 @pytest.fixture

@@ -25,12 +25,12 @@ from .. import committee_upload, rpc
 from ..errors import ApiError
 from .committee import ROLE, CommitteeComplaintSchema, body_for, forwarded, import_sheet, member_estates
 from .console import page, page_error
-from .console_complaints import _field_errors, _service_errors
+from .console_complaints import LOCATION_FIELDS, _field_errors, _service_errors, building_choices, location_body
 
 bp = Blueprint("console_committee", __name__)
 
 PAGE_SIZE = 20
-FIELDS = ("estate", "name", "phone", "email", "unit", "description", "reported_at")
+FIELDS = ("estate", "name", "phone", "email", "unit", "description", "reported_at") + LOCATION_FIELDS
 _NOTES = {
     "name": _l("Optional."), "phone": _l("A phone number or an e-mail address is required."),
     "email": _l("Optional if there is a phone number."), "unit": _l("Building and unit, e.g. 1栋101."),
@@ -73,14 +73,15 @@ def new_page():
         errors = _submit(form, estates)
         if not errors:
             return redirect(url_for("console_committee.forwarded_page"))
-    return render_template("committee_new.html", estates=estates, form=form, errors=errors), 422 if errors else 200
+    return render_template("committee_new.html", estates=estates, form=form, errors=errors,
+                           choices=building_choices(estates)), 422 if errors else 200
 
 
 def _submit(form: dict, estates: dict) -> dict:
     blank = lambda key: form.get(key, "").strip() or None  # noqa: E731 - empty inputs are "not given"
     body = {"estate": blank("estate"), "description": form.get("description", ""), "urgent": form.get("urgent") == "on",
             "reported_at": blank("reported_at"),
-            "complainant": {k: blank(k) for k in ("name", "phone", "email", "unit")}}
+            "complainant": {k: blank(k) for k in ("name", "phone", "email", "unit")}, "location": location_body(form)}
     try:
         data = body_for(CommitteeComplaintSchema().load(body), estates)
     except ValidationError as exc:

@@ -69,8 +69,8 @@ def _to_body(form: dict) -> dict:
     body = {"estate": form.get("estate", ""), "channel": form.get("channel", ""),
             "description": form.get("description", ""), "urgent": form.get("urgent") == "on",
             "complainant": {"name": blank("name"), "phone": blank("phone"), "email": blank("email"),
-                            "unit": blank("unit")},
-            "location": location_body(form)}
+                            "unit": blank("unit")}}
+    body |= {"location": location_body(form)} if location_body(form) else {}  # absent when not given
     if body["channel"] == "head_office":  # forwarded by a superior: who, and what they asked for
         body |= {"forwarded_by": {"name": form.get("fwd_name", ""), "title": blank("fwd_title"),
                                   "phone": blank("fwd_phone"), "email": blank("fwd_email")},

@@ -35,13 +35,14 @@ from estatedesk_common.errors import parse_remote
 from .. import rpc, uploads
 from ..schemas import ComplaintSchema
 from .console import page_error
+from .console_complaints import building_choices, location_body
 from .console_attachments import file_response
 from .owner import _tenant
 
 bp = Blueprint("owner_form", __name__)
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
-FIELDS = ("name", "phone", "unit", "description")
+FIELDS = ("name", "phone", "unit", "description", "building", "building_other", "facility")
 TOKEN_MAX_AGE = 2 * 3600
 PROOF_SECONDS, PROOF_KEEP = 30 * 60, 5
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
@@ -52,6 +53,8 @@ _MESSAGES = {
     "phone": _l("Enter your mobile phone number (11 digits, starting with 1)."),
     "unit": _l("The building and unit can have at most 50 characters."),
     "description": _l("Describe the problem (at most 5000 characters)."),
+    "building": _l("Choose your estate's building from the list, or \"Other / unknown\"."),
+    "facility": _l("The facility can have at most 40 characters."),
     "too_fast": _l("That was very fast. Please check your complaint and submit it again."),
     "expired": _l("This form has expired. Please submit it again."),
     "refused": _l("Your complaint could not be accepted. Please try again."),
@@ -88,9 +91,10 @@ def complain(slug: str, estate_code: str):
         done = session.pop("owner_complaint_done", None)
         if done and done.get("tenant") == tenant["id"]:
             return render_template("owner_complain_done.html", tenant=tenant, estate=estate, done=done)
-        return _form(tenant, estate, {}, {})
+        return _form(tenant, estate, {}, {}, building_choices([estate["code"]]))
     form = {key: request.form.get(key, "")[:6000] for key in FIELDS}
-    errors = _guard(tenant, estate) or _check_fields(form)
+    choices = building_choices([estate["code"]])
+    errors = _guard(tenant, estate) or _check_fields(form, choices.get(estate["code"]) or [])
     files = [f for f in request.files.getlist("photos") if f and f.filename]
     photos = [] if errors else _photos(files, errors)
     if not errors:
@@ -99,13 +103,13 @@ def complain(slug: str, estate_code: str):
             session["owner_complaint_done"] = {"tenant": tenant["id"], "reference": created["reference"],
                                                "photos": len(created.get("attachments") or [])}
             return redirect(url_for("owner_form.complain", slug=slug, estate_code=estate["code"]), 303)
-    return _form(tenant, estate, form, errors, photos_dropped=bool(files)), 422
+    return _form(tenant, estate, form, errors, choices, photos_dropped=bool(files)), 422
 
 
-def _form(tenant: dict, estate: dict, form: dict, errors: dict, photos_dropped: bool = False):
+def _form(tenant: dict, estate: dict, form: dict, errors: dict, choices: dict, photos_dropped: bool = False):
     token = _signer().dumps({"t": tenant["id"], "e": estate["code"]})
     return render_template("owner_complain.html", tenant=tenant, estate=estate, form=form, errors=errors,
-                           token=token, photos_dropped=photos_dropped, max_photos=uploads.MAX_OWNER_PHOTOS,
+                           token=token, photos_dropped=photos_dropped, choices=choices, max_photos=uploads.MAX_OWNER_PHOTOS,
                            max_mb=uploads.MAX_PHOTO_BYTES // (1024 * 1024))
 
 
@@ -128,8 +132,17 @@ def _guard(tenant: dict, estate: dict) -> dict:
     return {}
 
 
-def _check_fields(form: dict) -> dict:
+def _check_fields(form: dict, buildings: list[dict]) -> dict:
+    """The owner's fields; a building must be one of the estate's registered ones (intake checks it again)."""
     errors = {}
+    if buildings:
+        form["building_other"] = ""  # the text field is for estates without registered buildings
+        if form["building"].strip() and form["building"].strip() not in {b["code"] for b in buildings}:
+            errors["building"] = str(_MESSAGES["building"])
+    elif len(form["building_other"].strip()) > 40:
+        errors["building"] = str(_MESSAGES["building"])
+    if len(form["facility"].strip()) > 40:
+        errors["facility"] = str(_MESSAGES["facility"])
     phone = re.sub(r"[\s-]", "", form["phone"]).removeprefix("+86")
     if MOBILE.match(phone):
         form["phone"] = phone  # as intake stores it; a wrong one is shown back as typed
@@ -163,6 +176,7 @@ def _photos(files: list, errors: dict) -> list[dict]:
 def _register(estate: dict, form: dict, photos: list[dict], errors: dict) -> dict | None:
     body = {"estate": estate["code"], "channel": "web", "description": form["description"],
             "complainant": {"name": form["name"], "phone": form["phone"], "unit": form["unit"].strip() or None}}
+    body |= {"location": location_body(form)} if location_body(form) else {}
     try:
         data = ComplaintSchema().load(body)
     except ValidationError as exc:
@@ -175,7 +189,8 @@ def _register(estate: dict, form: dict, photos: list[dict], errors: dict) -> dic
         if refused is None or not 400 <= int(refused.get("status", 500)) < 500:
             raise
         field = str((refused.get("details") or {}).get("field") or "")
-        key = "photos" if field.startswith("attachments") else field.removeprefix("complainant.")
+        key = ("photos" if field.startswith("attachments") else "building" if field.startswith("location")
+               and not field.endswith("facility") else field.removeprefix("complainant.").removeprefix("location."))
         errors[key if key in (*FIELDS, "photos") else "form"] = str(_MESSAGES.get(key, _MESSAGES["refused"]))
         return None
 

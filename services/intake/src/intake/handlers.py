@@ -9,7 +9,7 @@ from estatedesk_common.sorting import Sort, parse_sort
 
 from .domain.complaint import CHANNELS, InvalidComplaint, make_reference, new_complaint, to_event_payload
 from .exceptions import ComplaintNotFound, EstateNotFound, ValidationFailed
-from . import attachments, calls, classification, committee, duplicates, repository
+from . import attachments, calls, classification, committee, duplicates, locations, repository
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ def add_complaint(data: dict, tenant_id: str, user_id: str | None, uow, classifi
         complaint = new_complaint(data, tenant_id, estate, uow.clock.now(), user_id)
     except InvalidComplaint as exc:
         raise ValidationFailed(str(exc), field=exc.field) from exc
+    # a building the estate's directory does not know is refused (free text where it keeps none)
+    complaint.location = locations.checked_location(uow.conn, tenant_id, estate.code, complaint.location)
     classification.classify_new(complaint, uow.conn, classifiers or classification.default_cache())
     # a closed complaint of the owner's on the same issue (``existing`` may have read their history already)
     duplicates.link_repeat(uow.conn, complaint, getattr(uow, "owner_history", None))
@@ -93,6 +95,8 @@ def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
         notes = repository.list_notes(conn, tenant_id, str(complaint_id)) if row is not None else []
         files = repository.list_attachments(conn, tenant_id, str(complaint_id)) if row is not None else []
         repeat = duplicates.repeat_link(conn, tenant_id, row) if row is not None else None
+        building = (locations.building_name(conn, tenant_id, row["estate_code"], row["location_building"])
+                    if row is not None else None)
     if row is None:
         raise ComplaintNotFound("no such complaint", field="id")
     view = complaint_view({
@@ -110,7 +114,8 @@ def get_complaint(complaint_id: str, tenant_id: str, engine) -> dict:
                                   if row["committee_received_at"] else None),
         "forwarded_by": row["forwarded_by"], "instructions": row["instructions"],
         "external_id": row["external_id"], "repeat_of": repeat,
-        "location": ({"building": row["location_building"], "facility": row["location_facility"]}
+        "location": ({"building": row["location_building"], "facility": row["location_facility"],
+                      "building_name": building}  # the directory's name; null when not a registered building
                      if row["location_building"] or row["location_facility"] else None),
         "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
     })

@@ -8,7 +8,7 @@ from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant, estates_from_roles
 
 from . import (attachments, calls, classification, committee, duplicates, estate_units, estates_admin, handlers,
-               mail_intake, open311_requests, regions_admin, wechat_accounts_admin, wechat_credentials,
+               locations, mail_intake, open311_requests, regions_admin, wechat_accounts_admin, wechat_credentials,
                wechat_intake)
 from .dependencies import Classifiers, MailboxPoller
 from .exceptions import EXPECTED_EXCEPTIONS
@@ -97,6 +97,11 @@ class IntakeService:
     def list_buildings(self, estate):
         """An estate's buildings with their units (site managers: their estates; group roles: every one)."""
         return estate_units.list_buildings(estate, self.tenant.id, self.tenant.caller_roles, self.db.engine)
+
+    @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
+    def list_building_choices(self, estates=None):
+        """The complaint forms' building choice: code and name per estate, in the caller's estates."""
+        return locations.building_choices(estates, self.tenant.id, self.db.engine, scope=self._scope())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def save_building(self, estate, code, data, create=False):
