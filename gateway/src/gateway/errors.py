@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import collections
 import logging
 
 import amqp.exceptions
@@ -81,8 +82,16 @@ def _remote(exc: RemoteError):
         return _internal(exc)
     code, details = str(data["error"]), data.get("details") or {}
     key = f"error.{code}"
-    message = t(key, locale()) if messages.has(key) else data.get("message") or code
+    message = _remote_message(key, details) if messages.has(key) else data.get("message") or code
     return error_response(int(data["status"]), code, message, details)
+
+
+def _remote_message(key: str, details: dict) -> str:
+    """The catalogue's text for a service's error, its placeholders ({field}...) filled from the details (a
+    placeholder the details do not give stays empty, never a literal ``{field}``)."""
+    params = collections.defaultdict(str, {k: v for k, v in details.items() if isinstance(v, (str, int, float))})
+    # t() without params returns the template as it is; an empty placeholder at the end takes its colon with it
+    return t(key, locale()).format_map(params).rstrip(" :：")
 
 
 def _api(exc: ApiError):

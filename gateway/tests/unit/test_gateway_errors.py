@@ -77,6 +77,18 @@ def test_service_error_translated_to_english(client, auth_headers, fake_rpc, rem
     assert response.get_json()["message"] == "Complaint not found"
 
 
+def test_service_validation_error_names_its_field(client, auth_headers, fake_rpc, remote_error):
+    """The catalogue's text has a {field} placeholder: filled from the service's details, never shown literally."""
+    url = "/api/v1/complaints/7d9f3c1e-59a5-4d57-9d9c-2c4a1f6f0b11"
+    fake_rpc.reply("intake", "get_complaint", remote_error("ValidationFailed", 422, "validation_failed",
+                                                           field="location.building"))
+    named = client.get(url, headers=auth_headers).get_json()
+    assert named["message"] == "提交的数据有误：location.building" and named["details"]["field"] == "location.building"
+    fake_rpc.reply("intake", "get_complaint", remote_error("ValidationFailed", 422, "validation_failed"))
+    unnamed = client.get(url, headers={**auth_headers, "Accept-Language": "en"}).get_json()
+    assert unnamed["message"] == "Invalid data"
+
+
 def test_request_id_is_echoed_or_made_up(client):
     given = client.get("/api/v1/me", headers={"X-Request-ID": "abc-123"})
     assert given.headers["X-Request-ID"] == "abc-123"
