@@ -109,7 +109,7 @@ def _operations() -> dict:
     from .blueprints.cti import CallEventSchema
     from .blueprints.callbacks import AttemptSchema, ListArgs as CallbackListArgs
     from .blueprints.case_actions import ActionSchema
-    from .blueprints.classification import CorrectionSchema, SuggestSchema
+    from .blueprints.classification import CORRECTING_ROLES, CorrectionSchema, SuggestSchema
     from .blueprints.sla import PreviewSchema, SavePolicySchema
     from .blueprints.webhooks import WebhookSchema
     from .blueprints.mail_settings import MailSettingsSchema, MailTestSchema
@@ -186,7 +186,7 @@ def _operations() -> dict:
             roles=STAFF, headers=IF_MATCH, errors=(401, 403, 404, 409, 422, 428)),
         ("/api/v1/complaints/{complaint_id}/classification", "post"): Op(
             "Correct the category/severity (feeds the classifier)", "complaints", body=CorrectionSchema,
-            roles=STAFF, errors=(401, 403, 404, 422)),
+            roles=CORRECTING_ROLES, errors=(401, 403, 404, 422)),
         ("/api/v1/classification/suggest", "post"): Op("Suggest a category and severity for a text", "complaints",
                                                        body=SuggestSchema, errors=(401, 422)),
         ("/api/v1/callbacks", "get"): Op("Callbacks (回访) due, in the caller's estates", "callbacks",

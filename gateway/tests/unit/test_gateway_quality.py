@@ -125,7 +125,11 @@ def test_gateway_quality_capa_check_by_the_site_manager(client, replies):
 
 
 def test_gateway_quality_capa_check_refusals(client, replies, remote_error):
-    assert console_login(client, "supervisor@demo").status_code == 302
+    assert console_login(client, "supervisor@demo").status_code == 302  # reads the lists, never checks
+    assert client.post(f"/quality/capa/{CAPA_RES}/check", data={"csrf_token": _token(client), "effective": "yes"}
+                       ).status_code == 403 and not calls(replies, "check_capa")
+    client.post("/logout", data={"csrf_token": _token(client)})
+    assert console_login(client, "manager@demo").status_code == 302
     token = _token(client)
     replies.reply("workflow", "check_capa", remote_error("QualityForbidden", 403, "nonconformity_not_allowed"))
     assert client.post(f"/quality/capa/{CAPA_RES}/check", data={"csrf_token": token, "effective": "yes"}

@@ -32,6 +32,7 @@ bp = Blueprint("console_quality", __name__)
 bp.register_error_handler(Exception, page_error)
 
 PAGE_ROLES = ("cs_supervisor", "site_manager", "head_office", "group_admin")
+CHECK_ROLES = ("site_manager", "head_office", "group_admin")  # may_check's roles: a supervisor only reads
 GROUP_ROLES = ("head_office", "group_admin")
 NC_STATUSES = {"open": _l("Waiting for the site manager"), "approved": _l("Approved"), "rejected": _l("Rejected")}
 CAPA_LABELS = {"open": _l("In progress"), "closed": _l("Closed (effective)")}
@@ -84,7 +85,7 @@ def _render_quality(errors: dict, form: dict | None, status: int):
 
 
 @bp.post("/quality/capa/<capa_id>/check")
-@page(*PAGE_ROLES)
+@page(*CHECK_ROLES)
 def check(capa_id: str):
     try:
         capa_id = str(uuid.UUID(capa_id))

@@ -62,6 +62,8 @@ class PreviewSchema(Schema):
 
 @bp.post("/sla/preview")
 def preview():
+    if not any(role in SLA_ROLES for role, _scope in current_principal().roles):
+        raise ApiError(403, "forbidden")  # before the body: a role without SLA access learns nothing from a 422
     data = load_json(PreviewSchema())
     _allowed(data["estate"])
     estate = _estate(data["estate"], status=422) if data["estate"] else None  # None: the group's policy
