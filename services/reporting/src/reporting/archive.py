@@ -43,6 +43,7 @@ SOURCES = ("intake", "workflow", "notify", "reporting")
 REPLAY = {
     ("intake", "complaint_received"): handlers.record_complaint_received,
     ("intake", "complaint_reclassified"): handlers.record_complaint_reclassified,
+    ("intake", "estate_saved"): handlers.record_estate_saved,
     ("workflow", "case_opened"): handlers.record_case_opened,
     ("notify", "notification_sent"): handlers.record_notification,
     ("notify", "notification_failed"): handlers.record_notification,
@@ -51,8 +52,8 @@ REPLAY = {
     **{("workflow", t): handlers.record_quality_event for t in quality.MERGES},
 }
 VERSIONS = (1,)  # the schema versions those handlers accept (the decorators' default)
-READ_MODELS = (complaint_facts, complaint_daily, *repository.MONTHLY_TABLES, estate_names, quality_nonconformities,
-               quality_capa)
+READ_MODELS = (complaint_facts, complaint_daily, *repository.MONTHLY_TABLES, *repository.LOCATION_TABLES,
+               estate_names, quality_nonconformities, quality_capa)
 
 
 def consumer_of(event_type: str) -> str:

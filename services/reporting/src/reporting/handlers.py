@@ -15,8 +15,8 @@ from estatedesk_common.envelope import Envelope
 from . import queries, repository
 from .domain import facts, lifecycle, quality
 from .domain.facts import CaseFact
-from .domain.rollup import (EstateSnapshot, InvalidEvent, InvalidRange, fact_from_complaint_received,
-                            parse_range)
+from .domain.rollup import (EstateSnapshot, InvalidEvent, InvalidRange, estate_from_estate_saved,
+                            fact_from_complaint_received, parse_range)
 from .exceptions import ValidationFailed
 
 COMPLAINT_RECEIVED_CONSUMER = "reporting.on_complaint_received"
@@ -24,6 +24,7 @@ COMPLAINT_RECLASSIFIED_CONSUMER = "reporting.on_complaint_reclassified"
 CASE_OPENED_CONSUMER = "reporting.on_case_opened"
 NOTIFICATION_SENT_CONSUMER = "reporting.on_notification_sent"
 NOTIFICATION_FAILED_CONSUMER = "reporting.on_notification_failed"
+ESTATE_SAVED_CONSUMER = "reporting.on_estate_saved"
 # the case's later life: event type -> merge (domain.lifecycle); consumer "reporting.on_<event type>"
 LIFECYCLE = {
     "case_contacted": lifecycle.apply_case_contacted,
@@ -48,14 +49,16 @@ def _apply(envelope: Envelope, uow, consumer: str, change: Callable[[CaseFact], 
     with uow:
         if not uow.claim(envelope, consumer):
             return False
-        if estate is not None:
-            repository.upsert_estate(uow.conn, envelope.tenant_id, estate, as_of)
         old = repository.lock_fact(uow.conn, envelope.tenant_id, complaint_id)
         new = change(old)
         if new != old:
             repository.save_fact(uow.conn, new)
             for key, delta in facts.rollup_changes(old, new):
                 repository.add_to_rollups(uow.conn, envelope.tenant_id, key, delta)
+            for key, delta in facts.location_changes(old, new):
+                repository.add_to_location_rollups(uow.conn, envelope.tenant_id, key, delta)
+        if estate is not None:  # last: every event of the estate writes this one row; hold its lock shortest
+            repository.upsert_estate(uow.conn, envelope.tenant_id, estate, as_of)
         uow.commit()
     return new != old
 
@@ -119,6 +122,20 @@ def record_quality_event(envelope: Envelope, uow) -> bool:
     return new != old
 
 
+def record_estate_saved(envelope: Envelope, uow) -> bool:
+    """intake's ``estate_saved`` (created, renamed, region or units changed, deactivated): the estate dimension
+    takes the estate as saved, so league tables, regions and per-1,000-units figures follow at once. A snapshot
+    newer than the save (a complaint received after it) is kept; a redelivery is skipped by its claim. True if
+    the row changed."""
+    estate, active, as_of = estate_from_estate_saved(envelope.payload, envelope.occurred_at)
+    with uow:
+        if not uow.claim(envelope, ESTATE_SAVED_CONSUMER):
+            return False
+        changed = repository.save_estate(uow.conn, envelope.tenant_id, estate, active, as_of)
+        uow.commit()
+    return changed
+
+
 def complaint_counts(tenant_id: str, date_from, date_to, engine, scope=None) -> dict:
     """Complaints received per estate and channel over inclusive ISO dates (either may be None = open)."""
     try:
@@ -131,4 +148,5 @@ def complaint_counts(tenant_id: str, date_from, date_to, engine, scope=None) -> 
 
 
 __all__ = ["InvalidEvent", "record_complaint_received", "record_case_opened", "record_notification",
-           "record_complaint_reclassified", "record_case_event", "record_quality_event", "complaint_counts"]
+           "record_complaint_reclassified", "record_case_event", "record_quality_event", "record_estate_saved",
+           "complaint_counts"]

@@ -1,21 +1,26 @@
 """Dashboard reads. Every query filters by tenant and by the caller's estates (``Scope``).
 
-Figures that events decide come from the rollups: whole months from a month table (a calendar quarter is a
-few hundred rows per tenant), the days around them from ``complaint_daily``, each a range scan of a primary key
-that starts ``(tenant_id, month|day, ...)``; what changes with the clock ("overdue now") is counted from the
+Figures that events decide come from the rollups, one statement per figure set: whole months from the smallest
+month table that has the dimensions asked for (per estate for the league table, per tenant for head office's
+KPIs: a calendar quarter is 3 x estates or a few hundred rows per tenant), the days around them from the smallest
+daily table that has them (``complaint_daily_estate`` for totals and per-estate figures), each a range scan of a
+primary key that starts ``(tenant_id, month|day, ...)``; what changes with the clock ("overdue now") is counted from the
 facts through the partial index of cases still waiting for first contact.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import String, and_, bindparam, case, func, literal, or_, select, union_all
 
+from .domain import hotspots
 from .domain.facts import COUNTS, SATISFIED, TOP_LEVEL
 from .domain.scope import Scope
 from .domain.stats import percentile_cont
-from .tables import (complaint_daily, complaint_facts, estate_names, monthly_by_category,
-                     monthly_by_channel_severity, quality_capa, quality_nonconformities)
+from .tables import (complaint_daily, complaint_facts, daily_by_estate, estate_names, location_daily,
+                     location_monthly, monthly_by_category, monthly_by_channel_severity, monthly_by_estate,
+                     monthly_by_tenant, quality_capa, quality_nonconformities)
 
 d, f, e = complaint_daily, complaint_facts, estate_names
 DIMENSIONS = {"estate": d.c.estate_code, "channel": d.c.channel, "category": d.c.category,
@@ -32,7 +37,8 @@ def estate_exists(conn, tenant_id: str, estate_code: str) -> bool:
 
 
 def estates(conn, tenant_id: str, scope: Scope, region: str | None = None) -> list[dict]:
-    q = _scoped(select(e.c.estate_code, e.c.name, e.c.kind, e.c.region, e.c.units).where(e.c.tenant_id == tenant_id),
+    q = _scoped(select(e.c.estate_code, e.c.name, e.c.kind, e.c.region, e.c.units, e.c.active)
+                .where(e.c.tenant_id == tenant_id),
                 e.c.estate_code, scope)
     if region is not None:
         q = q.where(e.c.region == region)
@@ -52,67 +58,163 @@ def month_split(start: dt.date, end: dt.date):
     return (first, last_end.replace(day=1)), edges
 
 
-def _month_table(by: tuple[str, ...]):
-    for table in (monthly_by_category, monthly_by_channel_severity):
-        if all(name == "estate" or name in table.c for name in by):
+MONTH_TABLES = (monthly_by_tenant, monthly_by_estate, monthly_by_category, monthly_by_channel_severity)
+DAY_TABLES = (daily_by_estate, d)  # smallest first
+
+
+def _col(name: str) -> str:
+    return "estate_code" if name == "estate" else name
+
+
+def _pick(tables, by: tuple[str, ...], scope: Scope):
+    """The first (smallest) of ``tables`` that has the ``by`` dimensions and, unless the caller sees every
+    estate, the estate to filter on; None if none has."""
+    for table in tables:
+        if (scope.everything or "estate_code" in table.c) and all(_col(name) in table.c for name in by):
             return table
     return None
 
 
+def _month_table(by: tuple[str, ...], scope: Scope | None = None):
+    return _pick(MONTH_TABLES, by, scope or Scope(None))
+
+
+def _in_scope(q, table, scope: Scope):
+    return q if scope.everything else q.where(table.c.estate_code.in_(sorted(scope.estates)))
+
+
+def _part(table, period_col: str, prefix: str, by: tuple[str, ...], everything: bool):
+    """One table's rows (ungrouped: the by-columns and the counts) of tenant ``:tenant_id`` between ``:<prefix>_lo``
+    and ``:<prefix>_hi``, in the estates ``:estates`` unless the caller sees ``everything``."""
+    q = select(*[table.c[_col(name)].label(name) for name in by], *[table.c[c] for c in COUNTS]).where(
+        table.c.tenant_id == bindparam("tenant_id"), table.c[period_col] >= bindparam(f"{prefix}_lo"),
+        table.c[period_col] <= bindparam(f"{prefix}_hi"))
+    return q if everything else q.where(table.c.estate_code.in_(bindparam("estates", expanding=True)))
+
+
+@functools.lru_cache(maxsize=512)
+def _rollup_statement(month_table, day_table, by: tuple[str, ...], edges: int, everything: bool):
+    """The statement for one shape of ``rollup`` (built once: building it costs more than running it); the
+    ``parts`` (the whole months, then each edge range) are summed per ``by`` key."""
+    parts = [_part(month_table, "month", "m", by, everything)] if month_table is not None else []
+    parts += [_part(day_table, "day", f"e{k}", by, everything) for k in range(edges)]
+    src = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    q = select(*[src.c[name] for name in by], *[func.coalesce(func.sum(src.c[c]), 0).label(c) for c in COUNTS])
+    return q.group_by(*[src.c[name] for name in by]) if by else q
+
+
+def _run_rollup(conn, month_table, months, day_table, edges, tenant_id, scope, by) -> list[dict]:
+    params = {"tenant_id": tenant_id}
+    if months is not None:
+        params.update(m_lo=months[0], m_hi=months[1])
+    for k, (lo, hi) in enumerate(edges):
+        params.update({f"e{k}_lo": lo, f"e{k}_hi": hi})
+    if not scope.everything:
+        params["estates"] = sorted(scope.estates)
+    q = _rollup_statement(month_table if months is not None else None, day_table, tuple(by), len(edges),
+                          scope.everything)
+    return [{**{name: r[name] for name in by}, **{c: int(r[c]) for c in COUNTS}}
+            for r in conn.execute(q, params).mappings()]
+
+
 def _sum_rows(conn, table, period_col, lo, hi, tenant_id, scope, by) -> list[dict]:
-    cols = [table.c["estate_code" if name == "estate" else name].label(name) for name in by]
-    sums = [func.coalesce(func.sum(table.c[c]), 0).label(c) for c in COUNTS]
-    q = select(*cols, *sums).where(table.c.tenant_id == tenant_id, table.c[period_col] >= lo,
-                                   table.c[period_col] <= hi)
-    q = _scoped(q, table.c.estate_code, scope)
-    if cols:
-        q = q.group_by(*cols)
-    return [dict(r) for r in conn.execute(q).mappings()]
+    """``table``'s counts over ``lo..hi`` alone, grouped by ``by``."""
+    if period_col == "month":
+        return _run_rollup(conn, table, (lo, hi), None, [], tenant_id, scope, by)
+    return _run_rollup(conn, None, None, table, [(lo, hi)], tenant_id, scope, by)
 
 
 def rollup(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope, by: tuple[str, ...] = ()) -> list[dict]:
-    """Summed rollup counts over ``start..end`` grouped by ``by`` (names in ``DIMENSIONS``): whole months from
-    the month table that has those dimensions, the remaining days from ``complaint_daily``."""
-    table = None if "day" in by else _month_table(by)
+    """Summed rollup counts over ``start..end`` grouped by ``by`` (names in ``DIMENSIONS``), in one statement:
+    the whole months from the smallest month table that has those dimensions, the remaining days from the
+    smallest daily table that has them (``daily_by_estate`` for totals and per-estate figures)."""
+    table = _month_table(by, scope)
     months, edges = month_split(start, end) if table is not None else (None, [(start, end)])
-    parts = []
-    if months is not None:
-        parts += _sum_rows(conn, table, "month", months[0], months[1], tenant_id, scope, by)
-    for lo, hi in edges:
-        parts += _sum_rows(conn, d, "day", lo, hi, tenant_id, scope, by)
-    merged: dict[tuple, dict] = {}
-    for row in parts:
-        key = tuple(row[name] for name in by)
-        bucket = merged.setdefault(key, {**dict(zip(by, key)), **dict.fromkeys(COUNTS, 0)})
-        for c in COUNTS:
-            bucket[c] += int(row[c])
-    if not by and not merged:
+    rows = _run_rollup(conn, table, months, _pick(DAY_TABLES, by, scope), edges, tenant_id, scope, by)
+    if not by and not rows:
         return [dict.fromkeys(COUNTS, 0)]
-    return list(merged.values())
+    return rows
 
 
-def rollup_periods(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: Scope,
-                   by: tuple[str, ...]) -> list[dict]:
-    """``received`` per period index and ``by`` key. Periods of whole months: one grouped query on the month
-    table over their span; otherwise one ``rollup`` per period."""
-    table = _month_table(by)
-    splits = [month_split(start, end) for start, end in periods]
-    if table is None or any(months is None or edges for months, edges in splits):
-        return [{"period": i, **{name: r[name] for name in by}, "received": r["received"]}
-                for i, (start, end) in enumerate(periods) for r in rollup(conn, tenant_id, start, end, scope, by)
-                if r["received"]]
-    cols = [table.c["estate_code" if name == "estate" else name].label(name) for name in by]
-    q = select(table.c.month, *cols, func.sum(table.c.received).label("received")).where(
-        table.c.tenant_id == tenant_id, table.c.month >= min(m[0] for m, _ in splits),
-        table.c.month <= max(m[1] for m, _ in splits))
-    q = _scoped(q, table.c.estate_code, scope).group_by(table.c.month, *cols)
-    out = []
-    for r in conn.execute(q).mappings():
-        for i, (months, _) in enumerate(splits):
-            if months[0] <= r["month"] <= months[1] and r["received"]:
-                out.append({"period": i, **{name: r[name] for name in by}, "received": int(r["received"])})
-                break
-    return out
+def rollup_breakdowns(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope,
+                      names: tuple[str, ...]) -> tuple[dict, dict[str, list[dict]]]:
+    """``(totals, {name: rollup rows by name})`` over ``start..end``: one statement grouped by all ``names`` when a
+    month table has them all for this caller (head office: ``complaint_monthly_tenant``), summed here; otherwise
+    the totals and each breakdown as their own ``rollup``."""
+    if _month_table(names, scope) is None:
+        (totals,) = rollup(conn, tenant_id, start, end, scope)
+        return totals, {name: rollup(conn, tenant_id, start, end, scope, (name,)) for name in names}
+    totals = dict.fromkeys(COUNTS, 0)
+    per: dict[str, dict] = {name: {} for name in names}
+    for row in rollup(conn, tenant_id, start, end, scope, names):
+        for target in (totals, *[per[name].setdefault(row[name], {name: row[name], **dict.fromkeys(COUNTS, 0)})
+                                 for name in names]):
+            for c in COUNTS:
+                target[c] += row[c]
+    return totals, {name: list(per[name].values()) for name in names}
+
+
+def _labelled(month_table, day_table, periods: list[tuple[dt.date, dt.date]], tenant_id: str, scope: Scope,
+              cols: dict[str, str]):
+    """A subquery of ``(period, *cols, received)``: the periods' whole months from ``month_table``, their edge
+    days from ``day_table``, each row labelled with its period's index by a CASE over the ranges."""
+    months, days = [], []
+    for i, (start, end) in enumerate(periods):
+        whole, edges = month_split(start, end)
+        if whole is not None:
+            months.append((i, *whole))
+        days += [(i, lo, hi) for lo, hi in edges]
+    parts = []
+    for table, col, ranges in ((month_table, "month", months), (day_table, "day", days)):
+        if not ranges:
+            continue
+        t = table.c
+        within = [and_(t[col] >= lo, t[col] <= hi) for _, lo, hi in ranges]
+        period = case(*[(w, i) for w, (i, _, _) in zip(within, ranges)]).label("period")
+        q = select(period, *[t[c].label(name) for name, c in cols.items()], t.received).where(
+            t.tenant_id == tenant_id, t[col] >= min(r[1] for r in ranges), t[col] <= max(r[2] for r in ranges),
+            or_(*within))
+        parts.append(_in_scope(q, table, scope))
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+
+
+def _candidates(family: str, src, estate, name, periods: int, where=None):
+    """Per key of ``family`` (``estate`` / ``name`` columns of ``src`` or None), the count of each period
+    (``c0`` current .. oldest), only for keys the hot-spot rule could flag: ``c0 >= MIN_COUNT`` and
+    ``c0 >= RATIO x mean of the baseline`` (necessary conditions; ``domain.hotspots`` decides)."""
+    counts = [func.coalesce(func.sum(case((src.c.period == k, src.c.received), else_=0)), 0) for k in range(periods)]
+    keys = [col for col in (estate, name) if col is not None]
+    q = select(literal(family).label("family"),
+               (estate if estate is not None else literal(None, String)).label("estate"),
+               (name if name is not None else literal(None, String)).label("name"),
+               *[c.label(f"c{k}") for k, c in enumerate(counts)]).group_by(*keys)
+    if where is not None:
+        q = q.where(where)
+    return q.having(and_(counts[0] >= hotspots.MIN_COUNT,
+                         counts[0] * (periods - 1) >= hotspots.RATIO * sum(counts[1:], literal(0))))
+
+
+def hot_spot_candidates(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: Scope) -> list[dict]:
+    """``[{family, estate, name, counts: [current, 1 back, .., n back]}]`` for the hot-spot families
+    (``categories``, ``estates``, ``estate_categories``, ``buildings``, ``facilities``), one statement: each
+    family's counts are summed in SQL from the smallest rollup that has its key, and only the keys that can be
+    hot come back (a few rows instead of estates x categories x periods)."""
+    n = len(periods)
+    by_category = _labelled(_month_table(("category",), scope), _pick(DAY_TABLES, ("category",), scope), periods,
+                            tenant_id, scope, {"category": "category"})
+    by_estate = _labelled(monthly_by_estate, daily_by_estate, periods, tenant_id, scope, {"estate": "estate_code"})
+    pairs = _labelled(monthly_by_category, d, periods, tenant_id, scope,
+                      {"estate": "estate_code", "category": "category"})
+    places = _labelled(location_monthly, location_daily, periods, tenant_id, scope,
+                       {"estate": "estate_code", "building": "building", "facility": "facility"})
+    q = union_all(
+        _candidates("categories", by_category, None, by_category.c.category, n, by_category.c.category != ""),
+        _candidates("estates", by_estate, by_estate.c.estate, None, n),
+        _candidates("estate_categories", pairs, pairs.c.estate, pairs.c.category, n),
+        _candidates("buildings", places, places.c.estate, places.c.building, n, places.c.building != ""),
+        _candidates("facilities", places, places.c.estate, places.c.facility, n, places.c.facility != ""))
+    return [{"family": r["family"], "estate": r["estate"], "name": r["name"],
+             "counts": [int(r[f"c{k}"]) for k in range(n)]} for r in conn.execute(q).mappings()]
 
 
 def _open_first_contact():

@@ -13,7 +13,7 @@ import sys
 
 from . import repository
 from .tables import complaint_daily
-from .domain.facts import COUNTS, contribution
+from .domain.facts import COUNTS, contribution, location_contribution
 
 
 def progress_bar(total: int, unit: str = "facts"):
@@ -43,6 +43,7 @@ def _key_columns(table) -> list[str]:
 def rebuild(engine, batch: int = 5000, progress=True) -> dict:
     """Truncate the rollups (every tenant) and refill them from ``complaint_facts``."""
     buckets: dict[tuple, dict] = {}
+    places: dict[tuple, int] = {}  # (tenant, day, estate, building, facility) -> received
     with engine.begin() as conn:
         total = repository.count_facts(conn)
         bar = progress_bar(total) if progress else None
@@ -55,6 +56,9 @@ def rebuild(engine, batch: int = 5000, progress=True) -> dict:
                 bucket = buckets.setdefault((fact.tenant_id, *key), dict.fromkeys(COUNTS, 0))
                 for name, value in counts.items():
                     bucket[name] += value
+                place = location_contribution(fact)
+                if place is not None:
+                    places[(fact.tenant_id, *place)] = places.get((fact.tenant_id, *place), 0) + 1
             if bar is not None:
                 bar.update(len(chunk))
         if bar is not None:
@@ -66,7 +70,21 @@ def rebuild(engine, batch: int = 5000, progress=True) -> dict:
                 repository.insert_rollup_rows(conn, table.name, rows[i:i + batch])
             if table is complaint_daily:
                 daily_rows = len(rows)
+        for table, period in zip(repository.LOCATION_TABLES, ("day", "month")):
+            rows = _project_places(places, period)
+            for i in range(0, len(rows), batch):
+                repository.insert_rollup_rows(conn, table.name, rows[i:i + batch])
     return {"facts": total, "rollup_rows": daily_rows}
+
+
+def _project_places(places: dict, period: str) -> list[dict]:
+    """The location counts per day, or summed per month (``period`` day | month)."""
+    out: dict[tuple, int] = {}
+    for (tenant_id, day, estate_code, building, facility), n in places.items():
+        key = (tenant_id, day if period == "day" else day.replace(day=1), estate_code, building, facility)
+        out[key] = out.get(key, 0) + n
+    return [dict(zip(("tenant_id", period, "estate_code", "building", "facility"), key), received=n)
+            for key, n in out.items()]
 
 
 def _project(buckets: dict, columns: list[str]) -> list[dict]:

@@ -68,12 +68,11 @@ def kpis(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date
     start, end = _range(date_from, date_to)
     with engine.connect() as conn:
         scope = scope_for(conn, tenant_id, scope, estate)
-        (totals,) = queries.rollup(conn, tenant_id, start, end, scope)
+        totals, by = queries.rollup_breakdowns(conn, tenant_id, start, end, scope, ("channel", "category", "severity"))
         overdue = queries.overdue(conn, tenant_id, start, end, scope, now)
         resolution_overdue = queries.overdue(conn, tenant_id, start, end, scope, now, stage="resolution")
         p90 = queries.handling_p90(conn, tenant_id, start, end, scope) if totals["handling_count"] else None
-        breakdowns = {name: _breakdown(queries.rollup(conn, tenant_id, start, end, scope, (name,)), name)
-                      for name in ("channel", "category", "severity")}
+        breakdowns = {name: _breakdown(rows, name) for name, rows in by.items()}
         units = [r["units"] for r in queries.estates(conn, tenant_id, scope)]
         nonconformity, capa = queries.quality_counts(conn, tenant_id, *quality.period_bounds(start, end), scope, now)
     fc, res = first_contact(totals, overdue), figures.resolution(totals, resolution_overdue)
@@ -139,7 +138,7 @@ def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
         fc, fc_prev = first_contact(cur, overdue_now.get(code, 0)), first_contact(prev, overdue_prev.get(code, 0))
         rows.append({
             "estate": code, "estate_name": est["name"], "kind": est["kind"], "region": est["region"],
-            "units": est["units"], "received": cur["received"], "previous_received": prev["received"],
+            "units": est["units"], "active": est["active"] is not False, "received": cur["received"], "previous_received": prev["received"],
             "received_change": cur["received"] - prev["received"],
             "received_change_pct": _pct(cur["received"] - prev["received"], prev["received"]),
             "on_time_pct": fc["on_time_pct"], "previous_on_time_pct": fc_prev["on_time_pct"],
@@ -179,36 +178,36 @@ def league_table(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_fr
 
 
 def hot_spots(tenant_id: str, scope: Scope, engine, date_from, date_to) -> dict:
-    """Categories, estates and estate x category pairs rising against their own previous 4 periods
-    (``earlier_period``; the rule is in ``domain.hotspots``)."""
+    """Categories, estates, estate x category pairs and locations (estate x building, estate x facility) rising
+    against their own previous 4 periods (``earlier_period``; the rule is in ``domain.hotspots``)."""
     start, end = _range(date_from, date_to)
     periods = [(start, end)] + [earlier_period(start, end, k) for k in range(1, BASELINE_PERIODS + 1)]
     result = {"from": start.isoformat(), "to": end.isoformat(),
               "baseline_from": periods[-1][0].isoformat(), "baseline_to": periods[1][1].isoformat()}
     with engine.connect() as conn:
         names = {r["estate_code"]: r["name"] for r in queries.estates(conn, tenant_id, scope)}
-        rows = queries.rollup_periods(conn, tenant_id, periods, scope, ("estate", "category"))
-    for label, key_of in (("categories", lambda r: r["category"] or None), ("estates", lambda r: r["estate"]),
-                          ("estate_categories", lambda r: (r["estate"], r["category"] or None))):
-        current: dict = {}
-        history: dict = {}
-        for r in rows:
-            key = key_of(r)
-            if r["period"] == 0:
-                current[key] = current.get(key, 0) + r["received"]
-            else:  # period k is k periods back: baseline oldest first
-                history.setdefault(key, [0] * BASELINE_PERIODS)[BASELINE_PERIODS - r["period"]] += r["received"]
-        found = find_hot_spots(current, history)
+        candidates = queries.hot_spot_candidates(conn, tenant_id, periods, scope)
+    keys = {"categories": (lambda r: r["name"], ("category",)),
+            "estates": (lambda r: r["estate"], ("estate",)),
+            "estate_categories": (lambda r: (r["estate"], r["name"] or None), ("estate", "category")),
+            "buildings": (lambda r: (r["estate"], r["name"]), ("estate", "building")),
+            "facilities": (lambda r: (r["estate"], r["name"]), ("estate", "facility"))}
+    for label, (key_of, fields) in keys.items():
+        found = _hot([r for r in candidates if r["family"] == label], key_of)
         for item in found:
             key = item.pop("key")
-            if label == "categories":
-                item["category"] = key
-            elif label == "estates":
-                item.update(estate=key, estate_name=names.get(key, key))
-            else:
-                item.update(estate=key[0], estate_name=names.get(key[0], key[0]), category=key[1])
+            item.update(zip(fields, key if len(fields) > 1 else (key,)))
+            if "estate" in fields:
+                item["estate_name"] = names.get(item["estate"], item["estate"])
         result[label] = found
     return result
+
+
+def _hot(rows: list[dict], key_of) -> list[dict]:
+    """The hot keys among ``rows`` (``{"counts": [current, 1 period back, ..]}``) keyed by ``key_of(row)``."""
+    current = {key_of(r): r["counts"][0] for r in rows}
+    history = {key_of(r): r["counts"][:0:-1] for r in rows}  # baseline oldest first
+    return find_hot_spots(current, history)
 
 
 def _bounded(value, field: str, low: int, high: int) -> int:
@@ -218,14 +217,15 @@ def _bounded(value, field: str, low: int, high: int) -> int:
 
 
 def drilldown(tenant_id: str, scope: Scope, engine, now: dt.datetime, metric, date_from, date_to, estate=None,
-              category=None, channel=None, limit=50, offset=0) -> dict:
+              category=None, channel=None, limit=50, offset=0, building=None, facility=None) -> dict:
     """The cases behind a figure: ``metric`` is one of ``DRILLDOWN_METRICS``; newest first (``handling_measured``:
     slowest first). The quality metrics list the cases of the records the figure counts (``quality_cases``)."""
     if metric not in DRILLDOWN_METRICS:
         raise ValidationFailed(f"metric must be one of {', '.join(DRILLDOWN_METRICS)}", field="metric")
     start, end = _range(date_from, date_to)
     limit, offset = _bounded(limit, "limit", 1, DRILLDOWN_LIMIT_MAX), _bounded(offset, "offset", 0, 10**9)
-    filters = {"category": _text(category, "category"), "channel": _text(channel, "channel", 20)}
+    filters = {"category": _text(category, "category"), "channel": _text(channel, "channel", 20),
+               "building": _text(building, "building"), "facility": _text(facility, "facility")}
     with engine.connect() as conn:
         scope = scope_for(conn, tenant_id, scope, estate)
         ids = (quality_cases.case_ids(conn, tenant_id, metric, *quality.period_bounds(start, end), scope, now)
@@ -250,6 +250,7 @@ def drilldown(tenant_id: str, scope: Scope, engine, now: dt.datetime, metric, da
             "repeat_of": fact.repeat_of, "escalated_levels": sorted(fact.levels),
             "extension_requested": fact.extension_requested_at is not None,
             "extension_approved": fact.extension_approved_at is not None,
+            "building": fact.building, "facility": fact.facility,
         })
     return {"metric": metric, "from": start.isoformat(), "to": end.isoformat(), "total": total,
             "limit": limit, "offset": offset, "items": items}

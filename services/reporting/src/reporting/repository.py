@@ -15,10 +15,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .domain import quality
 from .domain.facts import COUNTS, FIELDS, CaseFact
 from .domain.rollup import EstateSnapshot
-from .tables import (complaint_daily, complaint_facts, estate_names, event_archive, monthly_by_category,
-                     monthly_by_channel_severity, quality_capa, quality_nonconformities)
+from .tables import (complaint_daily, complaint_facts, daily_by_estate, estate_names, event_archive, location_daily,
+                     location_monthly, monthly_by_category, monthly_by_channel_severity, monthly_by_estate,
+                     monthly_by_tenant, quality_capa, quality_nonconformities)
 
-MONTHLY_TABLES = (monthly_by_category, monthly_by_channel_severity)
+# every projection of complaint_daily: moved by the same deltas, cleared and refilled by ``rebuild``
+MONTHLY_TABLES = (monthly_by_category, monthly_by_channel_severity, monthly_by_estate, daily_by_estate,
+                  monthly_by_tenant)
+LOCATION_TABLES = (location_daily, location_monthly)
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 _FACT_KEY = [complaint_facts.c.tenant_id, complaint_facts.c.complaint_id]
@@ -49,13 +53,23 @@ def save_fact(conn, fact: CaseFact) -> None:
 
 def add_to_rollups(conn, tenant_id: str, key: tuple, delta: dict) -> None:
     """Add ``delta`` (counts, possibly negative) to the daily bucket ``(day, estate, channel, category,
-    severity)`` and to its projections in the month tables."""
+    severity)`` and to its projections (``MONTHLY_TABLES``: each keyed by some of those, day or month)."""
     day, estate_code, channel, category, severity = key
     row = {"day": day, "month": day.replace(day=1), "estate_code": estate_code, "channel": channel,
            "category": category, "severity": severity}
     for table in (complaint_daily, *MONTHLY_TABLES):
         _add(conn, table, {"tenant_id": tenant_id, **{c.name: row[c.name] for c in table.primary_key.columns
                                                       if c.name != "tenant_id"}}, delta)
+
+
+def add_to_location_rollups(conn, tenant_id: str, key: tuple, delta: int) -> None:
+    """Add ``delta`` complaints to the location bucket ``(day, estate, building, facility)`` and its month."""
+    day, estate_code, building, facility = key
+    for table, period in ((location_daily, {"day": day}), (location_monthly, {"month": day.replace(day=1)})):
+        stmt = _insert(conn, table).values(tenant_id=tenant_id, **period, estate_code=estate_code,
+                                           building=building, facility=facility, received=delta)
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(table.primary_key.columns),
+                                                set_={"received": table.c.received + stmt.excluded.received}))
 
 
 def _add(conn, table, key: dict, delta: dict) -> None:
@@ -78,6 +92,18 @@ def upsert_estate(conn, tenant_id: str, estate: EstateSnapshot, as_of: dt.dateti
         where=estate_names.c.as_of <= stmt.excluded.as_of,
     )
     conn.execute(stmt)
+
+
+def save_estate(conn, tenant_id: str, estate: EstateSnapshot, active: bool, as_of: dt.datetime) -> bool:
+    """intake's ``estate_saved``: the estate as intake now holds it (name, kind, region, units: null = none
+    registered, active), unless a newer snapshot is already held. True if the row changed."""
+    values = dict(name=estate.name, kind=estate.kind, region=estate.region, units=estate.units, active=active,
+                  as_of=as_of)
+    stmt = _insert(conn, estate_names).values(tenant_id=tenant_id, estate_code=estate.code, **values)
+    stmt = stmt.on_conflict_do_update(index_elements=[estate_names.c.tenant_id, estate_names.c.estate_code],
+                                      set_={k: stmt.excluded[k] for k in values},
+                                      where=estate_names.c.as_of <= stmt.excluded.as_of)
+    return conn.execute(stmt).rowcount == 1
 
 
 def daily_rows(conn, tenant_id: str) -> list[dict]:
@@ -126,7 +152,7 @@ def save_quality_record(conn, kind: str, record) -> None:
 # --- rebuild ------------------------------------------------------------------------------------------------
 
 def clear_rollups(conn) -> None:
-    for table in (complaint_daily, *MONTHLY_TABLES):
+    for table in (complaint_daily, *MONTHLY_TABLES, *LOCATION_TABLES):
         conn.execute(delete(table))
 
 
@@ -152,7 +178,7 @@ def iter_facts(conn, batch: int = 5000):
 
 def insert_rollup_rows(conn, table_name: str, rows: list[dict]) -> None:
     if rows:
-        table = {t.name: t for t in (complaint_daily, *MONTHLY_TABLES)}[table_name]
+        table = {t.name: t for t in (complaint_daily, *MONTHLY_TABLES, *LOCATION_TABLES)}[table_name]
         conn.execute(table.insert(), rows)
 
 

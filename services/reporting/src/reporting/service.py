@@ -37,6 +37,10 @@ class ReportingService:
     def on_complaint_reclassified(self, envelope):
         handlers.record_complaint_reclassified(envelope, self.db.uow())
 
+    @reliable_event_handler("intake", "estate_saved")
+    def on_estate_saved(self, envelope):
+        handlers.record_estate_saved(envelope, self.db.uow())
+
     @reliable_event_handler("workflow", "case_opened")
     def on_case_opened(self, envelope):
         handlers.record_case_opened(envelope, self.db.uow())
@@ -155,9 +159,9 @@ class ReportingService:
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def drilldown(self, metric=None, date_from=None, date_to=None, estate=None, category=None, channel=None,
-                  limit=50, offset=0):
+                  limit=50, offset=0, building=None, facility=None):
         return reports.drilldown(*self._caller(), metric, date_from, date_to, estate, category, channel, limit,
-                                 offset)
+                                 offset, building, facility)
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def export(self, report=None, format="csv", date_from=None, date_to=None, estate=None, sort="received",

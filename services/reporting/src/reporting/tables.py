@@ -68,6 +68,9 @@ complaint_facts = Table(
     # workflow extension_requested / extension_decided (revision r8e1x2t3n4s5)
     Column("extension_requested_at", UTCDateTime, nullable=True),
     Column("extension_approved_at", UTCDateTime, nullable=True),
+    # intake complaint_received's optional location (revision r14h1o2t3s4p): location hot spots, drill-down
+    Column("building", String(40), nullable=True),
+    Column("facility", String(40), nullable=True),
     Index("ix_complaint_facts_day", "tenant_id", "day"),
     # "overdue now" for a period reads only the period's cases still waiting for first contact
     Index("ix_complaint_facts_open_first_contact", "tenant_id", "day", "first_contact_due_at",
@@ -98,6 +101,14 @@ complaint_daily = Table(
 )
 
 
+def _covering(table: str, period: str, dimensions, included) -> Index:
+    """The primary key's columns with what dashboards read from the row (``INCLUDE`` on PostgreSQL): a tenant's
+    period is read from contiguous index pages (index-only scan) instead of one scattered heap page per row
+    (revision r15s1p2e3e4d)."""
+    keys = ["tenant_id", period, *[d for d in dimensions]]
+    return Index(f"ix_{table}_covering", *keys, postgresql_include=list(included))
+
+
 def _monthly(name: str, *dimensions: str) -> Table:
     """A month-grain projection of ``complaint_daily`` (month = first day of the estate-local month): the same
     counts over fewer dimensions, so a quarter is a few hundred rows per tenant instead of one per complaint."""
@@ -108,6 +119,8 @@ def _monthly(name: str, *dimensions: str) -> Table:
         Column("estate_code", String(40), primary_key=True),
         *[Column(d, String(40), primary_key=True) for d in dimensions],
         *[Column(c, Integer, nullable=False, server_default="0") for c in ROLLUP_COUNTS],
+        *([_covering(name, "month", ("estate_code", *dimensions), ("received",))] if dimensions == ("category",)
+          else []),
     )
 
 
@@ -116,6 +129,47 @@ monthly_by_category = _monthly("complaint_monthly_category", "category")
 # KPI breakdowns by channel and severity
 monthly_by_channel_severity = _monthly("complaint_monthly_channel_severity", "channel", "severity")
 MONTHLY = {monthly_by_category.name: ("category",), monthly_by_channel_severity.name: ("channel", "severity")}
+
+
+def _projection(name: str, period: str, *dimensions: str) -> Table:
+    """A narrower projection of ``complaint_daily`` (revision r15s1p2e3e4d), shaped for one dashboard read: the same
+    counts keyed by ``(tenant_id, period, *dimensions)``, so the read is a range scan of the primary key."""
+    return Table(
+        name, metadata,
+        Column("tenant_id", String(36), primary_key=True),
+        Column(period, Date, primary_key=True),
+        *[Column(d, String(40), primary_key=True) for d in dimensions],
+        *[Column(c, Integer, nullable=False, server_default="0") for c in ROLLUP_COUNTS],
+        _covering(name, period, dimensions, ROLLUP_COUNTS),
+    )
+
+
+# league table and KPI totals: one row per estate and month (a quarter: 3 x estates rows per tenant) ...
+monthly_by_estate = _projection("complaint_monthly_estate", "month", "estate_code")
+# ... and per estate and day for the edge days of a range that is not whole months
+daily_by_estate = _projection("complaint_daily_estate", "day", "estate_code")
+# head office (every estate): KPI totals and breakdowns, category hot spots without the estate dimension
+monthly_by_tenant = _projection("complaint_monthly_tenant", "month", "channel", "category", "severity")
+
+
+def _location(name: str, period: str) -> Table:
+    """Complaints received per estate-local day (or month) x estate x building x facility ('' = none named), for
+    location hot spots (revision r14h1o2t3s4p). Only complaints that name a location count here; only
+    ``received``: hot spots compare counts, and their cases are drilled down from the facts."""
+    return Table(
+        name, metadata,
+        Column("tenant_id", String(36), primary_key=True),
+        Column(period, Date, primary_key=True),
+        Column("estate_code", String(40), primary_key=True),
+        Column("building", String(40), primary_key=True),
+        Column("facility", String(40), primary_key=True),
+        Column("received", Integer, nullable=False, server_default="0"),
+        _covering(name, period, ("estate_code", "building", "facility"), ("received",)),
+    )
+
+
+location_daily = _location("complaint_location_daily", "day")
+location_monthly = _location("complaint_location_monthly", "month")
 
 # The estate dimension: the latest snapshot seen in events (as_of = that complaint's received_at; older events
 # never win). units: number of units, for complaints per 1,000 units (complaint_received's estate.units; null
@@ -129,6 +183,8 @@ estate_names = Table(
     Column("region", String(40), nullable=True),
     Column("units", Integer, nullable=True),
     Column("as_of", UTCDateTime, nullable=False),
+    # intake's estate_saved (revision r14h1o2t3s4p): false once deactivated; null = never said (active)
+    Column("active", Boolean, nullable=True),
 )
 
 # Quality records (workflow's nonconformity_* and capa_* events; domain/quality.py merges them in any order):

@@ -77,6 +77,9 @@ class CaseFact:
     # revision r8e1x2t3n4s5: extensions (延期); the SLA outcome stays measured against the original deadlines
     extension_requested_at: dt.datetime | None = None  # the first request
     extension_approved_at: dt.datetime | None = None  # the first approval
+    # revision r14h1o2t3s4p: where in the estate (intake complaint_received's optional ``location``)
+    building: str | None = None
+    facility: str | None = None
 
     def as_row(self) -> dict:
         return dataclasses.asdict(self)
@@ -170,6 +173,22 @@ def _resolution_counts(fact: CaseFact) -> dict:
             "nonconformity_required": int(bool(fact.nonconformity_required))}
 
 
+def location_contribution(fact: CaseFact) -> tuple | None:
+    """The ``complaint_location_daily`` key ``(day, estate, building, facility)`` ('' = none) this fact counts one
+    complaint in, or None: not placed yet, or it names no location."""
+    if contribution(fact) is None or not (fact.building or fact.facility):
+        return None
+    return fact.day, fact.estate_code, fact.building or "", fact.facility or ""
+
+
+def location_changes(old: CaseFact, new: CaseFact) -> list[tuple[tuple, int]]:
+    """``(key, delta of received)`` turning ``old``'s location count into ``new``'s (sorted, zero deltas left out)."""
+    before, after = location_contribution(old), location_contribution(new)
+    if before == after:
+        return []
+    return sorted([(k, d) for k, d in ((before, -1), (after, 1)) if k is not None], key=lambda kd: kd[0])
+
+
 def rollup_changes(old: CaseFact, new: CaseFact) -> list[tuple[tuple, dict]]:
     """The ``(key, delta)`` pairs that turn ``old``'s contribution into ``new``'s (sorted: stable lock order)."""
     before, after = contribution(old), contribution(new)
@@ -215,7 +234,8 @@ def _utc(value, name: str) -> dt.datetime:
 def apply_complaint_received(fact: CaseFact, payload: dict) -> CaseFact:
     snap = fact_from_complaint_received(fact.tenant_id, payload)
     fact = _fill(fact, reference=_optional_text(payload, "reference"), estate_code=snap.estate.code,
-                 channel=snap.channel, received_at=snap.received_at, day=snap.day, repeat_of=repeat_of(payload))
+                 channel=snap.channel, received_at=snap.received_at, day=snap.day, repeat_of=repeat_of(payload),
+                 **location(payload))
     return _classify(fact, snap.category, snap.severity, snap.received_at,
                      _optional_text(payload, "category_source"))
 
@@ -276,6 +296,21 @@ def apply_reclassified(fact: CaseFact, payload: dict, occurred_at: str | None) -
             raise InvalidEvent(f"{name} is not text")
     return _classify(fact, category or None, severity or None, at, _optional_text(payload, "category_source"),
                      reclassified=True)
+
+
+def location(payload: dict) -> dict:
+    """intake's optional ``location`` ``{"building", "facility"}`` (absent in events from before intake sent it,
+    and when the complaint names none). Text is trimmed to the column's 40 characters; anything unusable is no
+    location (never a reason to lose the complaint)."""
+    place = payload.get("location")
+    if not isinstance(place, dict):
+        return {}
+    out = {}
+    for name in ("building", "facility"):
+        value = place.get(name)
+        if isinstance(value, str) and value.strip():
+            out[name] = value.strip()[:40]
+    return out
 
 
 def repeat_of(payload: dict) -> str | None:

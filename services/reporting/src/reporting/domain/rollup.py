@@ -109,6 +109,29 @@ def fact_from_complaint_received(tenant_id: str, payload: dict) -> ComplaintFact
     )
 
 
+def estate_from_estate_saved(payload: dict, occurred_at: str | None) -> tuple[EstateSnapshot, bool, dt.datetime]:
+    """Read intake's ``estate_saved`` (schema 1): ``(estate as saved, active, as of)``. ``as of`` is the save's
+    ``at`` (else the envelope's ``occurred_at``); ``units`` null means none registered. Raises ``InvalidEvent``."""
+    estate = payload.get("estate")
+    if not isinstance(estate, dict):
+        raise InvalidEvent("estate is missing or not an object")
+    active = estate.get("active", True)
+    if not isinstance(active, bool):
+        raise InvalidEvent("estate.active is not true or false")
+    snapshot = EstateSnapshot(
+        code=_required_text(estate, "code", "estate."), name=_required_text(estate, "name", "estate."),
+        kind=_optional_text(estate, "kind") or "", timezone=_optional_text(estate, "timezone") or "",
+        region=_optional_text(estate, "region"), units=_units(estate.get("units")),
+    )
+    try:
+        as_of = dt.datetime.fromisoformat(_required_text({"at": payload.get("at") or occurred_at}, "at"))
+    except ValueError:
+        raise InvalidEvent("at is not an ISO date-time") from None
+    if as_of.tzinfo is None:
+        raise InvalidEvent("at has no UTC offset")
+    return snapshot, active, as_of.astimezone(dt.timezone.utc)
+
+
 def _parse_date(value, field_name: str) -> dt.date | None:
     if value is None or value == "":
         return None
