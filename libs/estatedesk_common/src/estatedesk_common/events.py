@@ -7,6 +7,9 @@
 - on a handler error: database unavailable -> requeued after a pause (it is not the message's fault);
   anything else -> copied to ``<service>.dlq`` with the reason and original routing, then acked;
 - a body that cannot even be decoded is rejected, and the queue's dead-letter exchange routes it to the DLQ;
+- at most ``max_workers - RPC_RESERVED_WORKERS`` events are handled at once, so a backlog of events never takes
+  every worker (and database connection) from the service's RPC: health and reads keep answering while it
+  catches up (the 10,000-complaint fault run: reporting's health timed out for minutes, docs/reliability.md);
 - the broker going away between the handler's commit and the ack (RabbitMQ restarting under load) is logged,
   not raised: the broker redelivers the unacked message after the reconnect and the inbox makes it a no-op.
   (nameko catches only amqp's ConnectionError there; a socket's ConnectionResetError killed the whole service
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 
 DLX = Exchange("estatedesk.dlx", type="direct", durable=True)
 RETRY_PAUSE_SECONDS = 1.0
+RPC_RESERVED_WORKERS = 4  # worker slots event handlers leave to the service's RPC entrypoints
 # the connection to the broker is gone: whatever was not acked is redelivered after the reconnect
 CONNECTION_LOST = (OSError, amqp.exceptions.ConnectionError, amqp.exceptions.RecoverableConnectionError)
 
@@ -54,7 +58,12 @@ def declare_dead_letter_queue(amqp_uri: str, service_name: str) -> None:
 
 
 class ReliableQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, but an undecodable body is rejected (to the DLX) instead of crashing it."""
+    """nameko's queue consumer, but an undecodable body is rejected (to the DLX) instead of crashing it, and the
+    events it hands to workers are bounded by ``event_slots`` (one per container, shared by its event handlers)."""
+
+    def setup(self):
+        super().setup()
+        self.event_slots = eventlet.semaphore.Semaphore(max(1, self.container.max_workers - RPC_RESERVED_WORKERS))
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
@@ -120,10 +129,21 @@ class ReliableEventHandler(EventHandler):
         if envelope.request_id:
             context_data["request_id"] = envelope.request_id
         handle_result = partial(self.handle_result, message)
-        self.container.spawn_worker(self, (envelope,), {}, context_data=context_data,
-                                    handle_result=handle_result)
+        self.queue_consumer.event_slots.acquire()  # blocks this consumer (not RPC) while the slots are taken
+        try:
+            self.container.spawn_worker(self, (envelope,), {}, context_data=context_data,
+                                        handle_result=handle_result)
+        except BaseException:
+            self.queue_consumer.event_slots.release()
+            raise
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        try:
+            return self._settle_result(message, result, exc_info)
+        finally:
+            self.queue_consumer.event_slots.release()
+
+    def _settle_result(self, message, result, exc_info):
         service = self.container.service_name
         if exc_info is None:
             EVENTS_CONSUMED.labels(service, self.event_type, "ok").inc()

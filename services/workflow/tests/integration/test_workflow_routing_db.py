@@ -1,7 +1,11 @@
 """Routing rules on a real database: who may save and read them, and a new case assigned by them."""
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import select
 
+from estatedesk_common.db import is_postgres
 from estatedesk_common.demo import DEMO_TENANT
 from estatedesk_common.errors import Forbidden, ValidationFailed
 from estatedesk_common.unit_of_work import UnitOfWork
@@ -84,6 +88,32 @@ def test_new_cases_go_round_robin_and_the_receiver_stays_owner(engine, clock):
     assert events[0]["routed"] is True and events[0]["stages_met"] == ["assignment"] and events[0]["by"] is None
     kinds = [b for b in outbox_kinds(engine)]
     assert kinds.index("case_opened") < kinds.index("case_assigned")
+
+
+def test_an_opening_waits_only_for_the_rule_it_uses_and_reads_its_cursor_under_the_lock(engine, clock):
+    """PostgreSQL: while one opening holds its rule (not yet committed), a case another rule routes is opened at
+    once; one of the same rule waits, then takes the next member. Locking every candidate rule serialised all
+    openings of an estate and deadlocked under load (the 10,000-complaint fault run, docs/reliability.md)."""
+    if not is_postgres(engine):
+        pytest.skip("row locks: PostgreSQL (SQLite serialises writers)")
+    save(engine, clock, "estate:DEMO-RES", [
+        {"category": "facilities_equipment", "department": "工程部", "team": ["a@demo", "b@demo"]},
+        {"category": "security", "department": "秩序维护部", "team": ["s@demo"]}])
+    save(engine, clock, "group", [{"department": "客服中心", "team": ["c@demo"]}], roles=ADMIN, user="admin-1")
+    with ThreadPoolExecutor(3) as pool, engine.connect() as holder:
+        tx = holder.begin()
+        try:
+            assert routing.assign_new_case(holder, TENANT, "DEMO-RES", "facilities_equipment")[1] == "a@demo"
+            same = pool.submit(open_case, engine, clock, category="facilities_equipment")
+            other = pool.submit(open_case, engine, clock, category="security")
+            by_group = pool.submit(open_case, engine, clock, category="greening")
+            assert other.result(timeout=20)["assignee"] == "s@demo"
+            assert by_group.result(timeout=20)["assignee"] == "c@demo"
+            time.sleep(0.5)
+            assert not same.done(), "an opening of the held rule went ahead without its lock"
+        finally:
+            tx.commit()
+        assert same.result(timeout=20)["assignee"] == "b@demo"  # the cursor the holder committed, read under the lock
 
 
 def outbox_kinds(engine):
