@@ -100,6 +100,9 @@ def clone(engine, templates: int, first_copy: int, last_copy: int, spread_copies
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_templates AS SELECT tenant_id, id FROM cases"))
         conn.execute(text("ANALYZE bench_templates"))
         conn.execute(text(copy(cases, {"reference": "t.reference || '.' || g"}, "id")))
+        # fresh statistics before the deadlines' foreign-key checks: planned on the stale ones (a few hundred
+        # cases), each check scanned every case of the tenant through another index (14 min for 290k deadlines)
+        conn.execute(text("ANALYZE cases"))
         conn.execute(text(copy(case_deadlines, {}, "case_id")))
         conn.execute(text(copy(timer_table, {"subject_id": "md5(t.subject_id || ':' || g)::uuid::text",
                                              "due_at": f"t.due_at + {shift}"}, "subject_id",
@@ -121,11 +124,18 @@ def grow(engine, templates: int, target_cases: int, spread_copies: int, done_cop
     return copies
 
 
-def tick_times(engine, ticks: int = 30) -> tuple[float, float]:
+def tick_times(engine, ticks: int = 30, naive_ticks: int = 30) -> tuple[float, float]:
     """Median seconds of one claim tick and of one naive tick (both rolled back: nothing fires)."""
     now = SystemClock().now()
     claim, naive = [], []
-    for _ in range(ticks):
+    for i in range(ticks):
+        if i >= naive_ticks:  # the naive tick loads every pending timer: a few are enough at a million cases
+            with engine.connect() as conn:
+                started = time.perf_counter()
+                timers._claim(conn, timer_table, now, 200)
+                claim.append(time.perf_counter() - started)
+                conn.rollback()
+            continue
         with engine.connect() as conn:
             started = time.perf_counter()
             timers._claim(conn, timer_table, now, 200)
@@ -213,7 +223,7 @@ def main() -> int:
                 open_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
                 pending = conn.execute(select(func.count()).select_from(timer_table).where(
                     timer_table.c.fired_at.is_(None), timer_table.c.cancelled_at.is_(None))).scalar_one()
-            results[size] = (open_cases, pending, *tick_times(engine))
+            results[size] = (open_cases, pending, *tick_times(engine, naive_ticks=5 if pending > 2_000_000 else 30))
         results["lateness"] = lateness(engine)
     finally:
         engine.dispose()
