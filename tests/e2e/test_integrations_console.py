@@ -41,5 +41,5 @@ def test_integrations_admin_issues_a_key_and_a_webhook_exports_the_audit_log_and
                        timeout=TIMEOUT).json()["items"]
     actions = {e["action"] for e in log}
     assert {"api_key_issued", "api_key_revoked", "webhook_created", "webhook_deleted", "audit_exported"} <= actions
-    assert {"host": "127.0.0.1", "events": ["case_opened", "sla_breached"]} in [
-        e["detail"] for e in log if e["action"] == "webhook_created"]
+    assert {"host": "127.0.0.1", "events": ["case_opened", "sla_breached"]} in [  # plus what changed (changes)
+        {k: e["detail"].get(k) for k in ("host", "events")} for e in log if e["action"] == "webhook_created"]

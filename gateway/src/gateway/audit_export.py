@@ -98,12 +98,13 @@ def to_csv(header: list[str], body: list[list[str]]) -> bytes:
 
 def to_xlsx(header: list[str], body: list[list[str]]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     book = Workbook()
     sheet = book.active
     sheet.title = "audit"
-    for row in [header, *body]:
-        sheet.append(row)
+    for row in [header, *body]:  # control characters (a stored name, a detail) cannot be written to a sheet
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v for v in row])
     for line in sheet.iter_rows():
         for cell in line:
             if isinstance(cell.value, str):

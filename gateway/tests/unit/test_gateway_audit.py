@@ -223,3 +223,16 @@ def test_gateway_audit_page_and_export_show_before_and_after(client, login, app)
     csv_text = client.get("/admin/audit/export.csv?action=case_action").get_data().decode("utf-8-sig")
     assert "变更（前 → 后）" in csv_text and "处理人: 张三 → =李四" in csv_text
     assert "\n=" not in csv_text and ',"=' not in csv_text and ",=" not in csv_text, "formula-safe cells"
+
+
+def test_xlsx_export_writes_control_characters_as_a_replacement():
+    """A name stored with control characters (a fuzzer's staff contact) once made the XLSX export a 500."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from gateway import audit_export
+
+    data = audit_export.to_xlsx(["a", "b"], [["名\x01字", "\x1bphone"], ["plain", 3]])
+    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert rows == [("a", "b"), ("名\ufffd字", "\ufffdphone"), ("plain", 3)]

@@ -125,13 +125,14 @@ def to_xlsx(title: str, header: list[str], rows: list[list]) -> bytes:
 def to_xlsx_sheets(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
     """One worksheet per ``(title, header, rows)``."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     wb = Workbook()
     wb.remove(wb.active)
     for title, header, rows in sheets:
         ws = wb.create_sheet(title[:31])
-        for row in [header, *rows]:
-            ws.append([None if v is None else v for v in row])
+        for row in [header, *rows]:  # control characters (in a stored name) cannot be written to a sheet
+            ws.append([ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v for v in row])
         for line in ws.iter_rows():
             for cell in line:
                 if isinstance(cell.value, str):

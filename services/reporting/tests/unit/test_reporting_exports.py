@@ -74,3 +74,9 @@ def test_kpis_export_lists_every_figure_with_its_note(engine, league):
     zh_rows = {r[0]: r[1:] for r in csv.reader(io.StringIO(zh["content"].decode("utf-8").lstrip("\ufeff")))}
     assert zh_rows["per_1000_units"] == ["—", "户数未知：范围内尚有项目未提供户数"]
 
+
+
+def test_xlsx_writes_control_characters_as_a_replacement():
+    data = exports.to_xlsx("t", ["estate"], [["锦绣\x02花园"]])
+    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert rows == [("estate",), ("锦绣\ufffd花园",)]
