@@ -26,6 +26,10 @@ export IMAP_HOST=127.0.0.1 IMAP_PORT=10153
 export WECHAT_API_PORT=9217   # scripts/wechat_api_stub.py of the e2e runs
 unset DATABASE_URL INTAKE_DATABASE_URL WORKFLOW_DATABASE_URL NOTIFY_DATABASE_URL \
       REPORTING_DATABASE_URL GATEWAY_DATABASE_URL TEST_DATABASE_URL
+# derived by env.sh from the ports above and var/test: values from a shell that sourced another instance's env
+# (make run's, or var/hN/env.sh) would point the test system at that instance's keys and stand-ins
+unset SURVEY_BASE_URL GATEWAY_PUBLIC_URL WECHAT_API_BASE_URL GATEWAY_SECRET_KEY ESTATEDESK_SECRETS_KEY \
+      RABBIT_EPMD_PORT RABBIT_API_URI HPYTEST HPG_URL
 . "$ROOT/scripts/env.sh"
 export RABBIT_API_URI="http://guest:guest@127.0.0.1:$RABBIT_MGMT_PORT"
 PG_TEST_URL="postgresql://postgres@127.0.0.1:$PG_PORT/estatedesk_test"
