@@ -6,13 +6,20 @@ The record is then decided through the API, so it ends as the other e2e tests ex
 92-93 in ``test-artifacts/screenshots/``."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import requests
 
 from .conftest import wait_for
 from .test_console_browser import journey
 
-pytestmark = pytest.mark.e2e
+# The settings, manager and quality journeys run in the SQLite e2e phase only (the browser work does not depend on
+# the database; their writes are covered on PostgreSQL by the services' integration tests and the API e2e tests;
+# make test's time budget); BROWSER_JOURNEYS_ON_PG=1 runs them on PostgreSQL too.
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")) and not os.environ.get("BROWSER_JOURNEYS_ON_PG"),
+                                 reason="SQLite e2e phase (BROWSER_JOURNEYS_ON_PG=1 runs it on PostgreSQL too)")]
 TIMEOUT = 15
 
 

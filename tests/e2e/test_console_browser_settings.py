@@ -4,12 +4,19 @@ opens 提醒接收人; a site manager adds a weekend night to 夜间值班表 an
 ``test-artifacts/screenshots/``. DEMO-RES's rules and duty roster are put back as they were."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import requests
 
 from .test_console_browser import journey
 
-pytestmark = pytest.mark.e2e
+# The settings, manager and quality journeys run in the SQLite e2e phase only (the browser work does not depend on
+# the database; their writes are covered on PostgreSQL by the services' integration tests and the API e2e tests;
+# make test's time budget); BROWSER_JOURNEYS_ON_PG=1 runs them on PostgreSQL too.
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")) and not os.environ.get("BROWSER_JOURNEYS_ON_PG"),
+                                 reason="SQLite e2e phase (BROWSER_JOURNEYS_ON_PG=1 runs it on PostgreSQL too)")]
 
 CATEGORY = "greening"  # not among the seeded DEMO-RES rules (security, house_quality)
 
