@@ -2,7 +2,7 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, event, select
 
 from estatedesk_common import outbox, timers
 from estatedesk_common.config import DbTarget
@@ -72,3 +72,72 @@ def test_cancelled_timers_never_fire(env, clock):
     fired = []
     assert timers.fire_due(uow, table, lambda u, row: fired.append(row["key"])) == 1
     assert fired == ["resolution"]
+
+
+def test_prepare_reads_once_per_batch_and_events_are_one_insert_at_commit(env, clock):
+    engine, tables, table, uow = env
+    for subject in ("c1", "c2", "c3"):
+        add(env, clock, subject, 1)
+    clock.advance(minutes=5)
+    prepared, seen = [], []
+
+    def handler(u, row):
+        seen.append(u.preloaded["subjects"][row["subject_id"]])
+        u.publish("sla_breached", TENANT, {"case": row["subject_id"]})
+    handler.prepare = lambda u, rows: (prepared.append(len(rows)),
+                                       u.preloaded.update(subjects={r["subject_id"]: r["id"] for r in rows}))
+    inserts = []
+
+    def listener(conn, cursor, statement, *args):
+        if "INTO outbox" in statement:
+            inserts.append(statement)
+    event.listen(engine, "before_cursor_execute", listener)
+    assert timers.fire_due(uow, table, handler) == 3
+    event.remove(engine, "before_cursor_execute", listener)
+    assert prepared == [3] and len(seen) == 3 and len(inserts) == 1
+    with engine.connect() as conn:
+        events = conn.execute(select(tables.outbox.c.body).order_by(tables.outbox.c.id)).scalars().all()
+    assert [e["payload"]["case"] for e in events] == ["c1", "c2", "c3"]  # in the order published
+
+
+def test_a_failure_reruns_the_batch_timer_by_timer_and_what_commits_counts_once(env, clock):
+    engine, tables, table, uow = env
+    for subject, minutes in (("good1", 1), ("bad", 2), ("good2", 3)):
+        add(env, clock, subject, minutes)
+    clock.advance(minutes=5)
+    calls, counted = [], []
+
+    def handler(u, row):
+        calls.append(row["subject_id"])
+        u.publish("sla_breached", TENANT, {"case": row["subject_id"]})
+        u.after_commit(lambda: counted.append(row["subject_id"]))
+        if row["subject_id"] == "bad":
+            raise RuntimeError("boom")
+
+    assert timers.fire_due(uow, table, handler) == 2
+    assert calls == ["good1", "bad", "good1", "bad", "good2"]  # the batch, then each in its own savepoint
+    assert counted == ["good1", "good2"]  # not good1 twice, never bad
+    with engine.connect() as conn:
+        events = conn.execute(select(tables.outbox.c.body)).scalars().all()
+        fired = conn.execute(select(table.c.subject_id, table.c.attempts).where(table.c.fired_at.is_not(None))).all()
+    assert sorted(e["payload"]["case"] for e in events) == ["good1", "good2"]
+    assert sorted(fired) == [("good1", 1), ("good2", 1)]
+
+
+def test_a_later_timer_of_the_same_subject_sees_the_earlier_one_fired(env, clock):
+    """Marks are written together, but before a handler of a subject the batch already fired a timer of, so its
+    ``cancel`` of the subject's pending timers passes the fired one by, as when each was marked at once."""
+    engine, tables, table, uow = env
+    add(env, clock, "c1", 1, kind="sla_warning", key="first_contact")
+    add(env, clock, "c1", 2, kind="resume", key="deferral-1")
+    clock.advance(minutes=5)
+
+    def handler(u, row):
+        if row["kind"] == "resume":
+            timers.cancel(u.conn, table, TENANT, "c1", clock.now())
+
+    assert timers.fire_due(uow, table, handler) == 2
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(table.c.kind, table.c.cancelled_at)).all())
+    assert rows["sla_warning"] is None  # fired before the resume cancelled the pending ones
+    assert rows["resume"] is not None  # its own handler cancelled it while it was pending, as before

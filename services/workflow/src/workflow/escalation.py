@@ -20,7 +20,7 @@ import logging
 from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 
 from estatedesk_common import timers
 
@@ -32,6 +32,7 @@ from .tables import case_deadlines, cases
 from .tables import timers as timer_table
 
 DONE = {"resolved", "closed", "cancelled"}
+PRELOADED = "workflow.escalation"  # uow.preloaded key: {(tenant, case id): (case, {stage: deadline})}
 ENDED = {"closed", "cancelled"}  # nothing fires; a resolved case still fires its post-resolution stages
 log = logging.getLogger(__name__)
 # Breach rate for EstateDeskBreachRateSpike; stage names are tenant policy data, so only the two every policy
@@ -54,12 +55,39 @@ def schedule_case_timers(uow, tenant_id: str, case_id: str, received_at: dt.date
         timers.schedule(uow.conn, timer_table, tenant_id, "sla_breach", case_id, due, now, key=d["stage"])
 
 
+def prepare(uow, due) -> None:
+    """The batch's cases, and the deadlines its warning and breach timers are for, in two statements
+    (``fire_due`` calls it after the claim). Each case is handed to the first of its timers in the batch (earlier
+    timers touched other cases only); a later timer of the same case reads it again, after the first's writes."""
+    keys = {(t["tenant_id"], t["subject_id"]) for t in due if t["kind"] != "sla_recompute"}
+    stages = {(t["tenant_id"], t["subject_id"], t["key"]) for t in due if t["kind"] in ("sla_warning", "sla_breach")}
+    if not keys:
+        return
+    found = {(c["tenant_id"], c["id"]): (c, {}) for c in uow.conn.execute(
+        select(cases).where(tuple_(cases.c.tenant_id, cases.c.id).in_(keys))).mappings()}
+    if stages:
+        for d in uow.conn.execute(select(case_deadlines).where(tuple_(
+                case_deadlines.c.tenant_id, case_deadlines.c.case_id, case_deadlines.c.stage).in_(stages))).mappings():
+            found[(d["tenant_id"], d["case_id"])][1][d["stage"]] = d
+    uow.preloaded[PRELOADED] = {key: found.get(key, (None, {})) for key in keys}
+
+
+def _case_of(uow, timer) -> tuple:
+    """(case or None, {stage: deadline} read by ``prepare`` or None: read them now)."""
+    key = (timer["tenant_id"], timer["subject_id"])
+    preloaded = uow.preloaded.get(PRELOADED, {}).pop(key, None)
+    if preloaded is not None:
+        return preloaded
+    return repository.get_case(uow.conn, *key), None
+
+
 def on_timer(uow, timer) -> None:
     if timer["kind"] == "sla_recompute":  # a policy recompute that did not finish (workflow.recompute)
         from . import recompute
+        uow.preloaded.pop(PRELOADED, None)  # it changes other cases
         recompute.on_timer(uow, timer)
         return
-    case = repository.get_case(uow.conn, timer["tenant_id"], timer["subject_id"])
+    case, deadlines = _case_of(uow, timer)
     if case is None or case["status"] in ENDED:
         return
     if case["status"] == "resolved" and not _lives_after_resolution(uow, case, timer):
@@ -78,9 +106,12 @@ def on_timer(uow, timer) -> None:
         from . import upgrades
         upgrades.on_timer(uow, case)
         return
-    deadline = uow.conn.execute(select(case_deadlines).where(
-        case_deadlines.c.tenant_id == case["tenant_id"], case_deadlines.c.case_id == case["id"],
-        case_deadlines.c.stage == timer["key"])).mappings().first()
+    if deadlines is not None:
+        deadline = deadlines.get(timer["key"])
+    else:
+        deadline = uow.conn.execute(select(case_deadlines).where(
+            case_deadlines.c.tenant_id == case["tenant_id"], case_deadlines.c.case_id == case["id"],
+            case_deadlines.c.stage == timer["key"])).mappings().first()
     if deadline is None or deadline["met_at"] is not None:
         return
     local_due = deadline["due_at"].astimezone(ZoneInfo(case["timezone"]))
@@ -95,10 +126,14 @@ def on_timer(uow, timer) -> None:
     elif timer["kind"] == "sla_breach":
         uow.publish("sla_breached", case["tenant_id"], body)
         stage = deadline["stage"]
-        BREACHES.labels("workflow", stage if stage in ("first_contact", "resolution") else "other").inc()
+        label = stage if stage in ("first_contact", "resolution") else "other"
+        uow.after_commit(BREACHES.labels("workflow", label).inc)  # counted once, however often the batch runs
         repository.add_timeline(uow.conn, case["tenant_id"], case["id"], now, "sla_breached", "workflow",
                                 f"超时：{_stage(deadline['stage'])}已于 {local_due:%Y-%m-%d %H:%M} 到期")
         _escalate(uow, case, reason=f"{deadline['stage']} breached")
+
+
+on_timer.prepare = prepare
 
 
 def _lives_after_resolution(uow, case, timer) -> bool:

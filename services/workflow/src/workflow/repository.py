@@ -46,8 +46,10 @@ def add_deadline(conn, tenant_id: str, case_id: str, row: dict) -> None:
 
 
 def add_timeline(conn, tenant_id: str, case_id: str, at, kind: str, actor: str, text: str) -> None:
-    seq = conn.execute(select(func.coalesce(func.max(case_timeline.c.seq), 0)).where(
-        case_timeline.c.tenant_id == tenant_id, case_timeline.c.case_id == case_id)).scalar_one() + 1
+    """The case's next entry: ``seq`` one past its last, found by the INSERT itself (one statement; the timer loop
+    writes one or two per fired timer)."""
+    seq = select(func.coalesce(func.max(case_timeline.c.seq), 0) + 1).where(
+        case_timeline.c.tenant_id == tenant_id, case_timeline.c.case_id == case_id).scalar_subquery()
     conn.execute(case_timeline.insert().values(tenant_id=tenant_id, case_id=case_id, seq=seq, at=at, kind=kind,
                                                actor=actor, text=text))
 
