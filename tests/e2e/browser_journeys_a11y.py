@@ -2,9 +2,11 @@
 
 ``a11y_pages``: the main pages of each role through axe-core (``axe-playwright-python`` bundles ``axe.min.js``;
 nothing is downloaded at run time) at 1366×768 for staff and 390×844 for owners; returns each page's violations of
-impact serious or critical, its ``lang`` and whether it scrolls sideways. ``keyboard_agent``: an agent signs in,
-records a hotline complaint and records the contact on its case with Tab/Shift+Tab/Enter/Space/arrow keys only,
-checking the skip link and the visible focus indicator on the way.
+impact serious or critical (and the ids of lesser ones), its ``lang`` and whether it scrolls sideways (the
+complaint list also sorted by a click on a header: its aria-sort and row order). ``a11y_survey``: the owner's
+survey behind a real link, its form, the form with an error and the thank-you page. ``keyboard_agent``: an agent
+signs in, records a hotline complaint and records the contact on its case with Tab/Shift+Tab/Enter/Space/arrow keys
+only, checking the skip link and the visible focus indicator on the way.
 """
 from __future__ import annotations
 
@@ -37,8 +39,9 @@ def audit(j, page, name: str, width: int) -> dict:
              for v in results["violations"] if v["impact"] in SEVERE]
     scroll = page.evaluate("document.scrollingElement.scrollWidth")
     j.shot(page, f"a11y-{name}")
+    lesser = sorted(f'{v["id"]} ({v["impact"]})' for v in results["violations"] if v["impact"] not in SEVERE)
     return {"violations": found, "lang": page.locator("html").get_attribute("lang"), "scroll_width": scroll,
-            "width": width, "url": page.url, "rules_passed": len(results["passes"])}
+            "width": width, "url": page.url, "rules_passed": len(results["passes"]), "lesser": lesser}
 
 
 def a11y_pages(j, args: dict) -> dict:
@@ -49,6 +52,8 @@ def a11y_pages(j, args: dict) -> dict:
         for name, path in pages:
             page.goto(j.base + path.format(case=args["case_path"]))
             report[name] = audit(j, page, name, page.viewport_size["width"])
+        if user == "agent@demo":
+            report["complaint-list-sorted"] = sorted_complaints(j, page)
         page.context.close()
     page = j.page(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     for name, path in OWNER_PAGES:
@@ -61,6 +66,48 @@ def a11y_pages(j, args: dict) -> dict:
     page.locator("#owner-result").wait_for()
     report["owner-status-result"] = audit(j, page, "owner-status-result", PHONE["width"])
     return report
+
+
+def a11y_survey(j, args: dict) -> dict:
+    """The owner's survey behind a real SMS link (``args["path"]``) on a phone: the form as the link opens it, the
+    form as the server answers a choice left out (the browser's own check taken away), and the thank-you page."""
+    page = j.page(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page.goto(j.base + args["path"])
+    page.locator("#survey-form").wait_for()
+    report = {"owner-survey": audit(j, page, "owner-survey", PHONE["width"])}
+    # each choice one line, the button beside its words, the label a touch target of 44 px or more
+    report["owner-survey"]["choice_heights"] = page.eval_on_selector_all(
+        "label.choice", "labels => labels.map(l => Math.round(l.getBoundingClientRect().height))")
+    page.eval_on_selector_all("#survey-form [required]", "inputs => inputs.forEach(i => i.required = false)")
+    with page.expect_navigation():
+        page.get_by_role("button", name="提交").click()
+    page.locator("#e-satisfaction").wait_for()
+    report["owner-survey-invalid"] = audit(j, page, "owner-survey-invalid", PHONE["width"])
+    page.get_by_role("radio", name=args["choice"], exact=True).check()
+    page.get_by_label("您的意见（选填）").fill(args["words"])
+    with page.expect_navigation():
+        page.get_by_role("button", name="提交").click()
+    page.locator("#survey-done").wait_for()
+    report["owner-survey-done"] = audit(j, page, "owner-survey-done", PHONE["width"])
+    report["owner-survey-done"]["text"] = page.locator("#survey-done").inner_text()
+    page.context.close()
+    return report
+
+
+def sorted_complaints(j, page) -> dict:
+    """The complaint list sorted by a click on its Estate header (ascending), then again (descending): the page
+    as audited after the second click, the headers' aria-sort and the rows' references after each click."""
+    page.goto(f"{j.base}/complaints?channel=web")
+    orders = {}
+    for order in ("asc", "desc"):
+        with page.expect_navigation():
+            page.locator("#complaints thead a.sort", has_text="项目").click()
+        assert f"sort=estate&order={order}" in page.url and "channel=web" in page.url, page.url
+        orders[order] = [a.inner_text().strip() for a in page.locator("#complaints tbody td:first-child a").all()]
+    found = audit(j, page, "complaint-list-sorted", page.viewport_size["width"])
+    aria = {th.inner_text().replace("▲", "").replace("▼", "").strip(): th.get_attribute("aria-sort")
+            for th in page.locator("#complaints thead th[aria-sort]").all()}
+    return found | {"aria_sort": aria, "references": orders}
 
 
 def tab_to(page, selector: str, key: str = "Tab", limit: int = 150) -> dict:
@@ -144,4 +191,4 @@ def keyboard_agent(j, args: dict) -> dict:
     return {"reference": reference, "url": page.url}
 
 
-A11Y_JOURNEYS = {"a11y_pages": a11y_pages, "keyboard_agent": keyboard_agent}
+A11Y_JOURNEYS = {"a11y_pages": a11y_pages, "keyboard_agent": keyboard_agent, "a11y_survey": a11y_survey}

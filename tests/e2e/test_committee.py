@@ -1,7 +1,8 @@
 """The residents' committee channel and head-office forwards, end to end over HTTP (issue 4, channels 5 and 7).
 
 committee@demo (role committee_member on DEMO-RES) forwards one complaint on the console page and sheets by
-upload: a CSV with one broken row imports nothing and lists the problem; a good XLSX imports every row. What it
+upload: a CSV with one broken row imports nothing and lists the problem; a good XLSX imports every row; a sheet's
+building column is checked against the estate's directory (row and column of an unknown one listed). What it
 forwarded is listed with workflow's status, and the 2-hour committee clock shows on the case's deadlines
 (counted from when the owner told the committee; recorded 3 hours later, so met late and breached). An agent
 records a complaint forwarded by head office with the superior and their instructions; when the owner accepts
@@ -106,6 +107,36 @@ def test_committee_forwards_singly_and_by_sheet_and_sees_the_status(system):
     assert view["committee_received_at"]
     case_page = console(system, "supervisor@demo").get(f"{system.base_url}/complaints/{first['id']}", timeout=15)
     assert 'data-stage="committee_forward"' in case_page.text and "逾期完成" in case_page.text
+
+
+def test_a_sheet_with_location_columns_checks_the_building_against_the_estates_directory(system):
+    """DEMO-RES registers 1栋 and 2栋: a row naming 9栋 refuses the sheet with its row and the 楼栋 column (the
+    estate's buildings listed); fixed, the sheet imports and the complaints carry the building and facility."""
+    session, headers = console(system), system.headers("committee@demo")
+    before = forwarded(system, headers)["total"]
+    header = ["业主姓名", "联系电话", "房号", "楼栋", "设施", "投诉内容"]
+    texts = [f"电梯按钮失灵 {tag()}", f"车库积水 {tag()}", f"绿化带杂草 {tag()}"]
+    rows = [["钱先生", "13800138021", "1栋101", "1栋", "电梯", texts[0]],
+            ["郑女士", "13800138022", "2栋202", "9栋", "地下车库", texts[1]],
+            ["冯先生", "13800138023", "2栋201", "", "", texts[2]]]
+
+    def sheet(body) -> bytes:
+        return ("\r\n".join(",".join(r) for r in [header, *body]) + "\r\n").encode("utf-8")
+    refused = upload(system, session, sheet(rows), "places.csv")
+    assert refused.status_code == 422 and "未导入任何投诉" in refused.text
+    assert re.search(r'data-row="3"><td>3</td><td>楼栋</td><td>本项目没有这个楼栋，已登记的楼栋：1栋、2栋。', refused.text), \
+        refused.text[-3000:]
+    assert forwarded(system, headers)["total"] == before
+
+    rows[1][3] = "2栋"
+    imported = upload(system, session, sheet(rows), "places-fixed.csv")
+    assert imported.status_code == 201 and "已导入 3 条投诉" in imported.text, imported.text[-2000:]
+    mine = {(i["complainant_name"] or "")[:1]: i for i in forwarded(system, headers)["items"][:3]}  # names masked
+    places = {name: requests.get(f"{system.api}/complaints/{mine[name]['id']}", headers=headers,
+                                 timeout=15).json()["location"] for name in ("钱", "郑", "冯")}
+    assert places["钱"]["building"] == "1栋" and places["钱"]["facility"] == "电梯"
+    assert places["郑"]["building"] == "2栋" and places["郑"]["facility"] == "地下车库"
+    assert places["冯"] is None
 
 
 def test_committee_member_sees_no_staff_page_and_no_other_estate(system):

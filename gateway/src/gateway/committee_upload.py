@@ -2,8 +2,10 @@
 Windows) or XLSX, read into rows for ``intake.register_batch``, and the downloadable template.
 
 The gateway owns the file formats (HTTP uploads); intake owns the rules for a complaint. Problems found here
-(an unreadable file, an unknown column, a time or yes/no that does not parse) are row errors in the same shape
-as intake's (``{"row", "field", "message"}``), so the page shows one list. Rows are numbered as a spreadsheet
+(an unreadable file, an unknown column, a time or yes/no that does not parse, a building or facility too long) are
+row errors in the same shape as intake's (``{"row", "field", "message"}``), so the page shows one list. The
+optional location columns (楼栋/Building, 设施/Facility) become the complaint's ``location``; intake checks the
+building against the estate's directory as for a single complaint. Rows are numbered as a spreadsheet
 shows them: the header is row 1. Untrusted input is bounded: at most ``MAX_FILE_BYTES``, ``MAX_ROWS`` data rows
 and ``MAX_CELL`` characters a cell; an XLSX whose parts would unpack to more than ``MAX_XLSX_UNPACKED`` is
 refused before openpyxl reads it (a zip bomb), and formulas are read as their cached values, never evaluated.
@@ -24,11 +26,13 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_ROWS = 500
 MAX_CELL = 6000
 MAX_XLSX_UNPACKED = 20 * 1024 * 1024
+MAX_LOCATION = 40  # a building or facility, as on the single forms (schemas.LocationSchema)
 
 # column key -> (zh-CN header, English header); the template's order
 COLUMNS = {
     "name": ("业主姓名", "Owner name"), "phone": ("联系电话", "Phone"), "email": ("电子邮箱", "E-mail"),
-    "unit": ("房号", "Unit"), "description": ("投诉内容", "Complaint"),
+    "unit": ("房号", "Unit"), "building": ("楼栋", "Building"), "facility": ("设施", "Facility"),
+    "description": ("投诉内容", "Complaint"),
     "reported_at": ("业主反映时间", "Reported at"), "urgent": ("是否紧急", "Urgent"), "estate": ("项目编号", "Estate code"),
 }
 REQUIRED_COLUMNS = ("description",)
@@ -50,6 +54,8 @@ MESSAGES = {
                       "days ago."),
     "urgent": _l("Enter 是 or 否 (yes or no)."),
     "estate": _l("This estate is not one of yours. Leave the column empty or use your estate's code."),
+    "building": _l("Enter the building (at most 40 characters)."),
+    "facility": _l("The facility can have at most 40 characters."),
 }
 
 
@@ -166,8 +172,15 @@ def _row(number: int, cells: dict, estates: dict, default_estate, now, out: Pars
     except ValueError:
         out.errors.append(_error(number, "reported_at", "reported_at"))
         return None
+    place = {k: _text(cells.get(k)) or None for k in ("building", "facility")}
+    for key, value in place.items():
+        if value and len(value) > MAX_LOCATION:
+            out.errors.append(_error(number, key, key))
+            return None
     data = {"estate": estate, "description": _text(cells.get("description")), "urgent": urgent in _YES,
             "complainant": {k: _text(cells.get(k)) or None for k in ("name", "phone", "email", "unit")}}
+    if any(place.values()):  # intake checks the building against the estate's directory (location.building)
+        data["location"] = place
     return data | ({"reported_at": reported} if reported else {})
 
 

@@ -150,8 +150,67 @@ def test_templates_have_chinese_headers(member):
     csv_body = member.get("/committee/template.csv").data
     assert csv_body.startswith(b"\xef\xbb\xbf") and "业主姓名,联系电话" in csv_body.decode("utf-8-sig")
     book = load_workbook(io.BytesIO(member.get("/committee/template.xlsx").data))
-    assert [c.value for c in book.worksheets[0][1]][:4] == ["业主姓名", "联系电话", "电子邮箱", "房号"]
+    assert [c.value for c in book.worksheets[0][1]][:6] == ["业主姓名", "联系电话", "电子邮箱", "房号", "楼栋", "设施"]
+    notes = {row[0].value: row[1].value for row in book.worksheets[1].iter_rows()}
+    assert "1栋" in notes["楼栋"] and "40" in notes["设施"]
+    assert "楼栋,设施,投诉内容" in csv_body.decode("utf-8-sig")
     assert member.get("/committee/template.pdf").status_code == 404
+
+
+def test_location_columns_in_chinese_or_english_become_the_complaints_location(member, fake_rpc):
+    fake_rpc.reply("intake", "register_batch", {"batch_id": "b", "count": 2, "items": []})
+    body = ("业主姓名,联系电话,房号,楼栋,设施,投诉内容\r\n"
+            "刘先生,13800138000,1栋101, 1栋 ,电梯,电梯异响\r\n王女士,13900139000,2栋202,,,楼道堆放杂物\r\n")
+    assert upload(member, body.encode("utf-8")).status_code == 201
+    book = Workbook()
+    book.active.append(["Owner name", "Phone", "Unit", "Building", "Facility", "Complaint"])
+    book.active.append(["刘先生", 13800138000, "1栋101", "1栋", "电梯", "电梯异响"])
+    book.active.append(["王女士", "13900139000", "2栋202", None, None, "楼道堆放杂物"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert upload(member, buffer.getvalue(), "sheet.xlsx").status_code == 201
+    csv_rows, xlsx_rows = [c["args"][0] for c in batch_calls(fake_rpc)]
+    assert csv_rows == xlsx_rows
+    assert csv_rows[0]["data"]["location"] == {"building": "1栋", "facility": "电梯"}
+    assert "location" not in csv_rows[1]["data"]  # neither given: no location (other / unknown)
+
+
+def test_a_building_or_facility_too_long_is_a_row_error_of_its_column(member, fake_rpc, remote_error):
+    fake_rpc.reply("intake", "register_batch", {"batch_id": None, "count": 1, "items": []})  # the other row: fine
+    body = "房号,楼栋,设施,投诉内容\r\n1栋101,1栋,电梯,异响\r\n1栋102,1栋,%s,漏水\r\n" % ("管" * 41)
+    html = upload(member, body.encode("utf-8")).get_data(as_text=True)
+    assert re.search(r'data-row="3"><td>3</td><td>设施</td><td>设施最多 40 个字。</td>', html), html
+    [call] = batch_calls(fake_rpc)
+    assert call["kwargs"]["validate_only"] is True and [r["row"] for r in call["args"][0]] == [2]
+
+
+@pytest.mark.parametrize("lang, column, message", [
+    ("zh_CN", "楼栋", "本项目没有这个楼栋，已登记的楼栋：1栋、2栋。请填写楼栋编号或名称，或留空。"),
+    ("en", "Building", "This building is not one of the estate's; its buildings: 1栋、2栋. Use a building's code or "
+                       "name, or leave the column empty.")])
+def test_an_unknown_building_names_the_row_and_column_and_the_estates_buildings(member, fake_rpc, remote_error,
+                                                                              lang, column, message):
+    fake_rpc.reply("intake", "register_batch", remote_error(
+        "ValidationFailed", 422, "validation_failed", "1 problem", field="rows", error_count=1,
+        rows=[{"row": 3, "field": "location.building", "message": "estate DEMO-RES has no building '9栋'"}]))
+    fake_rpc.reply("intake", "list_building_choices", lambda codes: {
+        "DEMO-RES": [{"code": "1栋", "name": "1栋"}, {"code": "2栋", "name": "2栋"}]} if codes == ["DEMO-RES"] else {})
+    member.get(f"/?lang={lang}")
+    body = "楼栋,投诉内容\r\n1栋,电梯异响\r\n9栋,漏水\r\n"
+    response = upload(member, body.encode("utf-8"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'data-row="3"><td>3</td><td>{column}</td><td>{message}</td>' in html.replace("&#39;", "'"), html
+    assert [r["data"]["location"]["building"] for r in batch_calls(fake_rpc)[0]["args"][0]] == ["1栋", "9栋"]
+
+
+def test_without_one_estate_an_unknown_building_keeps_the_plain_message(member, fake_rpc, remote_error):
+    fake_rpc.reply("intake", "register_batch", remote_error(
+        "ValidationFailed", 422, "validation_failed", "1 problem", field="rows", error_count=1,
+        rows=[{"row": 2, "field": "location.building", "message": "estate DEMO-RES has no building '9栋'"}]))
+    fake_rpc.reply("intake", "list_building_choices", {})  # the estate keeps no directory any more
+    html = upload(member, "楼栋,投诉内容\r\n9栋,漏水\r\n".encode("utf-8")).get_data(as_text=True)
+    assert 'data-row="2"><td>2</td><td>楼栋</td><td>本项目没有这个楼栋。请填写楼栋编号或名称，或留空。</td>' in html
 
 
 def test_error_report_csv_is_formula_safe(member):

@@ -222,7 +222,7 @@ def test_list_filters_and_pages(as_user, fake_rpc):
     html = as_user("supervisor@demo").get(
         "/complaints?estate=DEMO-RES&status=received&channel=hotline&page=2").get_data(as_text=True)
     call = [c for c in fake_rpc.calls if c["method"] == "list_complaints"][0]
-    assert call["args"] == ("DEMO-RES", "received", "hotline", 20, 20)
+    assert call["args"] == ("DEMO-RES", "received", "hotline", 20, 20, False, "received_at", "desc")
     assert "第 2 页，共 3 页" in html and "page=1" in html and "page=3" in html
     assert '<span class="badge status-received">已受理</span>' in html and "受理时间" in html
     assert re.search(r'value="hotline" selected', html)
@@ -233,7 +233,7 @@ def test_list_ignores_unknown_channel_and_bad_page(as_user, fake_rpc):
     fake_rpc.reply("intake", "list_estates", ESTATES)
     as_user().get("/complaints?channel=<x>&page=abc")
     call = [c for c in fake_rpc.calls if c["method"] == "list_complaints"][0]
-    assert call["args"] == (None, None, None, 20, 0)
+    assert call["args"] == (None, None, None, 20, 0, False, "received_at", "desc")
 
 
 def test_committee_member_and_unknown_roles_cannot_list(client, bearer, app, fake_rpc):

@@ -1,5 +1,6 @@
-"""Sorting on lists: the page helper (unknown keys ignored), the queues' sortable headers (aria-sort, links that
-keep the filters), and the API passing sort/order to the service whose 400 invalid_sort comes back as JSON."""
+"""Sorting on lists: the page helper (unknown keys ignored), the queues' and the complaint list's sortable headers
+(aria-sort, links that keep the filters), and the API passing sort/order to the service whose 400 invalid_sort
+comes back as JSON."""
 import re
 
 import pytest
@@ -8,7 +9,7 @@ from estatedesk_common.sorting import Sort
 
 from gateway import sorting
 from test_gateway_callback_pages import callback, page
-from test_gateway_console_pages import ESTATES, console_login
+from test_gateway_console_pages import ESTATES, console_login, item
 from test_gateway_queue import queue_item
 
 
@@ -82,6 +83,51 @@ def test_callback_queue_sorts_in_notify(client, fake_rpc):
     client.get("/callbacks?sort=words")
     assert [c for c in fake_rpc.calls if c["method"] == "list_callbacks"][-1]["kwargs"] == {"sort": "due_at",
                                                                                             "order": "asc"}
+
+
+@pytest.fixture
+def complaints_page(supervisor, fake_rpc):
+    fake_rpc.reply("intake", "list_complaints", {"total": 45, "items": [item(severity="major")]})
+    fake_rpc.reply("workflow", "list_cases", {"total": 0, "items": []})
+    return supervisor
+
+
+def test_complaint_list_headers_sort_in_intake_and_keep_the_filters(complaints_page, fake_rpc):
+    html = complaints_page.get("/complaints?sort=severity&order=desc&estate=DEMO-RES&channel=hotline&page=2"
+                               ).get_data(as_text=True)
+    [call] = [c for c in fake_rpc.calls if c["method"] == "list_complaints"]
+    assert call["args"] == ("DEMO-RES", None, "hotline", 20, 20, False, "severity", "desc")  # page 2, in intake
+    assert headers(html) == {"received_at": ("none", "asc"), "estate": ("none", "asc"),
+                             "severity": ("descending", "asc")}  # no status: the column shows workflow's status
+    link = html.replace("&amp;", "&")
+    estate = re.search(r'href="([^"]*sort=estate[^"]*)"', link).group(1)
+    assert "estate=DEMO-RES" in estate and "channel=hotline" in estate and "page=" not in estate  # back to page 1
+    pager = re.findall(r'href="([^"]+)" rel="(?:prev|next)"', link)
+    assert len(pager) == 2 and all("sort=severity" in h and "order=desc" in h and "channel=hotline" in h
+                                   for h in pager)  # pages keep the sort and the filters
+    assert '<input type="hidden" name="sort" value="severity"><input type="hidden" name="order" value="desc">' in html
+    assert "<td>重大</td>" in html  # the severity column
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("", ("received_at", "desc")), ("?sort=received_at", ("received_at", "desc")),
+    ("?sort=received_at&order=asc", ("received_at", "asc")), ("?sort=estate", ("estate", "asc")),
+    ("?sort=status&order=asc", ("received_at", "desc")),  # intake's status is not the status shown
+    ("?sort=reference;drop&order=up", ("received_at", "desc")),
+])
+def test_complaint_list_sends_known_keys_and_ignores_others(complaints_page, fake_rpc, query, expected):
+    r = complaints_page.get(f"/complaints{query}")
+    assert r.status_code == 200
+    [call] = [c for c in fake_rpc.calls if c["method"] == "list_complaints"]
+    assert call["args"][6:] == expected
+    state = {"asc": "ascending", "desc": "descending"}[expected[1]]
+    assert headers(r.get_data(as_text=True))[expected[0]][0] == state
+
+
+def test_home_lists_keep_plain_headers(supervisor, fake_rpc):
+    fake_rpc.reply("intake", "list_complaints", {"total": 1, "items": [item()]})
+    html = supervisor.get("/").get_data(as_text=True)
+    assert "周女士" in html and 'aria-sort' not in html and 'id="complaints"' not in html
 
 
 def test_api_complaints_pass_the_sort_to_intake(client, auth_headers, fake_rpc):

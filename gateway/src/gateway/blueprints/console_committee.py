@@ -5,7 +5,8 @@
 | ``/committee`` | 我转达的投诉: what I forwarded, newest first, with workflow's status (20 a page) |
 | ``/committee/new`` | one complaint on behalf of an owner (name, phone, unit, what, when the owner reported it) |
 | ``/committee/batch`` | upload a CSV/XLSX sheet: every row checked first; any problem -> all of them, nothing imported |
-| ``/committee/template.csv``, ``.xlsx`` | the sheet to fill in (zh-CN headers; the XLSX explains each column) |
+| ``/committee/template.csv``, ``.xlsx`` | the sheet to fill in (zh-CN headers; the XLSX explains each column; |
+| | optional location columns 楼栋/设施, the building checked against the estate's directory) |
 | ``POST /committee/batch/errors.csv`` | the problems of the last upload as a CSV (formula-safe) |
 
 The data calls are the API's (``blueprints.committee``), so pages and API cannot drift apart.
@@ -34,13 +35,17 @@ FIELDS = ("estate", "name", "phone", "email", "unit", "description", "reported_a
 _NOTES = {
     "name": _l("Optional."), "phone": _l("A phone number or an e-mail address is required."),
     "email": _l("Optional if there is a phone number."), "unit": _l("Building and unit, e.g. 1栋101."),
+    "building": _l("Optional: where the problem is. One of your estate's buildings, by code or name, e.g. 1栋 "
+                   "(empty: other or unknown)."),
+    "facility": _l("Optional, e.g. 电梯, 地下车库 (at most 40 characters)."),
     "description": _l("Required, at most 5000 characters."),
     "reported_at": _l("When the owner told the committee, e.g. 2026-11-24 09:30 (empty: now)."),
     "urgent": _l("是 or 否 (empty: 否)."), "estate": _l("Leave empty: your estate."),
 }
 # intake's and this module's field names -> the column the committee sees
 _COLUMN_OF = {"complainant.name": "name", "complainant.phone": "phone", "complainant.email": "email",
-              "complainant.unit": "unit", "complainant": "phone"}
+              "complainant.unit": "unit", "complainant": "phone", "location.building": "building",
+              "location.facility": "facility", "location": "building"}
 _ROW_MESSAGES = {
     "phone": _l("Enter a valid phone number (7 to 20 digits), or an e-mail address."),
     "email": _l("Enter a valid e-mail address."), "name": _l("The name can have at most 50 characters."),
@@ -48,6 +53,10 @@ _ROW_MESSAGES = {
     "description": _l("Describe the complaint (at most 5000 characters)."),
     "reported_at": committee_upload.MESSAGES["reported_at"], "estate": committee_upload.MESSAGES["estate"],
     "category": _l("Unknown category."),
+    # intake's (the gateway's own length checks keep their message under "building" / "facility")
+    "location.building": _l("This building is not one of the estate's. Use a building's code or name, or leave "
+                            "the column empty."),
+    "location.facility": committee_upload.MESSAGES["facility"],
 }
 
 
@@ -119,7 +128,8 @@ def batch_page():
                     raise
                 errors = [{"row": 0, "field": "file", "message": _("This file was imported before; nothing was "
                                                                    "imported again.")}]
-    shown = [e | {"column": column_label(e.get("field")), "message": row_message(e)} for e in errors]
+    buildings = _buildings_named(errors)
+    shown = [e | {"column": column_label(e.get("field")), "message": row_message(e, buildings)} for e in errors]
     status = 422 if errors else (201 if result else 200)
     return render_template("committee_batch.html", result=result, errors=shown, filename=filename,
                            errors_json=json.dumps(shown[:200], ensure_ascii=False)), status
@@ -137,13 +147,28 @@ def column_label(field) -> str:
 _DUPLICATE_ROW = "same complaint as row "  # intake's domain.batch.duplicate_errors
 
 
-def row_message(error: dict) -> str:
+def _buildings_named(errors: list) -> list:
+    """The buildings an unknown-building message lists: the directory of the member's estate (one estate only:
+    with several, a row's estate is not in the error)."""
+    if not any(e.get("field") == "location.building" for e in errors):
+        return []
+    estates = member_estates(g.principal)
+    if len(estates) != 1:
+        return []
+    return [b["code"] for b in building_choices(estates).get(next(iter(estates))) or []]
+
+
+def row_message(error: dict, buildings=()) -> str:
     """A row error in the user's language: intake's English message replaced by the field's own words (the
-    gateway's own file problems are translated already)."""
+    gateway's own file problems are translated already); an unknown building lists the estate's ``buildings``."""
     message = str(error.get("message") or "")
     if message.startswith(_DUPLICATE_ROW):
         return _("Same complaint as row %(row)s.", row=message[len(_DUPLICATE_ROW):])
-    key = _COLUMN_OF.get(str(error.get("field")), str(error.get("field")))
+    field = str(error.get("field"))
+    if field == "location.building" and buildings:
+        return _("This building is not one of the estate's; its buildings: %(buildings)s. Use a building's code or "
+                 "name, or leave the column empty.", buildings="、".join(buildings))
+    key = field if field in _ROW_MESSAGES else _COLUMN_OF.get(field, field)
     return str(_ROW_MESSAGES[key]) if key in _ROW_MESSAGES else message
 
 

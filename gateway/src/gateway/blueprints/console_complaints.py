@@ -1,5 +1,6 @@
 """Complaint pages: record one (``/complaints/new``, agents), read one (``/complaints/<id>``, with the
-action forms of ``console_case_actions``), list them (``/complaints``, with workflow's status). They call
+action forms of ``console_case_actions``), list them (``/complaints``, with workflow's status; headers sort in
+intake's query by received time, severity or estate, not by status: see ``sorting.COMPLAINT_PAGE``). They call
 the same intake RPCs as the API, validate with the API's ``ComplaintSchema`` and show the API's merged view (``complaints.full_view``), so the console cannot drift from the API.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from nameko.exceptions import RemoteError
 from estatedesk_common.db import utcnow
 from estatedesk_common.errors import parse_remote
 
-from .. import labels, privacy, rpc, scope, uploads
+from .. import labels, privacy, rpc, scope, sorting, uploads
 from ..errors import UNAVAILABLE
 from ..schemas import ComplaintSchema
 from .complaints import full_view, with_actor_names
@@ -222,15 +223,16 @@ def list_page():
         page_no = max(1, min(int(args.get("page", 1)), 10**6))
     except ValueError:
         page_no = 1
+    chosen = sorting.page_sort(args, sorting.COMPLAINT_PAGE)  # intake sorts; an unknown key: the default
     client = rpc.client()
-    result, estates = client.call_many([
+    result, estates = client.call_many([  # list_complaints(estate, status, channel, limit, offset, mine, sort, order)
         ("intake", "list_complaints", (filters["estate"], filters["status"], filters["channel"], PAGE_SIZE,
-                                       (page_no - 1) * PAGE_SIZE)),
+                                       (page_no - 1) * PAGE_SIZE, False, chosen.key, chosen.order)),
         ("intake", "list_estates", ())])
     result["items"] = with_case_status(privacy.complaint_list(g.principal, result)["items"])
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     return render_template("complaint_list.html", result=result, estates=estates, filters=filters,
-                           page_no=page_no, pages=pages)
+                           page_no=page_no, pages=pages, sort=chosen)
 
 
 def with_case_status(items: list[dict]) -> list[dict]:

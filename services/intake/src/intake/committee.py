@@ -4,7 +4,9 @@
 on channel ``committee`` in **one** unit of work: every row is validated first (``domain.batch``); one bad row
 refuses the batch with all rows' problems and nothing is stored. A good batch commits every complaint, its
 ``complaint_received`` event and the ``committee_batches`` row together, so a crash half-way stores nothing
-and a file sent twice is refused (``batch_already_imported``) instead of doubling every complaint.
+and a file sent twice is refused (``batch_already_imported``) instead of doubling every complaint. A row's
+``location`` is checked against the estate's building directory like a single complaint's (``locations``): an
+unknown building is that row's error (field ``location.building``), not a refusal of the first bad row only.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from sqlalchemy import select
 
 from estatedesk_common.errors import Conflict
 
-from . import classification, repository
+from . import classification, locations, repository
 from .domain.batch import MAX_ROWS, BatchRejected, RowError, duplicate_errors, report, rows_of
 from .domain.complaint import InvalidComplaint, new_complaint
 from .exceptions import ValidationFailed
@@ -104,6 +106,11 @@ def _check(items, tenant_id: str, user_id, uow, cache, scope) -> list[RowError]:
             complaint = new_complaint(data, tenant_id, estates[code], now, user_id)
         except InvalidComplaint as exc:
             errors.append(RowError(number, exc.field, str(exc)))
+            continue
+        try:  # the building against the estate's directory, as a single complaint is checked
+            locations.checked_location(uow.conn, tenant_id, code, complaint.location)
+        except ValidationFailed as exc:
+            errors.append(RowError(number, exc.field or "location.building", exc.message))
             continue
         if complaint.category is not None and complaint.category not in categories:
             errors.append(RowError(number, "category", f"unknown category {complaint.category!r}"))

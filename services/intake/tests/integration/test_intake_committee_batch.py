@@ -77,6 +77,27 @@ def test_one_bad_row_stores_nothing_and_every_problem_is_listed(engine, uow):
     assert count(engine, committee_batches) == 0
 
 
+def test_rows_name_a_building_of_the_directory_or_are_refused_each_with_its_row(engine, uow):
+    """DEMO-RES registers 1栋 and 2栋: a building by code (any case, spaces) is stored as the code; every row with
+    a building the directory lacks is its own error on location.building, and nothing is stored then."""
+    refused = [row(2, location={"building": "1栋", "facility": "电梯"}), row(3, location={"building": "9栋"}),
+               row(4, location={"facility": "地下车库"}), row(5, location={"building": "A座", "facility": "大堂"})]
+    with pytest.raises(ValidationFailed) as exc:
+        committee.register_batch(refused, TENANT, MEMBER, uow(engine), scope=frozenset({"DEMO-RES"}),
+                                 validate_only=True)
+    assert [(r["row"], r["field"]) for r in exc.value.details["rows"]] == [(3, "location.building"),
+                                                                          (5, "location.building")]
+    assert "9栋" in exc.value.details["rows"][0]["message"]
+    assert count(engine, complaints) == 0
+
+    good = [row(2, location={"building": " 2栋 ", "facility": "电梯"}), row(3, location={"facility": "地下车库"}),
+            row(4)]
+    result = committee.register_batch(good, TENANT, MEMBER, uow(engine), scope=frozenset({"DEMO-RES"}))
+    stored = [handlers.get_complaint(i["id"], TENANT, engine)["location"] for i in result["items"]]
+    assert [(s or {}).get("building") for s in stored] == ["2栋", None, None]
+    assert [(s or {}).get("facility") for s in stored] == ["电梯", "地下车库", None]
+
+
 def test_estates_outside_the_members_scope_are_row_errors(engine, uow):
     with pytest.raises(ValidationFailed) as exc:
         committee.register_batch([row(2, estate="DEMO-OFFICE")], TENANT, MEMBER, uow(engine),
