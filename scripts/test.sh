@@ -1,38 +1,25 @@
 #!/usr/bin/env bash
-# What `make test` does: bootstrap (--test), private RabbitMQ + PostgreSQL (+ Kannel, Dovecot) on
-# test ports under var/test, then pytest in phases:
+# What `make test` does: bootstrap (--test), private RabbitMQ (+ PostgreSQL, Kannel, Dovecot) on test ports,
+# then pytest in phases:
 #   unit            -m "not integration and not e2e"   libs services tests
 #   unit-gateway    -m "not integration and not e2e"   gateway (at the same time as unit)
-#   integration     -m integration on SQLite           libs services gateway
-#   integration-pg  -m integration on PostgreSQL       libs services gateway
-#   e2e             -m e2e on SQLite                   tests
-#   e2e-pg          -m e2e on PostgreSQL               tests
+# then two lanes at the same time, each in its own instance (lane B's output is printed after lane A's):
+#   lane A (var/test):     integration    -m integration on SQLite     libs services gateway
+#                          e2e            -m e2e on SQLite             tests
+#   lane B (var/test-pg):  integration-pg -m integration on PostgreSQL libs services gateway
+#                          e2e-pg         -m e2e on PostgreSQL         tests
 # Extra arguments are passed to every pytest run (e.g. `make test ARGS=-x`).
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# Test instance: never collides with a `make run` instance (5672/15672/8000...).
-export ESTATEDESK_VAR="$ROOT/var/test"
-export RABBIT_PORT=5673 RABBIT_MGMT_PORT=15673
-export AMQP_URI="amqp://guest:guest@127.0.0.1:$RABBIT_PORT/"
-export PG_PORT=54330 PG_DATA="$ESTATEDESK_VAR/pg/data"
-export GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=8010
-export SMTP_HOST=127.0.0.1 SMTP_PORT=1026
-export INTAKE_METRICS_PORT=9111 WORKFLOW_METRICS_PORT=9112 NOTIFY_METRICS_PORT=9113 REPORTING_METRICS_PORT=9114
-export KANNEL_ADMIN_PORT=13030 KANNEL_SENDSMS_PORT=13033 KANNEL_SMSBOX_PORT=13031 KANNEL_FAKESMSC_PORT=10030
-export NOTIFY_HTTP_PORT=9213 SMS_ENABLED=true KANNEL_HOST=127.0.0.1
-export IMAP_HOST=127.0.0.1 IMAP_PORT=10153
-export WECHAT_API_PORT=9217   # scripts/wechat_api_stub.py of the e2e runs
-unset DATABASE_URL INTAKE_DATABASE_URL WORKFLOW_DATABASE_URL NOTIFY_DATABASE_URL \
-      REPORTING_DATABASE_URL GATEWAY_DATABASE_URL TEST_DATABASE_URL
-# derived by env.sh from the ports above and var/test: values from a shell that sourced another instance's env
-# (make run's, or var/hN/env.sh) would point the test system at that instance's keys and stand-ins
-unset SURVEY_BASE_URL GATEWAY_PUBLIC_URL WECHAT_API_BASE_URL GATEWAY_SECRET_KEY ESTATEDESK_SECRETS_KEY \
-      RABBIT_EPMD_PORT RABBIT_API_URI HPYTEST HPG_URL
-. "$ROOT/scripts/env.sh"
-export RABBIT_API_URI="http://guest:guest@127.0.0.1:$RABBIT_MGMT_PORT"
-PG_TEST_URL="postgresql://postgres@127.0.0.1:$PG_PORT/estatedesk_test"
+# Test instances: never collide with a `make run` instance (5672/15672/8000...). Two of them, because the SQLite
+# and the PostgreSQL phases run at the same time (lane A: var/test on 5673, 54330, 8010...; lane B: var/test-pg,
+# every port +50, the 9xxx ones +5): each has its own RabbitMQ, PostgreSQL, Kannel and Dovecot, so the e2e runs that
+# restart the broker or the database (fault run, broker restart) never hit the other lane.
+. "$ROOT/scripts/ports.sh"
+LANE_B=(50 5 "$ROOT/var/test-pg")
+ed_instance 0 0 "$ROOT/var/test"
 
 "$ROOT/scripts/bootstrap.sh" --test || ed_die "bootstrap failed"
 
@@ -40,19 +27,27 @@ cleanup() {
   local rc=$?
   trap '' INT TERM HUP PIPE   # let the cleanup finish
   ed_log "stopping test infrastructure"
+  [ -n "${LANE_B_PID:-}" ] && kill -INT -- "-$LANE_B_PID" 2>/dev/null && wait "$LANE_B_PID" 2>/dev/null
   "$ROOT/scripts/stop.sh" >/dev/null 2>&1 || true   # leftovers of e2e runs + rabbitmq + postgres
+  (ed_instance "${LANE_B[@]}"; "$ROOT/scripts/stop.sh" >/dev/null 2>&1) || true
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
-"$ROOT/scripts/rabbitmq.sh" start || ed_die "rabbitmq failed to start"
-"$ROOT/scripts/postgres.sh" start || ed_die "postgres failed to start"
-"$ROOT/scripts/kannel.sh" start || ed_die "kannel failed to start"   # notify's SMS integration tests
-"$ROOT/scripts/dovecot.sh" start || ed_die "dovecot failed to start"  # intake's mailbox tests (real IMAP)
+start_infra() {   # [--pg] : this lane's RabbitMQ, Kannel (notify's SMS tests), Dovecot (intake's mailbox tests, real IMAP)
+  "$ROOT/scripts/rabbitmq.sh" start || ed_die "rabbitmq failed to start"
+  if [ "${1:-}" = --pg ]; then "$ROOT/scripts/postgres.sh" start || ed_die "postgres failed to start"; fi
+  "$ROOT/scripts/kannel.sh" start || ed_die "kannel failed to start"
+  "$ROOT/scripts/dovecot.sh" start || ed_die "dovecot failed to start"
+}
+start_infra
 
-PYTEST=("$ESTATEDESK_VENV/bin/python" -m pytest -q --durations=8
-        --amqp-uri "$AMQP_URI" --rabbit-ctl-uri "$RABBIT_API_URI" "$@")
+pytest_cmd() {   # this lane's pytest (its broker)
+  PYTEST=("$ESTATEDESK_VENV/bin/python" -m pytest -q --durations=8
+          --amqp-uri "$AMQP_URI" --rabbit-ctl-uri "$RABBIT_API_URI" "$@")
+}
+pytest_cmd "$@"
 
 existing() {   # print the dirs (args) that exist
   local d; for d in "$@"; do [ -d "$d" ] && printf '%s\n' "$d"; done; return 0
@@ -126,10 +121,39 @@ INTEG_DIRS=(libs services gateway)
 E2E_DIRS=(tests)
 
 unit_split
+
+# Lane B (background, output printed after lane A's): the PostgreSQL phases in their own instance.
+LANE_B_LOG="$ESTATEDESK_VAR/lane-pg.log" LANE_B_SUMMARY="$ESTATEDESK_VAR/lane-pg.summary"
+: >"$LANE_B_SUMMARY"
+set -m   # own process group, so an interrupted run can stop the whole lane
+(
+  trap - EXIT
+  ed_instance "${LANE_B[@]}"
+  pytest_cmd "$@"
+  SUMMARY=() FAILED=0
+  start_infra --pg
+  phase integration-pg "integration" integration "$PG_TEST_URL" "${INTEG_DIRS[@]}"
+  phase e2e-pg         "e2e"         e2e         "$PG_TEST_URL" "${E2E_DIRS[@]}"
+  printf '%s\n' "${SUMMARY[@]}" >"$LANE_B_SUMMARY"
+  exit "$FAILED"
+) >"$LANE_B_LOG" 2>&1 &
+LANE_B_PID=$!
+set +m
+
 phase integration    "integration"                 integration ""    "${INTEG_DIRS[@]}"
-phase integration-pg "integration"                 integration "$PG_TEST_URL" "${INTEG_DIRS[@]}"
 phase e2e            "e2e"                         e2e ""            "${E2E_DIRS[@]}"
-phase e2e-pg         "e2e"                         e2e "$PG_TEST_URL" "${E2E_DIRS[@]}"
+
+wait "$LANE_B_PID"; rc=$?
+LANE_B_PID=
+echo
+echo "==================== lane B (PostgreSQL phases, ran alongside integration and e2e) ===================="
+cat "$LANE_B_LOG"
+mapfile -t lane_b < "$LANE_B_SUMMARY"
+SUMMARY+=("${lane_b[@]}")
+if [ "$rc" != 0 ]; then
+  FAILED=1
+  [ "${#lane_b[@]}" -lt 2 ] && SUMMARY+=("$(printf '%-16s FAILED (lane exit %s, see its log above)' lane-pg "$rc")")
+fi
 
 echo
 echo "==================== summary ===================="
