@@ -8,6 +8,7 @@ commit together through an estatedesk_common ``UnitOfWork``.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from nameko.extensions import DependencyProvider
 from estatedesk_common.unit_of_work import UnitOfWork
 
 from .delivery import MAX_ATTEMPTS, DeliveryLoop
+from .domain.lost_answers import DEFAULT_DLR_WAIT
 from .domain.quiet_hours import QuietHours, parse_hhmm
 from .domain.opt_outs import DEFAULT_LIMIT
 from .mail import EmailChannel
@@ -142,7 +144,9 @@ class Sms(Dispatcher):
             dlr_mask=int(cfg.get("KANNEL_DLR_MASK") or DLR_MASK_ALL),
         )
         base = dlr_base_url(cfg)
-        self.channel = SmsChannel(provider, quiet, lambda row: dlr_url(base, row))
+        wait = cfg.get("SMS_DLR_WAIT_SECONDS")
+        self.channel = SmsChannel(provider, quiet, lambda row: dlr_url(base, row), dlr_wait=(
+            DEFAULT_DLR_WAIT if wait in (None, "") else dt.timedelta(seconds=float(wait))))
         self.poll_interval = float(cfg.get("SMS_POLL_SECONDS") or 1.0)
         self.max_attempts = int(cfg.get("SMS_MAX_ATTEMPTS") or MAX_ATTEMPTS)
 

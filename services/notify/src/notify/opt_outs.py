@@ -3,7 +3,8 @@
 Kannel's smsbox posts every mobile-originated SMS to ``/kannel/mo?from=%p&to=%P&text=%a&k=<KANNEL_MO_TOKEN>``
 (``deploy/kannel/kannel.conf.tmpl``). An MO carries no tenant: the opt-out is recorded for every tenant that
 has sent SMS to that number (in production each group has its own sender number and Kannel; one shared
-Kannel in development). In the same transaction, that number's queued non-essential SMS are ``skipped``.
+Kannel in development). In the same transaction, that number's queued non-essential SMS are ``skipped``, and so
+are its ``unknown`` ones (answer lost): they are not sent again to an owner who opted out.
 Essential SMS (``domain.owner_updates.ESSENTIAL_SMS_KINDS``: the acknowledgement with the reference, the
 callback survey) still go. Other replies are logged and answered 200 (Kannel would retry otherwise).
 """
@@ -15,7 +16,7 @@ import logging
 
 from sqlalchemy import select, update
 
-from . import reads
+from . import reads, repository
 from .domain.opt_outs import WINDOW, opt_out_keyword, throttle_reason, throttled_until
 from .domain.owner_updates import ESSENTIAL_SMS_KINDS, OPTED_OUT
 from .domain.phones import InvalidPhone, mask_phone, national_mobile
@@ -64,7 +65,7 @@ def opt_out(conn, number: str, keyword: str, now: dt.datetime) -> list[str]:
             conn.execute(sms_opt_outs.insert().values(tenant_id=tenant_id, phone=number, keyword=keyword,
                                                       opted_out_at=now))
     conn.execute(update(messages).where(
-        messages.c.channel == "sms", messages.c.recipient == number, messages.c.status == "queued",
+        messages.c.channel == "sms", messages.c.recipient == number, messages.c.status.in_(repository.PENDING),
         messages.c.kind.not_in(sorted(ESSENTIAL_SMS_KINDS)), messages.c.tenant_id.in_(tenants or [""]),
     ).values(status="skipped", last_error=OPTED_OUT, next_attempt_at=None, updated_at=now))
     return list(tenants)

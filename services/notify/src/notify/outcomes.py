@@ -1,4 +1,5 @@
-"""What a channel reports for each message it was given: sent, failed (permanently or not), or deferred."""
+"""What a channel reports for each message it was given: sent, failed (permanently or not), unknown (the request
+reached the provider, its answer was lost: ``domain.lost_answers``), or deferred."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,6 +16,14 @@ class Sent:
 class Failure:
     permanent: bool
     reason: str
+    attempted: bool = True  # False: given up without a new attempt (an unknown SMS whose attempts are used up)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The request went out but no answer came back: the provider may have taken the message."""
+    reason: str
+    wait: dt.timedelta  # how long to wait for a delivery report before sending it again
 
 
 @dataclass(frozen=True)

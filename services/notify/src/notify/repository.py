@@ -9,10 +9,13 @@ from sqlalchemy import or_, select, update
 
 from estatedesk_common.db import is_postgres
 
+from .domain.lost_answers import UNKNOWN
 from .domain.messages import Message
 from .domain.opt_outs import THROTTLED
 from .domain.reports import FINAL
 from .tables import messages
+
+PENDING = ("queued", UNKNOWN)  # rows the delivery loop may still send (unknown: once its DLR wait has passed)
 
 # kinds whose bodies hold a secret (a password reset link): blanked once the message is sent or failed for good
 SECRET_KINDS = frozenset({"password_reset"})
@@ -35,9 +38,10 @@ def add_message(conn, m: Message) -> None:
 
 
 def due_messages(conn, now, batch: int, channel: str = "email") -> list:
-    """Queued rows of ``channel`` whose time has come, oldest first; SKIP LOCKED on Postgres (replicas skip)."""
+    """Queued (or unknown) rows of ``channel`` whose time has come, oldest first; SKIP LOCKED on Postgres
+    (replicas skip)."""
     q = (select(messages)
-         .where(messages.c.status == "queued", messages.c.channel == channel)
+         .where(messages.c.status.in_(PENDING), messages.c.channel == channel)
          .where(or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now))
          .order_by(messages.c.created_at, messages.c.id)
          .limit(batch))
@@ -47,18 +51,47 @@ def due_messages(conn, now, batch: int, channel: str = "email") -> list:
 
 
 def _update(conn, row, **values) -> bool:
-    """Update a still-queued row; False if something else already settled it."""
+    """Update a row still in the state it was read in (queued or unknown); False if something else (a delivery
+    report, an opt-out) already moved it."""
     result = conn.execute(update(messages).where(
-        messages.c.tenant_id == row["tenant_id"], messages.c.id == row["id"], messages.c.status == "queued",
+        messages.c.tenant_id == row["tenant_id"], messages.c.id == row["id"], messages.c.status == row["status"],
+        messages.c.status.in_(PENDING),
     ).values(**values))
     return result.rowcount == 1
 
 
-def mark_sent(conn, row, now, provider_message_id: str | None = None, via: str | None = None) -> bool:
-    """``via`` (WeChat: the way it went) is kept in the row's ``fallback`` JSON."""
-    extra = {"fallback": dict(row["fallback"] or {}) | {"via": via}} if via else {}
+def mark_sent(conn, row, now, provider_message_id: str | None = None, via: str | None = None,
+              **extra) -> bool:
+    """``via`` (WeChat: the way it went) is kept in the row's ``fallback`` JSON; ``extra``: e.g. the count of
+    ambiguous retries."""
+    if via:
+        extra["fallback"] = dict(row["fallback"] or {}) | {"via": via}
     return _update(conn, row, status="sent", sent_at=now, updated_at=now, attempts=row["attempts"] + 1,
                    next_attempt_at=None, provider_message_id=provider_message_id, **_scrub(row), **extra)
+
+
+def mark_unknown(conn, row, attempts: int, until, error: str, now, **extra) -> bool:
+    """The send's answer was lost: Kannel may have the SMS. Not sent again before ``until`` (the DLR wait)."""
+    return _update(conn, row, status=UNKNOWN, attempts=attempts, ambiguous_at=now, next_attempt_at=until,
+                   last_error=error, updated_at=now, **extra)
+
+
+def record_repeat(conn, row, attempts: int, ambiguous_retries: int) -> bool:
+    """A repeat of an ``unknown`` SMS reached Kannel while a delivery report already settled the row (SQLite: no
+    lock held during the send): the attempt and the repeat are kept on it all the same."""
+    result = conn.execute(update(messages).where(
+        messages.c.tenant_id == row["tenant_id"], messages.c.id == row["id"], messages.c.status.not_in(PENDING),
+    ).values(attempts=attempts, ambiguous_retries=ambiguous_retries))
+    return result.rowcount == 1
+
+
+def confirm_unknown(conn, row, at) -> bool:
+    """A delivery report proves that Kannel took an ``unknown`` SMS: ``sent`` as of the lost answer's send."""
+    result = conn.execute(update(messages).where(
+        messages.c.tenant_id == row["tenant_id"], messages.c.id == row["id"], messages.c.status == UNKNOWN,
+    ).values(status="sent", sent_at=row["ambiguous_at"] or at, next_attempt_at=None, updated_at=at,
+             **_scrub(row)))
+    return result.rowcount == 1
 
 
 def mark_deferred(conn, row, until, now, reason: str | None = None) -> bool:
@@ -69,13 +102,15 @@ def mark_deferred(conn, row, until, now, reason: str | None = None) -> bool:
     return _update(conn, row, next_attempt_at=until, deferred_until=until, updated_at=now, last_error=error)
 
 
-def mark_retry(conn, row, attempts: int, next_attempt_at, error: str, now) -> bool:
-    return _update(conn, row, attempts=attempts, next_attempt_at=next_attempt_at, last_error=error, updated_at=now)
+def mark_retry(conn, row, attempts: int, next_attempt_at, error: str, now, **extra) -> bool:
+    """Tried again later; the status stays (an unknown SMS stays unknown: a report of its earlier send may come)."""
+    return _update(conn, row, attempts=attempts, next_attempt_at=next_attempt_at, last_error=error, updated_at=now,
+                   **extra)
 
 
-def mark_failed(conn, row, attempts: int, error: str, now) -> bool:
+def mark_failed(conn, row, attempts: int, error: str, now, **extra) -> bool:
     return _update(conn, row, status="failed", attempts=attempts, next_attempt_at=None, last_error=error,
-                   updated_at=now, **_scrub(row))
+                   updated_at=now, **_scrub(row), **extra)
 
 
 def messages_for_complaint(conn, tenant_id: str, complaint_id: str) -> list:
@@ -90,14 +125,16 @@ def get_message(conn, tenant_id: str, message_id: str):
     return conn.execute(q).mappings().first()
 
 
-def record_report(conn, tenant_id: str, message_id: str, token: str, dlr_type: int, reply: str, at) -> bool:
+def record_report(conn, tenant_id: str, message_id: str, token: str, dlr_type: int, reply: str, at,
+                  attempt: int | None = None) -> bool:
     """The latest delivery report on the SMS with that token, whatever its status (a report may overtake the
-    "sent" mark); a progress report (4, 8) never overwrites a final one (1, 2, 16). False if nothing matched."""
+    "sent" mark); a progress report (4, 8) never overwrites a final one (1, 2, 16). ``attempt``: the send it
+    belongs to, from its URL. False if nothing matched."""
     q = update(messages).where(messages.c.tenant_id == tenant_id, messages.c.id == message_id,
                                messages.c.channel == "sms", messages.c.dlr_token == token)
     if dlr_type not in FINAL:
         q = q.where(or_(messages.c.dlr_type.is_(None), messages.c.dlr_type.not_in(FINAL)))
-    return conn.execute(q.values(dlr_type=dlr_type, dlr_reply=reply, dlr_at=at)).rowcount == 1
+    return conn.execute(q.values(dlr_type=dlr_type, dlr_reply=reply, dlr_at=at, dlr_attempt=attempt)).rowcount == 1
 
 
 def settle(conn, row, status: str, at, error: str | None) -> bool:

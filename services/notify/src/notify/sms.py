@@ -9,18 +9,25 @@ are accepted; it returns no message id, so delivery reports are matched by our o
 per-message token carried in the ``dlr-url`` (``%d`` type, ``%A`` SMSC reply, ``%p`` receiver, ``%T`` time).
 Chinese text goes as ``coding=2`` (UCS-2) with ``charset=UTF-8`` (Kannel converts); pure ASCII as ``coding=0``
 (GSM 7-bit: 160 characters a part instead of 70).
+
+A read timeout or a connection dropped after the request went out (``AnswerLost``) is not a failure: Kannel may
+have queued the SMS, so the row becomes ``unknown`` and waits ``dlr_wait`` for a delivery report before it is sent
+again (``domain.lost_answers``). A connection refused or a connect timeout never reached Kannel: a normal retry.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Callable, Protocol
 from urllib.parse import urlencode
 
 import requests
+from urllib3.exceptions import ProtocolError
 
+from .domain.lost_answers import DEFAULT_DLR_WAIT
 from .domain.messages import is_urgent
 from .domain.phones import InvalidPhone, e164, mask_phones_in
-from .outcomes import Deferred, Failure, Sent
+from .outcomes import Deferred, Failure, Sent, Unknown
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,11 @@ class TemporaryFailure(Exception):
     def __init__(self, reason: str, unreachable: bool = False):
         super().__init__(reason)
         self.unreachable = unreachable
+
+
+class AnswerLost(TemporaryFailure):
+    """The request reached the provider but its answer never came back (read timeout, connection dropped after
+    sending): it may have taken the message. ``unreachable``: the rest of the batch waits too."""
 
 
 class PermanentFailure(Exception):
@@ -90,24 +102,45 @@ class KannelProvider:
                                dlr_url=dlr_url, sender=self.sender, dlr_mask=self.dlr_mask)
         try:
             response = self.session.get(self.url, params=params, timeout=self.timeout)
+            body = response.text
         except requests.RequestException as exc:
+            if answer_lost(exc):
+                raise AnswerLost(f"Kannel did not answer (the request was sent): {type(exc).__name__}: {exc}"[:500],
+                                 unreachable=True) from exc
             raise TemporaryFailure(f"Kannel unreachable: {type(exc).__name__}: {exc}"[:500], unreachable=True) from exc
-        classify_kannel(response.status_code, response.text)
+        classify_kannel(response.status_code, body)
         return None
 
 
+def answer_lost(exc: requests.RequestException) -> bool:
+    """True when the request had gone out before ``exc``: a read timeout, a connection dropped while we waited
+    for the answer (``Connection aborted``), an answer cut short. False for a refused connection, a connect
+    timeout or a bad URL: nothing reached the provider."""
+    if isinstance(exc, (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
+        return True
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    cause = exc.args[0] if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(cause, ProtocolError)
+
+
 def dlr_url(base_url: str, row) -> str:
-    """Our callback for Kannel: the message's key and token, then Kannel's placeholders (left unescaped)."""
-    ours = urlencode({"t": row["tenant_id"], "m": row["id"], "k": row["dlr_token"]})
+    """Our callback for Kannel: the message's key and token (the same for every attempt, so the report of an
+    earlier attempt still finds the row), the attempt it is sent with, then Kannel's placeholders (unescaped)."""
+    ours = urlencode({"t": row["tenant_id"], "m": row["id"], "k": row["dlr_token"],
+                      "a": (row.get("attempts") or 0) + 1})
     return f"{base_url.rstrip('/')}{DLR_PATH}?{ours}&type=%d&reply=%A&to=%p&ts=%T"
 
 
 class SmsChannel:
     name = "sms"
 
-    def __init__(self, provider: SmsProvider, quiet_hours, callback: Callable[[dict], str | None], throttle=None):
-        """``throttle`` (``opt_outs.SmsThrottle``): per-number hourly limit; the excess is deferred."""
+    def __init__(self, provider: SmsProvider, quiet_hours, callback: Callable[[dict], str | None], throttle=None,
+                 dlr_wait: dt.timedelta = DEFAULT_DLR_WAIT):
+        """``throttle`` (``opt_outs.SmsThrottle``): per-number hourly limit; the excess is deferred. ``dlr_wait``:
+        how long an SMS whose answer was lost waits for a delivery report before it is sent again."""
         self.provider, self.quiet_hours, self.callback, self.throttle = provider, quiet_hours, callback, throttle
+        self.dlr_wait = dlr_wait
 
     def send_all(self, rows, now) -> list:
         outcomes = []
@@ -130,7 +163,11 @@ class SmsChannel:
                 continue
             except TemporaryFailure as exc:
                 failure = Failure(False, str(exc))
-                outcomes.append((row, failure))
+                if isinstance(exc, AnswerLost):
+                    outcomes.append((row, Unknown(str(exc), self.dlr_wait)))
+                    failure = Failure(False, f"not sent: Kannel did not answer the SMS before it ({exc})"[:500])
+                else:
+                    outcomes.append((row, failure))
                 if exc.unreachable:
                     log.warning("SMS provider unavailable, %d message(s) wait: %s", len(rows) - i,
                                 mask_phones_in(str(exc)))

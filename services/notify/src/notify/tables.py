@@ -21,7 +21,8 @@ messages = Table(
     Column("subject", Text, nullable=False, default=""),
     Column("body_text", Text, nullable=False, default=""),
     Column("body_html", Text, nullable=False, default=""),
-    Column("status", String(10), nullable=False),  # queued | sent | delivered (sms) | failed | skipped
+    # queued | sent | delivered (sms) | failed | skipped | unknown (sms: the answer was lost, domain.lost_answers)
+    Column("status", String(10), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
@@ -36,6 +37,9 @@ messages = Table(
     Column("dlr_type", Integer, nullable=True),  # latest Kannel DLR type (1, 2, 4, 8, 16)
     Column("dlr_reply", Text, nullable=True),
     Column("dlr_at", UTCDateTime, nullable=True),
+    Column("dlr_attempt", Integer, nullable=True),  # the attempt the latest DLR's URL names (``a``)
+    Column("ambiguous_at", UTCDateTime, nullable=True),  # the latest send whose answer was lost (DLR wait from it)
+    Column("ambiguous_retries", Integer, nullable=True),  # sends made after a DLR wait passed with no report
     Column("urgent", Boolean, nullable=True),  # sent in quiet hours too (an owner update of an urgent case)
     Column("wechat_app_id", String(32), nullable=True),  # channel wechat: the sending official account
     # channel wechat: the SMS {to, text, urgent} queued if WeChat fails, the template message planned

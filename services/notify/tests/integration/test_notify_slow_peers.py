@@ -1,7 +1,11 @@
 """Slow peers (issue 9, fault 4): an SMTP server or Kannel that accepts the connection and then stalls, made so by
 ``StallProxy`` in front of the real peer (aiosmtpd, a real Kannel). Short timeouts (``SMTP_TIMEOUT`` /
 ``KANNEL_TIMEOUT`` = 1 s) show that the sender gives up instead of hanging, the row backs off, the other routes and
-channels keep going meanwhile, and once the peer answers again every queued message goes out exactly once."""
+channels keep going meanwhile, and once the peer answers again every queued message goes out exactly once.
+
+Kannel answering after the timeout (it has queued the SMS; ``sendsms`` has no idempotency key): the SMS is
+``unknown`` and waits for Kannel's delivery report (``SMS_DLR_WAIT_SECONDS``, short here) before any repeat."""
+import datetime as dt
 import email
 import time
 import uuid
@@ -19,7 +23,7 @@ from notify.service import NotifyService
 from notify.smtp import SmtpTransport, tls_context
 from notify.tables import reliability
 from notify.tenant_smtp import MailPolicy, TenantRoutes
-from notify_helpers import dispatch, rows
+from notify_helpers import capture_events, dispatch, drain, rows
 from notify_kannel import sms_config
 from notify_tls_smtp import TlsSmtpServer, make_certificates
 from test_notify_sms_kannel import _phone
@@ -28,6 +32,8 @@ from test_notify_tenant_smtp import ADMIN, PASSWORD, PLATFORM_FROM, USER, _queue
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 1.0
+DLR_WAIT = 3.0  # SMS_DLR_WAIT_SECONDS: how long an SMS whose answer was lost waits for a delivery report
+LATE = 3 * TIMEOUT  # Kannel's answer comes back after notify gave up on it
 
 
 @pytest.fixture
@@ -110,7 +116,7 @@ def test_a_hanging_kannel_times_out_the_mail_keeps_going_and_every_sms_goes_once
     smtp_sink.start()
     proxy = StallProxy(int(kannel.ports["KANNEL_SENDSMS_PORT"])).start()
     try:
-        config = sms_config(notify_config, kannel, KANNEL_TIMEOUT=TIMEOUT,
+        config = sms_config(notify_config, kannel, KANNEL_TIMEOUT=TIMEOUT, SMS_DLR_WAIT_SECONDS=DLR_WAIT,
                             KANNEL_SENDSMS_URL=f"http://127.0.0.1:{proxy.port}/cgi-bin/sendsms")
         container = container_factory(NotifyService, config)
         container.start()
@@ -123,8 +129,10 @@ def test_a_hanging_kannel_times_out_the_mail_keeps_going_and_every_sms_goes_once
 
         waiting = wait_until(lambda: [r for r in rows(engine, "sms") if r.attempts >= 1] if len(
             [r for r in rows(engine, "sms") if r.attempts >= 1]) == 3 else None, timeout=20)  # each timed out
-        assert all(r.status == "queued" and "Kannel unreachable" in r.last_error and "Timeout" in r.last_error
-                   for r in waiting)
+        # the one sent when Kannel stopped answering is unknown (notify cannot tell that the request never got
+        # through), the others of its pass wait as ordinary retries
+        assert {r.status for r in waiting} <= {"queued", "unknown"} and any(r.status == "unknown" for r in waiting)
+        assert all("Kannel did not answer" in r.last_error and "ReadTimeout" in r.last_error for r in waiting)
         assert len(smtp_sink.wait_for(3)) == 3  # the e-mail channel is not held up by the SMS channel's peer
         assert wait_until(lambda: all(r.status == "sent" for r in rows(engine, "email")))
         assert proxy.stalled >= 1 and not [m for m in kannel.received() if m.receiver[3:] in phones]
@@ -134,8 +142,91 @@ def test_a_hanging_kannel_times_out_the_mail_keeps_going_and_every_sms_goes_once
             kannel.wait_for(f"+86{phone}", timeout=40)
         done = wait_until(lambda: _all_out(engine, 3), timeout=40)
         assert all(r.attempts >= 2 for r in done)
+        # every repeat after a DLR wait is recorded (one that went into the hold counts too: notify cannot tell)
+        assert all(r.ambiguous_retries >= 1 for r in done if r.ambiguous_at)
         time.sleep(2 * TIMEOUT)  # a repeat would show in the fake SMSC's log by now
         for phone in phones:
             assert len([m for m in kannel.received() if m.receiver == f"+86{phone}"]) == 1  # exactly once
     finally:
         proxy.stop()
+
+
+def _sms_to(kannel, phone) -> list:
+    return [m for m in kannel.received() if m.receiver == f"+86{phone}"]
+
+
+def test_kannel_answering_after_the_timeout_sends_the_sms_once_and_its_report_marks_it_sent(
+        container_factory, notify_config, kannel, smtp_sink, engine, make_case_opened, wait_until):
+    """Kannel takes the request, its answer comes back after ``KANNEL_TIMEOUT``: notify does not resend; Kannel's
+    delivery report (type 8, then 1 from fakesmsc) proves the send and the row ends ``delivered`` after one attempt.
+    On PostgreSQL the report waits for the delivery pass's row lock and confirms the ``unknown`` row; on SQLite it
+    usually overtakes the mark and the pass finds it on the row: both end the same."""
+    smtp_sink.start()
+    proxy = StallProxy(int(kannel.ports["KANNEL_SENDSMS_PORT"])).start()
+    try:
+        config = sms_config(notify_config, kannel, KANNEL_TIMEOUT=TIMEOUT, SMS_DLR_WAIT_SECONDS=DLR_WAIT,
+                            KANNEL_SENDSMS_URL=f"http://127.0.0.1:{proxy.port}/cgi-bin/sendsms")
+        events = capture_events(config)
+        container = container_factory(NotifyService, config)
+        container.start()
+        proxy.delay_replies(LATE)  # the request reaches Kannel at once; its "202 Accepted" comes too late
+        phone = _phone()
+        dispatch(container, config, Envelope(event_type="case_opened", tenant_id=str(uuid.uuid4()),
+                                             payload=make_case_opened(complainant={"phone": phone})).to_dict())
+
+        kannel.wait_for(f"+86{phone}")
+        [row] = wait_until(lambda: [r for r in rows(engine, "sms") if r.status == "delivered"] or None, timeout=30)
+        assert (row.attempts, row.dlr_type, row.dlr_attempt, row.ambiguous_retries) == (1, 1, 1, None)
+        assert row.ambiguous_at is not None and "Kannel did not answer" in row.last_error
+        assert "ReadTimeout" in row.last_error  # the answer was lost: notify gave up waiting for it
+        assert proxy.connections == 1
+
+        time.sleep(DLR_WAIT + 2 * TIMEOUT)  # past the DLR wait: a repeat would have been sent by now
+        assert len(_sms_to(kannel, phone)) == 1  # exactly once at the fake SMSC
+        [row] = rows(engine, "sms")
+        assert (row.status, row.attempts) == ("delivered", 1) and proxy.connections == 1
+        sent = [b for b in drain(config, events) if b["payload"]["channel"] == "sms"]
+        assert [b["event_type"] for b in sent] == ["notification_sent"]
+        assert sent[0]["payload"]["confirmed_by"] == "delivery_report"
+    finally:
+        proxy.stop()
+
+
+def test_no_delivery_report_within_the_wait_resends_the_sms_once_and_records_the_ambiguous_retry(
+        container_factory, notify_config, kannel, smtp_sink, engine, make_case_opened, wait_until):
+    """Kannel takes the request, its answer and its delivery reports are both lost (a second proxy holds Kannel's
+    calls to our dlr-url): after ``SMS_DLR_WAIT_SECONDS`` notify sends the SMS again, once. Delivery is at least
+    once: the owner has it twice, and the row says so (``ambiguous_retries``)."""
+    smtp_sink.start()
+    sendsms = StallProxy(int(kannel.ports["KANNEL_SENDSMS_PORT"])).start()
+    web_port = int(notify_config["WEB_SERVER_ADDRESS"].rpartition(":")[2])
+    reports = StallProxy(web_port).start()
+    try:
+        config = sms_config(notify_config, kannel, KANNEL_TIMEOUT=TIMEOUT, SMS_DLR_WAIT_SECONDS=DLR_WAIT,
+                            KANNEL_SENDSMS_URL=f"http://127.0.0.1:{sendsms.port}/cgi-bin/sendsms",
+                            DLR_BASE_URL=f"http://127.0.0.1:{reports.port}")
+        container = container_factory(NotifyService, config)
+        container.start()
+        sendsms.delay_replies(LATE)
+        reports.hold()  # Kannel's delivery reports never reach notify
+        phone = _phone()
+        dispatch(container, config, Envelope(event_type="case_opened", tenant_id=str(uuid.uuid4()),
+                                             payload=make_case_opened(complainant={"phone": phone})).to_dict())
+
+        kannel.wait_for(f"+86{phone}")
+        [row] = wait_until(lambda: [r for r in rows(engine, "sms") if r.status == "unknown"] or None)
+        assert row.attempts == 1 and "ReadTimeout" in row.last_error
+        assert row.next_attempt_at - row.ambiguous_at >= dt.timedelta(seconds=DLR_WAIT)
+        sendsms.resume()  # Kannel answers in time again: the repeat is accepted
+
+        [row] = wait_until(lambda: [r for r in rows(engine, "sms") if r.status == "sent"] or None, timeout=30)
+        assert (row.attempts, row.ambiguous_retries) == (2, 1)
+        assert row.sent_at - row.ambiguous_at >= dt.timedelta(seconds=DLR_WAIT)  # not before the wait was over
+        assert reports.stalled >= 1  # Kannel did try to report: the reports were lost on the way
+        time.sleep(DLR_WAIT + 2 * TIMEOUT)
+        assert len(_sms_to(kannel, phone)) == 2  # the documented at-least-once case: sent again once, no more
+        [row] = rows(engine, "sms")
+        assert (row.status, row.attempts) == ("sent", 2)
+    finally:
+        reports.stop()
+        sendsms.stop()

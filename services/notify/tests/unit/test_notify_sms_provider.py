@@ -4,7 +4,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from notify.sms import (KannelProvider, PermanentFailure, TemporaryFailure, classify_kannel, dlr_url,
+from http.client import RemoteDisconnected
+
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
+from notify.sms import (AnswerLost, KannelProvider, PermanentFailure, TemporaryFailure, classify_kannel, dlr_url,
                         kannel_params)
 
 TEXT = "【锦绣花园】您的投诉已受理，编号 TS20261124-7KQ2MX，我们将于 15:30 前联系您。"
@@ -51,10 +55,12 @@ def test_the_wire_query_escapes_the_dlr_url_so_kannel_gets_its_placeholders_back
 
 def test_dlr_url_carries_the_key_and_token_then_kannels_placeholders():
     row = {"tenant_id": "3f2b7c1e-0d0a-4d5e-9a57-1b2c3d4e5f60", "id": "0b7e2b8e-1a55-4d7e-9a0e-4f4c6a1f7d11",
-           "dlr_token": "abc123"}
+           "dlr_token": "abc123", "attempts": 0}
     url = dlr_url("http://127.0.0.1:9203/", row)
     assert url == ("http://127.0.0.1:9203/kannel/dlr?t=3f2b7c1e-0d0a-4d5e-9a57-1b2c3d4e5f60"
-                   "&m=0b7e2b8e-1a55-4d7e-9a0e-4f4c6a1f7d11&k=abc123&type=%d&reply=%A&to=%p&ts=%T")
+                   "&m=0b7e2b8e-1a55-4d7e-9a0e-4f4c6a1f7d11&k=abc123&a=1&type=%d&reply=%A&to=%p&ts=%T")
+    # a repeat keeps the message and token (a report of the first attempt still finds the row); only ``a`` moves
+    assert dlr_url("http://127.0.0.1:9203/", row | {"attempts": 2}) == url.replace("&a=1&", "&a=3&")
 
 
 @pytest.mark.parametrize("status, body", [(202, "0: Accepted for delivery"), (202, "3: Queued for later delivery"),
@@ -98,3 +104,28 @@ def test_a_refused_message_is_permanent_and_not_unreachable():
                               session=FakeSession(FakeResponse(400, "Missing receiver number")))
     with pytest.raises(PermanentFailure):
         provider.send("+8613812345678", TEXT)
+
+
+_URL = "http://127.0.0.1:13013/cgi-bin/sendsms"
+_REFUSED = requests.ConnectionError(MaxRetryError(None, _URL, NewConnectionError(None, "Connection refused")))
+_DROPPED = requests.ConnectionError(ProtocolError("Connection aborted.", RemoteDisconnected("closed")))
+
+
+# (the exceptions as requests 2.x raises them: refused -> ConnectionError(MaxRetryError(NewConnectionError)),
+# closed after the request -> ConnectionError(ProtocolError("Connection aborted.")))
+@pytest.mark.parametrize("error", [_REFUSED, requests.ConnectTimeout("connect timed out"),
+                                   requests.exceptions.InvalidURL("bad")])
+def test_a_failure_before_the_request_went_out_is_an_ordinary_retry(error):
+    provider = KannelProvider(_URL, "u", "p", session=FakeSession(error=error))
+    with pytest.raises(TemporaryFailure) as exc:
+        provider.send("+8613812345678", TEXT)
+    assert not isinstance(exc.value, AnswerLost) and exc.value.unreachable
+
+
+@pytest.mark.parametrize("error", [requests.ReadTimeout("Read timed out. (read timeout=10)"), _DROPPED,
+                                   requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")])
+def test_an_answer_lost_after_the_request_went_out_is_unknown_not_failed(error):
+    provider = KannelProvider(_URL, "u", "p", session=FakeSession(error=error))
+    with pytest.raises(AnswerLost) as exc:
+        provider.send("+8613812345678", TEXT)
+    assert exc.value.unreachable and str(exc.value).startswith("Kannel did not answer (the request was sent): ")

@@ -17,7 +17,7 @@ from .phones import InvalidPhone, mask_phone, national_mobile
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
-STATUSES = ("queued", "sent", "delivered", "failed", "skipped")
+STATUSES = ("queued", "sent", "delivered", "failed", "skipped", "unknown")  # unknown: an SMS whose answer was lost
 ACKNOWLEDGEMENT = "acknowledgement"
 FIRST_CONTACT = "first_contact"
 NO_EMAIL = "no e-mail address"

@@ -28,6 +28,7 @@ class Report:
     type: int
     reply: str
     at: dt.datetime
+    attempt: int | None = None  # the send it belongs to (``a`` in our dlr-url; absent in URLs from before)
 
     @property
     def final(self) -> bool:
@@ -58,7 +59,16 @@ def parse(args, now: dt.datetime) -> Report:
     if kind not in TYPES:
         raise MalformedReport(f"unknown DLR type {kind}")
     return Report(tenant_id=_uuid(args, "t"), message_id=_uuid(args, "m"), token=token, type=kind,
-                  reply=str(args.get("reply") or "")[:500], at=now)
+                  reply=str(args.get("reply") or "")[:500], at=now, attempt=_attempt(args.get("a")))
+
+
+def _attempt(value) -> int | None:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise MalformedReport(f"attempt {value!r} is not a number")
+    return int(text)
 
 
 def failure_reason(dlr_type: int, reply: str | None) -> str:

@@ -1,6 +1,7 @@
 """How notify's messages appear on a complaint's timeline and delivery list (zh-CN default, English second).
 
-One entry per message, showing its latest state (queued / deferred / retrying / sent / delivered / failed).
+One entry per message, showing its latest state (queued / deferred / retrying / unknown / sent / delivered /
+failed).
 """
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from estatedesk_common import i18n
 
+from .lost_answers import UNKNOWN
 from .messages import NO_EMAIL, mask_emails_in, mask_recipient
 from .opt_outs import THROTTLED
 from .owner_updates import OPTED_OUT
@@ -22,7 +24,10 @@ DELIVERY_STATES = {"queued": ("排队中", "queued"),
                    "delivered": ("已送达 {recipient}", "delivered to {recipient}"),
                    "failed": ("发送失败（{recipient}）：{reason}", "to {recipient} failed: {reason}"),
                    "skipped": ("未发送：{reason}", "not sent: {reason}"),
-                   "deferred": ("因免打扰时段暂缓，将于 {until} 发送", "held back for quiet hours until {until}")}
+                   "deferred": ("因免打扰时段暂缓，将于 {until} 发送", "held back for quiet hours until {until}"),
+                   "unknown": ("已交给短信网关但未收到应答，等待状态报告至 {until}",
+                               "handed to the SMS gateway without an answer, waiting for its delivery report until "
+                               "{until}")}
 
 i18n.register({
     "notify.acknowledgement.email.queued": {"zh_CN": "受理回执邮件排队中", "en": "Acknowledgement e-mail queued"},
@@ -44,6 +49,10 @@ i18n.register({
         "en": "Acknowledgement SMS queued (tried {attempts} times, will retry: {reason})"},
     "notify.acknowledgement.sms.sent": {"zh_CN": "受理短信已发送至 {recipient}",
                                         "en": "Acknowledgement SMS sent to {recipient}"},
+    "notify.acknowledgement.sms.unknown": {
+        "zh_CN": "受理短信已交给短信网关但未收到应答，等待状态报告至 {until}",
+        "en": "Acknowledgement SMS handed to the SMS gateway without an answer, waiting for its delivery report "
+              "until {until}"},
     "notify.acknowledgement.sms.delivered": {"zh_CN": "受理短信已送达 {recipient}",
                                              "en": "Acknowledgement SMS delivered to {recipient}"},
     "notify.acknowledgement.sms.failed": {"zh_CN": "受理短信发送失败（{recipient}）：{reason}",
@@ -60,6 +69,10 @@ i18n.register({
         "en": "Callback survey SMS queued (tried {attempts} times, will retry: {reason})"},
     "notify.callback_survey.sms.sent": {"zh_CN": "回访问卷短信已发送至 {recipient}",
                                         "en": "Callback survey SMS sent to {recipient}"},
+    "notify.callback_survey.sms.unknown": {
+        "zh_CN": "回访问卷短信已交给短信网关但未收到应答，等待状态报告至 {until}",
+        "en": "Callback survey SMS handed to the SMS gateway without an answer, waiting for its delivery report "
+              "until {until}"},
     "notify.callback_survey.sms.delivered": {"zh_CN": "回访问卷短信已送达 {recipient}",
                                              "en": "Callback survey SMS delivered to {recipient}"},
     "notify.callback_survey.sms.failed": {"zh_CN": "回访问卷短信发送失败（{recipient}）：{reason}",
@@ -105,6 +118,9 @@ def timeline_entry(row, locale: str = i18n.DEFAULT_LOCALE) -> dict:
     elif status == "queued" and deferred:
         kind = "notification_deferred"
         text = i18n.t(f"{prefix}.deferred", locale, until=_local(deferred, row.get("timezone")))
+    elif status == UNKNOWN:  # still pending for the console: a delivery report or a repeat will settle it
+        kind = "notification_queued"
+        text = i18n.t(f"{prefix}.unknown", locale, until=_local(row["next_attempt_at"] or at, row.get("timezone")))
     elif status in ("failed", "skipped"):
         at = row["updated_at"] or at
         text = i18n.t(f"{prefix}.{status}", locale, recipient=recipient, reason=_reason(row["last_error"], locale))
@@ -127,4 +143,6 @@ def delivery_view(row) -> dict:
         "status": row["status"], "attempts": row["attempts"], "created_at": iso(row["created_at"]),
         "sent_at": iso(row["sent_at"]), "last_error": _reason(row["last_error"], "en") or None,
         "deferred_until": iso(row.get("deferred_until")), "dlr_type": row.get("dlr_type"), "via": via(row),
+        "dlr_attempt": row.get("dlr_attempt"), "ambiguous_at": iso(row.get("ambiguous_at")),
+        "ambiguous_retries": row.get("ambiguous_retries") or 0,
     }
