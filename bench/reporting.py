@@ -45,6 +45,9 @@ from estatedesk_common.config import DbTarget, db_target  # noqa: E402
 from estatedesk_common.db import make_engine  # noqa: E402
 from estatedesk_common.migrate import upgrade  # noqa: E402
 from reporting import reports, repository  # noqa: E402
+from reporting.domain import figures  # noqa: E402
+from reporting.domain.hotspots import BASELINE_PERIODS, hot_spots as find_hot_spots  # noqa: E402
+from reporting.domain.rollup import earlier_period  # noqa: E402
 from reporting.domain.scope import Scope  # noqa: E402
 from reporting.rebuild import rebuild  # noqa: E402
 from reporting.tables import complaint_daily, location_daily, location_monthly  # noqa: E402
@@ -280,6 +283,71 @@ def naive_hot_spots(conn, tenant, start, end):
           AND (building IS NOT NULL OR facility IS NOT NULL) GROUP BY 1, 2, 3, 4"""), args).all()
 
 
+def check_equal(engine, tenant: str, quarter: tuple[str, str]) -> None:
+    """The service's league table, KPIs and hot spots for ``tenant`` equal the same figures computed here from
+    the raw facts (counts per period, the domain's own hot-spot rule); raises AssertionError otherwise."""
+    start, end = (dt.date.fromisoformat(x) for x in quarter)
+    everyone = Scope(None)
+    prev = earlier_period(start, end)
+    periods = [(start, end)] + [earlier_period(start, end, k) for k in range(1, BASELINE_PERIODS + 1)]
+    with engine.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT day, estate_code, channel, category, severity, building, facility, count(*) AS n,
+                   count(first_contact_due_at) AS due,
+                   count(*) FILTER (WHERE acknowledged_at <= first_contact_due_at) AS on_time,
+                   count(*) FILTER (WHERE acknowledged_at > first_contact_due_at) AS late,
+                   count(*) FILTER (WHERE acknowledged_at IS NULL AND first_contact_met_at IS NULL
+                                    AND first_contact_due_at < :now) AS overdue
+            FROM complaint_facts WHERE tenant_id = :t AND day BETWEEN :lo AND :hi
+            GROUP BY 1, 2, 3, 4, 5, 6, 7"""), {"t": tenant, "lo": periods[-1][0], "hi": end, "now": NOW}).all()
+
+    def within(r, period):
+        return period[0] <= r.day <= period[1]
+
+    def sums(selected):
+        out = {"received": 0, "first_contact_due": 0, "first_contact_on_time": 0, "first_contact_late": 0, "od": 0}
+        for r in selected:
+            for k, v in (("received", r.n), ("first_contact_due", r.due), ("first_contact_on_time", r.on_time),
+                         ("first_contact_late", r.late), ("od", r.overdue)):
+                out[k] += v
+        return out
+
+    league = reports.league_table(tenant, everyone, engine, NOW, *quarter)["rows"]
+    for row in league:
+        cur = sums(r for r in rows if r.estate_code == row["estate"] and within(r, (start, end)))
+        old = sums(r for r in rows if r.estate_code == row["estate"] and within(r, prev))
+        assert (row["received"], row["previous_received"], row["overdue_now"], row["on_time_pct"],
+                row["previous_on_time_pct"]) == (
+            cur["received"], old["received"], cur["od"], figures.first_contact(cur, cur["od"])["on_time_pct"],
+            figures.first_contact(old, old["od"])["on_time_pct"]), ("league table", row["estate"])
+    kpis = reports.kpis(tenant, everyone, engine, NOW, *quarter)
+    cur = sums(r for r in rows if within(r, (start, end)))
+    assert (kpis["received"], kpis["overdue_now"], kpis["first_contact"]["on_time"], kpis["first_contact"]["late"]) \
+        == (cur["received"], cur["od"], cur["first_contact_on_time"], cur["first_contact_late"]), "kpis"
+    for dim in ("channel", "category", "severity"):
+        counts: dict = {}
+        for r in rows:
+            if within(r, (start, end)):
+                counts[getattr(r, dim)] = counts.get(getattr(r, dim), 0) + r.n
+        assert {b["key"]: b["received"] for b in kpis[f"by_{dim}"]} == counts, ("kpis", dim)
+    spots = reports.hot_spots(tenant, everyone, engine, *quarter)
+    families = {"categories": (lambda r: r.category, ("category",)), "estates": (lambda r: r.estate_code, ("estate",)),
+                "estate_categories": (lambda r: (r.estate_code, r.category), ("estate", "category")),
+                "buildings": (lambda r: (r.estate_code, r.building) if r.building else None, ("estate", "building")),
+                "facilities": (lambda r: (r.estate_code, r.facility) if r.facility else None, ("estate", "facility"))}
+    for family, (key_of, fields) in families.items():
+        per: dict = {}
+        for r in rows:
+            key = key_of(r)
+            for k, period in enumerate(periods):
+                if key is not None and within(r, period):
+                    per.setdefault(key, [0] * len(periods))[k] += r.n
+        expected = find_hot_spots({key: c[0] for key, c in per.items()}, {key: c[:0:-1] for key, c in per.items()})
+        got = [(tuple(item[f] for f in fields) if len(fields) > 1 else item[fields[0]], item["count"],
+                item["baseline"]) for item in spots[family]]
+        assert got == [(e["key"], e["count"], e["baseline"]) for e in expected], ("hot spots", family)
+
+
 def timed(fn, repeat: int, tenants: list[str]) -> list[float]:
     fn(tenants[0])  # warm-up (plans, caches)
     out = []
@@ -364,6 +432,7 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the schema (printed) for inspection")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS) each query's statements")
     parser.add_argument("--schema", help="measure an existing schema kept by --keep (no load)")
+    parser.add_argument("--check", type=int, default=3, help="tenants whose figures are compared with the facts")
     args = parser.parse_args(argv)
     if args.full:
         args.n, args.tenants, args.estates = 10_000_000, 50, 5_000
@@ -390,6 +459,10 @@ def main(argv=None) -> int:
                 check_rebuild(engine)
         sizes(engine, schema)
         for label, quarter in QUARTERS.items():
+            for tenant in tenants[:args.check]:
+                check_equal(engine, tenant, quarter)
+            print(f"{label}: league table, KPIs and hot spots of {min(args.check, len(tenants))} tenants equal the "
+                  "figures from the raw facts", flush=True)
             if args.explain:
                 explain(engine, tenants[0], quarter)
             bench(engine, schema, tenants, args.repeat, label, quarter)

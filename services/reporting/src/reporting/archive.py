@@ -34,7 +34,8 @@ from estatedesk_common.unit_of_work import UnitOfWork
 from . import handlers, repository
 from .domain import quality
 from .rebuild import progress_bar, rebuild
-from .tables import complaint_daily, complaint_facts, estate_names, quality_capa, quality_nonconformities, reliability
+from .tables import (complaint_daily, complaint_facts, estate_names, quality_capa, quality_nonconformities, reliability,
+                     rollup_deltas)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ REPLAY = {
 }
 VERSIONS = (1,)  # the schema versions those handlers accept (the decorators' default)
 READ_MODELS = (complaint_facts, complaint_daily, *repository.MONTHLY_TABLES, *repository.LOCATION_TABLES,
-               estate_names, quality_nonconformities, quality_capa)
+               estate_names, quality_nonconformities, quality_capa, rollup_deltas)
 
 
 def consumer_of(event_type: str) -> str:

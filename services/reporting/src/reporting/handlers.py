@@ -3,22 +3,28 @@ and, through it, the rollup (dashboard queries are in ``reports``).
 
 Every handler: claim the event in the inbox (a redelivered ``event_id`` is skipped), lock the complaint's fact
 row (created empty if this is the first event about it), merge the event into it (``domain.facts``), store it,
-and move its rollup contribution by the difference: all in one transaction. The merge is order-independent
-and idempotent, so events in any order end in the same fact and the same rollup.
+and append the difference of its rollup contribution (and the event's estate snapshot) as a delta: all in one
+transaction; then merge the deltas into the rollups (``rollup_merge``: one merger at a time, many deltas per
+merge) before returning. The merge is order-independent and idempotent, so events in any order end in the same
+fact and the same rollup.
 """
 from __future__ import annotations
 
+import logging
 from typing import Callable
+
+from sqlalchemy.exc import DBAPIError
 
 from estatedesk_common.envelope import Envelope
 
-from . import queries, repository
+from . import queries, repository, rollup_merge
 from .domain import facts, lifecycle, quality
 from .domain.facts import CaseFact
 from .domain.rollup import (EstateSnapshot, InvalidEvent, InvalidRange, estate_from_estate_saved,
                             fact_from_complaint_received, parse_range)
 from .exceptions import ValidationFailed
 
+log = logging.getLogger(__name__)
 COMPLAINT_RECEIVED_CONSUMER = "reporting.on_complaint_received"
 COMPLAINT_RECLASSIFIED_CONSUMER = "reporting.on_complaint_reclassified"
 CASE_OPENED_CONSUMER = "reporting.on_case_opened"
@@ -46,6 +52,7 @@ def _apply(envelope: Envelope, uow, consumer: str, change: Callable[[CaseFact], 
     """True if the fact changed (False: a redelivery, or an event that adds nothing new)."""
     complaint_id = facts.complaint_id_of(envelope.payload)
     change(CaseFact(envelope.tenant_id, complaint_id))  # a payload we cannot read fails before any write
+    delta_id = None
     with uow:
         if not uow.claim(envelope, consumer):
             return False
@@ -53,13 +60,16 @@ def _apply(envelope: Envelope, uow, consumer: str, change: Callable[[CaseFact], 
         new = change(old)
         if new != old:
             repository.save_fact(uow.conn, new)
-            for key, delta in facts.rollup_changes(old, new):
-                repository.add_to_rollups(uow.conn, envelope.tenant_id, key, delta)
-            for key, delta in facts.location_changes(old, new):
-                repository.add_to_location_rollups(uow.conn, envelope.tenant_id, key, delta)
-        if estate is not None:  # last: every event of the estate writes this one row; hold its lock shortest
-            repository.upsert_estate(uow.conn, envelope.tenant_id, estate, as_of)
+        # the rollups and the estate dimension: a delta, merged after the commit (no shared row locked here)
+        body = rollup_merge.delta_body(old, new, estate, as_of)
+        if body is not None:
+            delta_id = repository.add_delta(uow.conn, envelope.tenant_id, body, uow.clock.now())
         uow.commit()
+    if delta_id is not None:
+        try:
+            rollup_merge.merge_own(uow.engine, delta_id)
+        except DBAPIError as exc:  # the event is handled (committed): the merger loop merges its delta
+            log.warning("rollup delta %s left to the merger loop: %s", delta_id, exc)
     return new != old
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from sqlalchemy import String, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, literal, or_, select, union_all
 
 from .domain import hotspots
 from .domain.facts import COUNTS, SATISFIED, TOP_LEVEL
@@ -45,17 +45,26 @@ def estates(conn, tenant_id: str, scope: Scope, region: str | None = None) -> li
     return [dict(r) for r in conn.execute(q.order_by(e.c.estate_code)).mappings()]
 
 
-def month_split(start: dt.date, end: dt.date):
-    """``((first month, last month) or None, [edge day ranges])``: the whole months inside ``start..end`` are
-    read from a month table, the days before and after them from ``complaint_daily``."""
-    first = start if start.day == 1 else (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    after_end = end + dt.timedelta(days=1)
-    last_end = end if after_end.day == 1 else end.replace(day=1) - dt.timedelta(days=1)
-    if first > last_end:
-        return None, [(start, end)]
-    edges = ([(start, first - dt.timedelta(days=1))] if start < first else []) + (
-        [(last_end + dt.timedelta(days=1), end)] if last_end < end else [])
-    return (first, last_end.replace(day=1)), edges
+def month_parts(start: dt.date, end: dt.date):
+    """``((first month, last month) or None, [(lo, hi, sign)])``: the months to read from a month table and the day
+    ranges to add (sign 1) or take away (sign -1) from a daily table, summing to ``start..end`` exactly. A month
+    the range covers only in part is read as its days in the range, or as the month minus its days outside the
+    range when those are fewer (a range that ends today: the rest of the month holds no rows yet)."""
+    months, days = [], []
+    first = start.replace(day=1)
+    while first <= end:
+        after = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        lo, hi = max(start, first), min(end, after - dt.timedelta(days=1))
+        inside, outside = (hi - lo).days + 1, (after - first).days - (hi - lo).days - 1
+        if outside < inside:  # the whole month, less what lies outside the range
+            months.append(first)
+            days += [(first, lo - dt.timedelta(days=1), -1)] if lo > first else []
+            days += [(hi + dt.timedelta(days=1), after - dt.timedelta(days=1), -1)] if hi < after - dt.timedelta(
+                days=1) else []
+        else:
+            days.append((lo, hi, 1))
+        first = after
+    return ((months[0], months[-1]) if months else None), days
 
 
 MONTH_TABLES = (monthly_by_tenant, monthly_by_estate, monthly_by_category, monthly_by_channel_severity)
@@ -83,138 +92,221 @@ def _in_scope(q, table, scope: Scope):
     return q if scope.everything else q.where(table.c.estate_code.in_(sorted(scope.estates)))
 
 
-def _part(table, period_col: str, prefix: str, by: tuple[str, ...], everything: bool):
-    """One table's rows (ungrouped: the by-columns and the counts) of tenant ``:tenant_id`` between ``:<prefix>_lo``
+def _part(table, period_col: str, prefix: str, by: tuple[str, ...], everything: bool, sign: int = 1,
+          counts: tuple[str, ...] = COUNTS, label: int | None = None):
+    """One table's rows (ungrouped: ``label`` as ``period`` if given, the by-columns, NULL for those ``table`` lacks,
+    and ``COUNTS``, times ``sign``; 0 for those not in ``counts``) of tenant ``:tenant_id`` between ``:<prefix>_lo``
     and ``:<prefix>_hi``, in the estates ``:estates`` unless the caller sees ``everything``."""
-    q = select(*[table.c[_col(name)].label(name) for name in by], *[table.c[c] for c in COUNTS]).where(
+    def count(c):
+        if c not in counts:
+            return literal(0).label(c)
+        return (table.c[c] if sign > 0 else -table.c[c]).label(c)
+    cols = [literal(label).label("period")] if label is not None else []
+    cols += [(table.c[_col(name)] if _col(name) in table.c else literal(None, String)).label(name) for name in by]
+    q = select(*cols, *[count(c) for c in COUNTS]).where(
         table.c.tenant_id == bindparam("tenant_id"), table.c[period_col] >= bindparam(f"{prefix}_lo"),
         table.c[period_col] <= bindparam(f"{prefix}_hi"))
     return q if everything else q.where(table.c.estate_code.in_(bindparam("estates", expanding=True)))
 
 
 @functools.lru_cache(maxsize=512)
-def _rollup_statement(month_table, day_table, by: tuple[str, ...], edges: int, everything: bool):
-    """The statement for one shape of ``rollup`` (built once: building it costs more than running it); the
-    ``parts`` (the whole months, then each edge range) are summed per ``by`` key."""
-    parts = [_part(month_table, "month", "m", by, everything)] if month_table is not None else []
-    parts += [_part(day_table, "day", f"e{k}", by, everything) for k in range(edges)]
+def _rollup_statement(month_table, day_table, by: tuple[str, ...], shape: tuple, everything: bool):
+    """The statement for one shape of ``rollup_periods`` (built once: building it costs more than running it).
+    ``shape``: per period, ``(whole months read or not, (sign of each edge day range, ..))``; each period's parts
+    (its months, then its edge ranges) are labelled with its index and summed per ``(period, *by)``."""
+    parts = []
+    for i, (has_months, signs) in enumerate(shape):
+        if has_months:
+            parts.append(_part(month_table, "month", f"p{i}_m", by, everything, label=i))
+        parts += [_part(day_table, "day", f"p{i}_e{k}", by, everything, sign, label=i) for k, sign in enumerate(signs)]
     src = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-    q = select(*[src.c[name] for name in by], *[func.coalesce(func.sum(src.c[c]), 0).label(c) for c in COUNTS])
-    return q.group_by(*[src.c[name] for name in by]) if by else q
+    keys = [src.c.period, *[src.c[name] for name in by]]
+    return select(*keys, *[func.coalesce(func.sum(src.c[c]), 0).label(c) for c in COUNTS]).group_by(*keys)
 
 
-def _run_rollup(conn, month_table, months, day_table, edges, tenant_id, scope, by) -> list[dict]:
-    params = {"tenant_id": tenant_id}
-    if months is not None:
-        params.update(m_lo=months[0], m_hi=months[1])
-    for k, (lo, hi) in enumerate(edges):
-        params.update({f"e{k}_lo": lo, f"e{k}_hi": hi})
+def _bounds(periods, month_table, split=month_parts) -> tuple[tuple, dict]:
+    """``(shape, parameters)`` of ``_rollup_statement`` for ``periods`` (``[(start, end)]``): each period's whole
+    months (when ``month_table`` is given) and signed edge day ranges (``month_parts``)."""
+    shape, params = [], {}
+    for i, (start, end) in enumerate(periods):
+        months, edges = split(start, end) if month_table is not None else (None, [(start, end, 1)])
+        if months is not None:
+            params.update({f"p{i}_m_lo": months[0], f"p{i}_m_hi": months[1]})
+        for k, (lo, hi, _) in enumerate(edges):
+            params.update({f"p{i}_e{k}_lo": lo, f"p{i}_e{k}_hi": hi})
+        shape.append((months is not None, tuple(sign for _, _, sign in edges)))
+    return tuple(shape), params
+
+
+def _run_rollup(conn, month_table, day_table, periods, tenant_id, scope, by) -> list[list[dict]]:
+    """Per period of ``periods``, the rows of counts summed per ``by`` key (one statement)."""
+    shape, params = _bounds(periods, month_table)
+    params["tenant_id"] = tenant_id
     if not scope.everything:
         params["estates"] = sorted(scope.estates)
-    q = _rollup_statement(month_table if months is not None else None, day_table, tuple(by), len(edges),
+    q = _rollup_statement(month_table if any(m for m, _ in shape) else None, day_table, tuple(by), shape,
                           scope.everything)
-    return [{**{name: r[name] for name in by}, **{c: int(r[c]) for c in COUNTS}}
-            for r in conn.execute(q, params).mappings()]
+    out: list[list[dict]] = [[] for _ in periods]
+    for r in conn.execute(q, params).mappings():
+        out[r["period"]].append({**{name: r[name] for name in by}, **{c: int(r[c]) for c in COUNTS}})
+    return out
 
 
 def _sum_rows(conn, table, period_col, lo, hi, tenant_id, scope, by) -> list[dict]:
     """``table``'s counts over ``lo..hi`` alone, grouped by ``by``."""
     if period_col == "month":
-        return _run_rollup(conn, table, (lo, hi), None, [], tenant_id, scope, by)
-    return _run_rollup(conn, None, None, table, [(lo, hi)], tenant_id, scope, by)
+        shape, params = ((True, ()),), {"p0_m_lo": lo, "p0_m_hi": hi}
+        q = _rollup_statement(table, None, tuple(by), shape, scope.everything)
+        params["tenant_id"] = tenant_id
+        if not scope.everything:
+            params["estates"] = sorted(scope.estates)
+        return [{**{name: r[name] for name in by}, **{c: int(r[c]) for c in COUNTS}}
+                for r in conn.execute(q, params).mappings()]
+    return _run_rollup(conn, None, table, [(lo, hi)], tenant_id, scope, by)[0]
+
+
+def rollup_periods(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: Scope,
+                   by: tuple[str, ...] = ()) -> list[list[dict]]:
+    """``rollup`` of each of ``periods`` (e.g. the league table's period and the one before), in one statement."""
+    table = _month_table(by, scope)
+    rows = _run_rollup(conn, table, _pick(DAY_TABLES, by, scope), periods, tenant_id, scope, by)
+    return [period or [dict.fromkeys(COUNTS, 0)] for period in rows] if not by else rows
 
 
 def rollup(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope, by: tuple[str, ...] = ()) -> list[dict]:
     """Summed rollup counts over ``start..end`` grouped by ``by`` (names in ``DIMENSIONS``), in one statement:
-    the whole months from the smallest month table that has those dimensions, the remaining days from the
-    smallest daily table that has them (``daily_by_estate`` for totals and per-estate figures)."""
-    table = _month_table(by, scope)
-    months, edges = month_split(start, end) if table is not None else (None, [(start, end)])
-    rows = _run_rollup(conn, table, months, _pick(DAY_TABLES, by, scope), edges, tenant_id, scope, by)
-    if not by and not rows:
-        return [dict.fromkeys(COUNTS, 0)]
-    return rows
+    the whole months from the smallest month table that has those dimensions, the remaining days (or the days
+    of a partly covered month outside the range, taken away: ``month_parts``) from the smallest daily table that
+    has them (``daily_by_estate`` for totals and per-estate figures)."""
+    return rollup_periods(conn, tenant_id, [(start, end)], scope, by)[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _breakdown_statement(month_table, names: tuple[str, ...], signs: tuple[int, ...], has_months: bool):
+    """Head office's KPI rows in one statement, ``kind`` 0: the whole months from ``month_table`` with every count
+    per ``names`` key; 1: the edge days' totals from ``complaint_daily_estate`` (every count); 2: the edge days'
+    ``received`` per ``names`` key from ``complaint_daily`` (its covering index ``ix_complaint_daily_received``:
+    the breakdowns need no other count, so no heap page is read)."""
+    parts = [_part(month_table, "month", "p0_m", names, True, label=0)] if has_months else []
+    for k, sign in enumerate(signs):
+        parts.append(_part(daily_by_estate, "day", f"p0_e{k}", names, True, sign, label=1))
+        parts.append(_part(d, "day", f"p0_e{k}", names, True, sign, counts=("received",), label=2))
+    src = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    keys = [src.c.period, *[src.c[name] for name in names]]
+    return select(*keys, *[func.coalesce(func.sum(src.c[c]), 0).label(c) for c in COUNTS]).group_by(*keys)
 
 
 def rollup_breakdowns(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope,
                       names: tuple[str, ...]) -> tuple[dict, dict[str, list[dict]]]:
-    """``(totals, {name: rollup rows by name})`` over ``start..end``: one statement grouped by all ``names`` when a
-    month table has them all for this caller (head office: ``complaint_monthly_tenant``), summed here; otherwise
-    the totals and each breakdown as their own ``rollup``."""
-    if _month_table(names, scope) is None:
+    """``(totals, {name: rows by name with ``received``})`` over ``start..end``. Head office (a month table has all
+    ``names`` and no estate filter is needed: ``complaint_monthly_tenant``): one statement, whose edge days give
+    the totals from ``complaint_daily_estate`` and the breakdowns' ``received`` from ``complaint_daily``'s covering
+    index (``_breakdown_statement``). Otherwise the totals and each breakdown as their own ``rollup``."""
+    table = _month_table(names, scope)
+    if table is None or not scope.everything:
         (totals,) = rollup(conn, tenant_id, start, end, scope)
         return totals, {name: rollup(conn, tenant_id, start, end, scope, (name,)) for name in names}
+    (shape,), params = _bounds([(start, end)], table)
+    params["tenant_id"] = tenant_id
+    q = _breakdown_statement(table, tuple(names), shape[1], shape[0])
     totals = dict.fromkeys(COUNTS, 0)
     per: dict[str, dict] = {name: {} for name in names}
-    for row in rollup(conn, tenant_id, start, end, scope, names):
-        for target in (totals, *[per[name].setdefault(row[name], {name: row[name], **dict.fromkeys(COUNTS, 0)})
-                                 for name in names]):
+    for row in conn.execute(q, params).mappings():
+        if row["period"] in (0, 1):
             for c in COUNTS:
-                target[c] += row[c]
+                totals[c] += int(row[c])
+        if row["period"] in (0, 2):
+            for name in names:
+                target = per[name].setdefault(row[name], {name: row[name], "received": 0})
+                target["received"] += int(row["received"])
     return totals, {name: list(per[name].values()) for name in names}
 
 
-def _labelled(month_table, day_table, periods: list[tuple[dt.date, dt.date]], tenant_id: str, scope: Scope,
-              cols: dict[str, str]):
-    """A subquery of ``(period, *cols, received)``: the periods' whole months from ``month_table``, their edge
-    days from ``day_table``, each row labelled with its period's index by a CASE over the ranges."""
-    months, days = [], []
-    for i, (start, end) in enumerate(periods):
-        whole, edges = month_split(start, end)
-        if whole is not None:
-            months.append((i, *whole))
-        days += [(i, lo, hi) for lo, hi in edges]
+def _hot_parts(month_table, day_table, shape: tuple, everything: bool, cols: dict[str, str]):
+    """The rows of the periods (``_bounds``' ``shape`` and parameters) as ``(*cols, c0, .., c<n-1>)``, each period's
+    count in its own column (``received``, or ``-received`` for the days ``month_parts`` takes away; 0 in the
+    others): one branch per period's whole months and per edge range, each a range scan of the table's covering
+    index, so the period costs nothing per row (no CASE over the ranges)."""
+    n = len(shape)
     parts = []
-    for table, col, ranges in ((month_table, "month", months), (day_table, "day", days)):
-        if not ranges:
-            continue
-        t = table.c
-        within = [and_(t[col] >= lo, t[col] <= hi) for _, lo, hi in ranges]
-        period = case(*[(w, i) for w, (i, _, _) in zip(within, ranges)]).label("period")
-        q = select(period, *[t[c].label(name) for name, c in cols.items()], t.received).where(
-            t.tenant_id == tenant_id, t[col] >= min(r[1] for r in ranges), t[col] <= max(r[2] for r in ranges),
-            or_(*within))
-        parts.append(_in_scope(q, table, scope))
-    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    for i, (has_months, signs) in enumerate(shape):
+        ranges = ([(month_table, "month", f"p{i}_m", 1)] if has_months else []) + [
+            (day_table, "day", f"p{i}_e{k}", sign) for k, sign in enumerate(signs)]
+        for table, col, prefix, sign in ranges:
+            t = table.c
+            value = t.received if sign > 0 else -t.received
+            q = select(*[t[c].label(name) for name, c in cols.items()],
+                       *[(value if k == i else literal(0)).label(f"c{k}") for k in range(n)]).where(
+                t.tenant_id == bindparam("tenant_id"), t[col] >= bindparam(f"{prefix}_lo"),
+                t[col] <= bindparam(f"{prefix}_hi"))
+            parts.append(q if everything else q.where(t.estate_code.in_(bindparam("estates", expanding=True))))
+    return parts
 
 
-def _candidates(family: str, src, estate, name, periods: int, where=None):
-    """Per key of ``family`` (``estate`` / ``name`` columns of ``src`` or None), the count of each period
-    (``c0`` current .. oldest), only for keys the hot-spot rule could flag: ``c0 >= MIN_COUNT`` and
-    ``c0 >= RATIO x mean of the baseline`` (necessary conditions; ``domain.hotspots`` decides)."""
-    counts = [func.coalesce(func.sum(case((src.c.period == k, src.c.received), else_=0)), 0) for k in range(periods)]
-    keys = [col for col in (estate, name) if col is not None]
+def _rule(counts: list, periods: int):
+    """The hot-spot rule's necessary conditions on summed counts (``c0`` current): ``c0 >= MIN_COUNT`` and ``c0 >=
+    RATIO x mean of the baseline`` (``domain.hotspots`` decides)."""
+    return and_(counts[0] >= hotspots.MIN_COUNT,
+                counts[0] * (periods - 1) >= hotspots.RATIO * sum(counts[1:], literal(0)))
+
+
+def _family(family: str, src, estate, name, n: int, where=None, grouped=True):
+    """Per key of ``family`` (``estate`` / ``name`` columns of ``src`` or None), the count of each period, only for
+    keys the hot-spot rule could flag (``_rule``)."""
+    cs = [src.c[f"c{k}"] for k in range(n)]
+    counts = [func.sum(c) for c in cs] if grouped else cs
     q = select(literal(family).label("family"),
                (estate if estate is not None else literal(None, String)).label("estate"),
                (name if name is not None else literal(None, String)).label("name"),
-               *[c.label(f"c{k}") for k, c in enumerate(counts)]).group_by(*keys)
+               *[c.label(f"c{k}") for k, c in enumerate(counts)])
     if where is not None:
         q = q.where(where)
-    return q.having(and_(counts[0] >= hotspots.MIN_COUNT,
-                         counts[0] * (periods - 1) >= hotspots.RATIO * sum(counts[1:], literal(0))))
+    if not grouped:
+        return q.where(_rule(counts, n))
+    return q.group_by(*[col for col in (estate, name) if col is not None]).having(_rule(counts, n))
+
+
+@functools.lru_cache(maxsize=256)
+def _hot_statement(shape: tuple, everything: bool):
+    """``hot_spot_candidates``' statement for one shape of periods (built once, like ``_rollup_statement``)."""
+    n = len(shape)
+    cs = [f"c{k}" for k in range(n)]
+
+    def summed(parts, keys, name):
+        src = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+        # int, not bigint: the families' sums over these stay bigint instead of numeric (slower to add)
+        return (select(*[src.c[k] for k in keys], *[cast(func.sum(src.c[c]), Integer).label(c) for c in cs])
+                .group_by(*[src.c[k] for k in keys])).cte(name)
+
+    pairs = summed(_hot_parts(monthly_by_category, d, shape, everything,
+                              {"estate": "estate_code", "category": "category"}), ("estate", "category"), "pairs")
+    places = summed(_hot_parts(location_monthly, location_daily, shape, everything,
+                               {"estate": "estate_code", "building": "building", "facility": "facility"}),
+                    ("estate", "building", "facility"), "places")
+    return union_all(
+        _family("categories", pairs, None, pairs.c.category, n, pairs.c.category != ""),
+        _family("estates", pairs, pairs.c.estate, None, n),
+        _family("estate_categories", pairs, pairs.c.estate, pairs.c.category, n, grouped=False),
+        _family("buildings", places, places.c.estate, places.c.building, n, places.c.building != ""),
+        _family("facilities", places, places.c.estate, places.c.facility, n, places.c.facility != ""))
 
 
 def hot_spot_candidates(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: Scope) -> list[dict]:
     """``[{family, estate, name, counts: [current, 1 back, .., n back]}]`` for the hot-spot families
-    (``categories``, ``estates``, ``estate_categories``, ``buildings``, ``facilities``), one statement: each
-    family's counts are summed in SQL from the smallest rollup that has its key, and only the keys that can be
-    hot come back (a few rows instead of estates x categories x periods)."""
+    (``categories``, ``estates``, ``estate_categories``, ``buildings``, ``facilities``), one statement that reads
+    two rollups once each over the periods (``_hot_parts``): estate x category (``complaint_monthly_category``,
+    edge days from ``complaint_daily``'s covering index) summed per pair into ``pairs``, from which the category
+    and estate families are summed as well; estate x building x facility (the location rollups) summed into
+    ``places``, from which the building and facility families are summed. Only keys that can be hot come back
+    (a few rows instead of estates x categories x periods)."""
     n = len(periods)
-    by_category = _labelled(_month_table(("category",), scope), _pick(DAY_TABLES, ("category",), scope), periods,
-                            tenant_id, scope, {"category": "category"})
-    by_estate = _labelled(monthly_by_estate, daily_by_estate, periods, tenant_id, scope, {"estate": "estate_code"})
-    pairs = _labelled(monthly_by_category, d, periods, tenant_id, scope,
-                      {"estate": "estate_code", "category": "category"})
-    places = _labelled(location_monthly, location_daily, periods, tenant_id, scope,
-                       {"estate": "estate_code", "building": "building", "facility": "facility"})
-    q = union_all(
-        _candidates("categories", by_category, None, by_category.c.category, n, by_category.c.category != ""),
-        _candidates("estates", by_estate, by_estate.c.estate, None, n),
-        _candidates("estate_categories", pairs, pairs.c.estate, pairs.c.category, n),
-        _candidates("buildings", places, places.c.estate, places.c.building, n, places.c.building != ""),
-        _candidates("facilities", places, places.c.estate, places.c.facility, n, places.c.facility != ""))
+    shape, params = _bounds(periods, monthly_by_category)
+    params["tenant_id"] = tenant_id
+    if not scope.everything:
+        params["estates"] = sorted(scope.estates)
     return [{"family": r["family"], "estate": r["estate"], "name": r["name"],
-             "counts": [int(r[f"c{k}"]) for k in range(n)]} for r in conn.execute(q).mappings()]
+             "counts": [int(r[f"c{k}"]) for k in range(n)]}
+            for r in conn.execute(_hot_statement(shape, scope.everything), params).mappings()]
 
 
 def _open_first_contact():
@@ -241,6 +333,41 @@ def overdue(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope, no
         return int(conn.execute(q).scalar_one())
     q = q.add_columns(f.c.estate_code).group_by(f.c.estate_code)
     return {r.estate_code: int(r.n) for r in conn.execute(q)}
+
+
+@functools.lru_cache(maxsize=64)
+def _overdue_statement(stages: tuple[str, ...], by_estate: bool, everything: bool):
+    """``overdue_many``'s statement: one branch per ``(stage, period)``, each read through its stage's partial
+    index (``ix_complaint_facts_open_*``, which INCLUDE ``estate_code``: index-only, revision r17q1u2e3r4y)."""
+    parts = []
+    for k, stage in enumerate(stages):
+        is_open, due = OPEN[stage]
+        q = select(literal(k).label("part"), *([f.c.estate_code] if by_estate else []), func.count().label("n")).where(
+            f.c.tenant_id == bindparam("tenant_id"), is_open(), due < bindparam("now"),
+            f.c.day >= bindparam(f"lo{k}"), f.c.day <= bindparam(f"hi{k}"))
+        if not everything:
+            q = q.where(f.c.estate_code.in_(bindparam("estates", expanding=True)))
+        parts.append(q.group_by(f.c.estate_code) if by_estate else q)
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def overdue_many(conn, tenant_id: str, parts: list[tuple[str, dt.date, dt.date]], scope: Scope, now: dt.datetime,
+                 by_estate: bool = False) -> list:
+    """``overdue`` for each ``(stage, start, end)`` of ``parts``, in one statement: a count each, or with
+    ``by_estate`` a ``{estate: count}`` each."""
+    params = {"tenant_id": tenant_id, "now": now}
+    for k, (_, lo, hi) in enumerate(parts):
+        params.update({f"lo{k}": lo, f"hi{k}": hi})
+    if not scope.everything:
+        params["estates"] = sorted(scope.estates)
+    out = [{} if by_estate else 0 for _ in parts]
+    for r in conn.execute(_overdue_statement(tuple(stage for stage, _, _ in parts), by_estate, scope.everything),
+                          params).mappings():
+        if by_estate:
+            out[r["part"]][r["estate_code"]] = int(r["n"])
+        else:
+            out[r["part"]] = int(r["n"])
+    return out
 
 
 def handling_p90(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope) -> float | None:

@@ -41,10 +41,14 @@ def _key_columns(table) -> list[str]:
 
 
 def rebuild(engine, batch: int = 5000, progress=True) -> dict:
-    """Truncate the rollups (every tenant) and refill them from ``complaint_facts``."""
+    """Truncate the rollups (every tenant) and refill them from ``complaint_facts``. Pending rollup deltas are
+    dropped (the facts hold them); the merger and handlers' new deltas wait until the commit (``rollup_merge``)."""
     buckets: dict[tuple, dict] = {}
     places: dict[tuple, int] = {}  # (tenant, day, estate, building, facility) -> received
     with engine.begin() as conn:
+        # the rollups are recomputed from the facts: the deltas not merged yet are in them already
+        repository.lock_deltas_for_rebuild(conn)
+        repository.clear_deltas(conn)
         total = repository.count_facts(conn)
         bar = progress_bar(total) if progress else None
         for chunk in repository.iter_facts(conn, batch):

@@ -69,8 +69,8 @@ def kpis(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date
     with engine.connect() as conn:
         scope = scope_for(conn, tenant_id, scope, estate)
         totals, by = queries.rollup_breakdowns(conn, tenant_id, start, end, scope, ("channel", "category", "severity"))
-        overdue = queries.overdue(conn, tenant_id, start, end, scope, now)
-        resolution_overdue = queries.overdue(conn, tenant_id, start, end, scope, now, stage="resolution")
+        overdue, resolution_overdue = queries.overdue_many(
+            conn, tenant_id, [("first_contact", start, end), ("resolution", start, end)], scope, now)
         p90 = queries.handling_p90(conn, tenant_id, start, end, scope) if totals["handling_count"] else None
         breakdowns = {name: _breakdown(rows, name) for name, rows in by.items()}
         units = [r["units"] for r in queries.estates(conn, tenant_id, scope)]
@@ -124,11 +124,11 @@ def _notes(fc: dict, handling: dict, known_units) -> dict:
 
 def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
     prev_start, prev_end = earlier_period(start, end)
-    current = {r["estate"]: r for r in queries.rollup(conn, tenant_id, start, end, scope, ("estate",))}
-    previous = {r["estate"]: r for r in queries.rollup(conn, tenant_id, prev_start, prev_end, scope, ("estate",))}
-    overdue_now = queries.overdue(conn, tenant_id, start, end, scope, now, by_estate=True)
-    overdue_prev = queries.overdue(conn, tenant_id, prev_start, prev_end, scope, now, by_estate=True)
-    resolution_overdue = queries.overdue(conn, tenant_id, start, end, scope, now, by_estate=True, stage="resolution")
+    current, previous = ({r["estate"]: r for r in rows} for rows in queries.rollup_periods(
+        conn, tenant_id, [(start, end), (prev_start, prev_end)], scope, ("estate",)))
+    overdue_now, overdue_prev, resolution_overdue = queries.overdue_many(
+        conn, tenant_id, [("first_contact", start, end), ("first_contact", prev_start, prev_end),
+                          ("resolution", start, end)], scope, now, by_estate=True)
     nonconformity, capa = queries.quality_counts(conn, tenant_id, *quality.period_bounds(start, end), scope, now)
     zero = dict.fromkeys(queries.COUNTS, 0)
     rows = []

@@ -4,12 +4,15 @@ Upserts use the dialect's ``INSERT .. ON CONFLICT`` (SQLite and PostgreSQL share
 consumers create a fact row or increment a rollup row atomically instead of read-modify-write. A fact row is
 locked (``FOR UPDATE`` on PostgreSQL; SQLite has one writer) while its event is applied, so two events for one
 complaint handled at once move its rollup contribution one after the other.
+
+Handlers do not write the shared rollup rows: they append a delta (``add_delta``) that one merger at a time folds
+in (``rollup_merge``: ``claim_deltas``, ``add_rollup_rows``, ``upsert_estates``).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .domain import quality
@@ -17,7 +20,7 @@ from .domain.facts import COUNTS, FIELDS, CaseFact
 from .domain.rollup import EstateSnapshot
 from .tables import (complaint_daily, complaint_facts, daily_by_estate, estate_names, event_archive, location_daily,
                      location_monthly, monthly_by_category, monthly_by_channel_severity, monthly_by_estate,
-                     monthly_by_tenant, quality_capa, quality_nonconformities)
+                     monthly_by_tenant, quality_capa, quality_nonconformities, rollup_deltas)
 
 # every projection of complaint_daily: moved by the same deltas, cleared and refilled by ``rebuild``
 MONTHLY_TABLES = (monthly_by_category, monthly_by_channel_severity, monthly_by_estate, daily_by_estate,
@@ -62,16 +65,6 @@ def add_to_rollups(conn, tenant_id: str, key: tuple, delta: dict) -> None:
                                                       if c.name != "tenant_id"}}, delta)
 
 
-def add_to_location_rollups(conn, tenant_id: str, key: tuple, delta: int) -> None:
-    """Add ``delta`` complaints to the location bucket ``(day, estate, building, facility)`` and its month."""
-    day, estate_code, building, facility = key
-    for table, period in ((location_daily, {"day": day}), (location_monthly, {"month": day.replace(day=1)})):
-        stmt = _insert(conn, table).values(tenant_id=tenant_id, **period, estate_code=estate_code,
-                                           building=building, facility=facility, received=delta)
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(table.primary_key.columns),
-                                                set_={"received": table.c.received + stmt.excluded.received}))
-
-
 def _add(conn, table, key: dict, delta: dict) -> None:
     stmt = _insert(conn, table).values(**key, **{c: delta.get(c, 0) for c in COUNTS})
     stmt = stmt.on_conflict_do_update(index_elements=list(table.primary_key.columns),
@@ -92,6 +85,45 @@ def upsert_estate(conn, tenant_id: str, estate: EstateSnapshot, as_of: dt.dateti
         where=estate_names.c.as_of <= stmt.excluded.as_of,
     )
     conn.execute(stmt)
+
+
+def add_rollup_rows(conn, table, rows: list[dict]) -> None:
+    """Add each row's counts (possibly negative) to ``table``'s row with the same key (created at 0 if missing),
+    in one statement. ``rows``: one per key (a key twice in one statement is an error), in key order."""
+    if rows:
+        conn.execute(_adding_upsert(conn.dialect.name, table), rows)
+
+
+_UPSERTS: dict = {}
+
+
+def _adding_upsert(dialect: str, table):
+    """``INSERT .. ON CONFLICT DO UPDATE SET count = count + excluded.count`` for ``table``, built once per dialect
+    (built anew for every event, they were about half the Python an event cost: bench/README.md)."""
+    stmt = _UPSERTS.get((dialect, table.name))
+    if stmt is None:
+        if dialect not in _INSERTS:
+            raise NotImplementedError(f"no upsert for dialect {dialect!r}")
+        counts = [c.name for c in table.columns if c.name in COUNTS or c.name == "received"]
+        insert = _INSERTS[dialect](table)
+        stmt = _UPSERTS[(dialect, table.name)] = insert.on_conflict_do_update(
+            index_elements=list(table.primary_key.columns), set_={c: table.c[c] + insert.excluded[c] for c in counts})
+    return stmt
+
+
+def upsert_estates(conn, snapshots: list[tuple[str, EstateSnapshot, dt.datetime]]) -> None:
+    """``upsert_estate`` for each ``(tenant, estate, as_of)`` in one statement (one per estate, keys sorted)."""
+    if snapshots:
+        stmt = _insert(conn, estate_names)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[estate_names.c.tenant_id, estate_names.c.estate_code],
+            set_={"name": stmt.excluded.name, "kind": stmt.excluded.kind, "region": stmt.excluded.region,
+                  "units": func.coalesce(stmt.excluded.units, estate_names.c.units), "as_of": stmt.excluded.as_of},
+            where=estate_names.c.as_of <= stmt.excluded.as_of,
+        )
+        conn.execute(stmt, [{"tenant_id": tenant_id, "estate_code": e.code, "name": e.name, "kind": e.kind,
+                             "region": e.region, "units": e.units, "as_of": as_of}
+                            for tenant_id, e, as_of in snapshots])
 
 
 def save_estate(conn, tenant_id: str, estate: EstateSnapshot, active: bool, as_of: dt.datetime) -> bool:
@@ -147,6 +179,71 @@ def save_quality_record(conn, kind: str, record) -> None:
         values["case_ids"] = list(values["case_ids"])
     conn.execute(update(table).where(table.c.tenant_id == record.tenant_id,
                                      table.c[names[1]] == getattr(record, names[1])).values(**values))
+
+
+# --- rollup deltas (rollup_merge.py) --------------------------------------------------------------------------
+
+_MERGE_LOCK = "SELECT {}(hashtext(current_schema() || '.reporting.rollup_merge'))"
+
+
+def add_delta(conn, tenant_id: str, body: dict, now: dt.datetime) -> int:
+    """Append an event's delta; its id."""
+    return conn.execute(rollup_deltas.insert().values(tenant_id=tenant_id, created_at=now, body=body)
+                        .returning(rollup_deltas.c.id)).scalar_one()
+
+
+def try_merge_lock(conn) -> bool:
+    """Become the merger for this transaction (PostgreSQL: an advisory lock per schema, released at its end);
+    False if another transaction is. SQLite: True (its single writer lock serialises the merges)."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(conn.execute(text(_MERGE_LOCK.format("pg_try_advisory_xact_lock"))).scalar())
+
+
+def wait_for_merger(conn) -> None:
+    """Wait until the transaction merging now (if any) ends, without keeping other waiters out (the lock taken
+    shared, until the caller's transaction ends: keep it short). SQLite: nothing to wait for."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(_MERGE_LOCK.format("pg_advisory_xact_lock_shared")))
+
+
+def merge_lock(conn) -> None:
+    """Wait to become the merger for this transaction (PostgreSQL). SQLite: nothing to wait for."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(_MERGE_LOCK.format("pg_advisory_xact_lock")))
+
+
+def lock_deltas_for_rebuild(conn) -> None:
+    """``rebuild``: wait for the merger and keep it out, and make handlers wait before they append a delta (their
+    fact change is then not in the facts ``rebuild`` reads, and their delta is added after it). SQLite: the
+    caller's first write takes the single writer lock for the whole transaction."""
+    merge_lock(conn)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE rollup_deltas IN EXCLUSIVE MODE"))
+
+
+def claim_deltas(conn, limit: int) -> list[tuple[str, dict]]:
+    """Delete and return the ``limit`` oldest deltas as ``(tenant_id, body)``, oldest first: merged by the caller's
+    transaction (a rollback puts them back)."""
+    oldest = select(rollup_deltas.c.id).order_by(rollup_deltas.c.id).limit(limit)
+    stmt = (delete(rollup_deltas).where(rollup_deltas.c.id.in_(oldest))
+            .returning(rollup_deltas.c.id, rollup_deltas.c.tenant_id, rollup_deltas.c.body))
+    return [(r.tenant_id, r.body) for r in sorted(conn.execute(stmt), key=lambda r: r.id)]
+
+
+def delta_pending(conn, delta_id: int) -> bool:
+    return conn.execute(select(rollup_deltas.c.id).where(rollup_deltas.c.id == delta_id)).first() is not None
+
+
+def pending_deltas(conn) -> tuple[int, dt.datetime | None]:
+    """How many deltas wait, and when the oldest of them was written."""
+    oldest = conn.execute(select(rollup_deltas.c.created_at).order_by(rollup_deltas.c.id).limit(1)).scalar()
+    count = conn.execute(select(func.count()).select_from(rollup_deltas)).scalar_one() if oldest else 0
+    return count, oldest
+
+
+def clear_deltas(conn) -> None:
+    conn.execute(delete(rollup_deltas))
 
 
 # --- rebuild ------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from estatedesk_common.events import archive_event_handler, reliable_event_handl
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant
 
-from . import archive, handlers, periodic_reports, reports
+from . import archive, handlers, periodic_reports, reports, rollup_merge
 from .domain.scope import scope_from_roles
 from .exceptions import EXPECTED_EXCEPTIONS
 from .tables import event_archive, reliability
@@ -26,6 +26,7 @@ class ReportingService:
     db = Database("reporting", reliability,  # relay: the periodic reports' report_ready events
                   retention=[("event_archive", event_archive.c.occurred_at, "EVENT_ARCHIVE_RETENTION_DAYS")])
     scheduler = periodic_reports.ReportScheduler()
+    merger = rollup_merge.RollupMerger()  # rollup deltas a handler left behind; the backlog's metrics
     tenant = Tenant()
     obs = Observability()
 

@@ -115,7 +115,7 @@ def test_a_failed_unit_of_work_leaves_nothing_behind(engine, new_uow, make_event
     def boom(*_args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(repository, "add_to_rollups", boom)
+    monkeypatch.setattr(repository, "add_delta", boom)
     with pytest.raises(RuntimeError):
         handlers.record_complaint_received(event, new_uow())
     monkeypatch.undo()

@@ -230,19 +230,40 @@ def test_rebuild_recomputes_the_rollup_from_the_facts(engine, new_uow, events, t
 
 @pytest.mark.parametrize("start, end, months, edges", [
     ("2026-10-01", "2026-12-31", ("2026-10-01", "2026-12-01"), []),
-    ("2026-08-24", "2026-11-22", ("2026-09-01", "2026-10-01"), [("2026-08-24", "2026-08-31"),
-                                                                ("2026-11-01", "2026-11-22")]),
-    ("2026-11-02", "2026-11-30", None, [("2026-11-02", "2026-11-30")]),
-    ("2026-11-01", "2026-11-29", None, [("2026-11-01", "2026-11-29")]),
-    ("2026-12-15", "2027-02-28", ("2027-01-01", "2027-02-01"), [("2026-12-15", "2026-12-31")]),
+    # the bench's rolling 91 days: August's 8 days, and November less its 8 days after the range
+    ("2026-08-24", "2026-11-22", ("2026-09-01", "2026-11-01"), [("2026-08-24", "2026-08-31", 1),
+                                                                ("2026-11-23", "2026-11-30", -1)]),
+    ("2026-08-17", "2026-10-15", ("2026-09-01", "2026-09-01"), [("2026-08-17", "2026-08-31", 1),
+                                                                ("2026-10-01", "2026-10-15", 1)]),
+    ("2026-11-02", "2026-11-30", ("2026-11-01", "2026-11-01"), [("2026-11-01", "2026-11-01", -1)]),
+    ("2026-11-01", "2026-11-29", ("2026-11-01", "2026-11-01"), [("2026-11-30", "2026-11-30", -1)]),
+    ("2026-11-10", "2026-11-25", ("2026-11-01", "2026-11-01"), [("2026-11-01", "2026-11-09", -1),
+                                                                ("2026-11-26", "2026-11-30", -1)]),
+    ("2026-11-23", "2026-11-29", None, [("2026-11-23", "2026-11-29", 1)]),
+    ("2026-11-28", "2026-12-03", None, [("2026-11-28", "2026-11-30", 1), ("2026-12-01", "2026-12-03", 1)]),
+    ("2026-12-15", "2027-02-28", ("2026-12-01", "2027-02-01"), [("2026-12-01", "2026-12-14", -1)]),
+    ("2026-12-18", "2027-02-28", ("2027-01-01", "2027-02-01"), [("2026-12-18", "2026-12-31", 1)]),
     ("2024-02-01", "2024-02-29", ("2024-02-01", "2024-02-01"), []),
 ])
-def test_month_split(start, end, months, edges):
-    from reporting.queries import month_split
+def test_month_parts(start, end, months, edges):
+    from reporting.queries import month_parts
     d = dt.date.fromisoformat
-    got_months, got_edges = month_split(d(start), d(end))
+    got_months, got_edges = month_parts(d(start), d(end))
     assert got_months == (tuple(map(d, months)) if months else None)
-    assert got_edges == [(d(a), d(b)) for a, b in edges]
+    assert got_edges == [(d(a), d(b), sign) for a, b, sign in edges]
+    # the signed parts cover start..end exactly, each day once
+    days = {}
+    if got_months:
+        day = got_months[0]
+        while day <= got_months[1] + dt.timedelta(days=31) and (day.year, day.month) <= (got_months[1].year,
+                                                                                          got_months[1].month):
+            days[day] = days.get(day, 0) + 1
+            day += dt.timedelta(days=1)
+    for lo, hi, sign in got_edges:
+        for k in range((hi - lo).days + 1):
+            days[lo + dt.timedelta(days=k)] = days.get(lo + dt.timedelta(days=k), 0) + sign
+    wanted = {d(start) + dt.timedelta(days=k) for k in range((d(end) - d(start)).days + 1)}
+    assert {day for day, n in days.items() if n} == wanted and set(days.values()) <= {0, 1}
 
 
 def _daily_only(conn, tenant, start, end, by):
