@@ -166,6 +166,12 @@ if [ -f "$RUN/gateway.pid" ]; then
   done
 fi
 
+# intake's copy of each complaint's case status (revision a11c1o2m3m4t): a database upgraded from before it gets the
+# statuses from workflow once; otherwise this finds nothing to do (--only-missing) and asks workflow nothing
+if [ -d services/intake ]; then
+  ("$PY" -m intake.cli sync-case-status --only-missing >>"$LOG/intake-sync-case-status.log" 2>&1 &)
+fi
+
 # --- 5. banner ------------------------------------------------------------------------
 cat <<BANNER
 

@@ -407,7 +407,9 @@ def probe_create(sy, ac, u, t):
 
 def probe_list(sy, ac, u, t):
     return [(f"list {q}", _api(sy, ac, u, "GET", "/complaints", params=q), {200})
-            for q in ({}, {"estate": t.estate}, {"estate": t.reference}, {"status": t.reference}, {"limit": 200})]
+            for q in ({}, {"estate": t.estate}, {"estate": t.reference}, {"limit": 200})] + [
+        ("list by an unknown status", _api(sy, ac, u, "GET", "/complaints", params={"status": t.reference}),
+         {400})]  # invalid_filter: not one of the documented statuses
 
 
 def probe_get(sy, ac, u, t):

@@ -43,6 +43,9 @@ STATUSES = {
 # what the queue's status filter offers (workflow's statuses; "active" = not resolved, closed or cancelled)
 CASE_STATUSES = ("open", "assigned", "contacted", "in_progress", "deferred", "resolved", "callback", "closed",
                  "cancelled")
+# the complaint list's status filter, console and API alike: received (no case yet) and the case statuses
+# (intake.case_status.LIST_STATUSES, which refuses anything else with 400 invalid_filter)
+COMPLAINT_STATUSES = ("received", *CASE_STATUSES)
 
 # workflow's CAUSES (domain/actions.py; seed 001 part 5 §4.3, seed 000 §4.2)
 CAUSES = {

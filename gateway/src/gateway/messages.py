@@ -30,6 +30,8 @@ MESSAGES = {
     "error.validation_failed": {"zh_CN": "提交的数据有误：{field}", "en": "Invalid data: {field}"},
     "error.invalid_sort": {"zh_CN": "不支持的排序字段或排序方向（见 details.allowed）",
                            "en": "Unsupported sort key or order (see details.allowed)"},
+    "error.invalid_filter": {"zh_CN": "不支持的筛选值：{field}（见 details.allowed）",
+                             "en": "Unsupported filter value: {field} (see details.allowed)"},
     "error.not_found": {"zh_CN": "找不到请求的资源", "en": "Not found"},
     "error.method_not_allowed": {"zh_CN": "不支持该请求方法", "en": "Method not allowed"},
     "error.conflict": {"zh_CN": "与现有数据冲突", "en": "Conflicts with existing data"},

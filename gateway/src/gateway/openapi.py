@@ -18,7 +18,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from . import sorting
+from . import labels, sorting
 from .schemas import ComplaintSchema, LoginSchema
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
@@ -71,7 +71,9 @@ class ExportArgs(LeagueArgs):
 
 class ComplaintListArgs(Schema):
     estate = fields.String(validate=validate.Length(max=40))
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(labels.COMPLAINT_STATUSES),
+                           metadata={"description": "the case's status (received: no case yet); else 400 "
+                                                    "invalid_filter"})
     channel = fields.String()
     limit = fields.Integer(validate=validate.Range(min=1, max=200))
     offset = fields.Integer(validate=validate.Range(min=0))

@@ -12,9 +12,9 @@ from estatedesk_common.sorting import InvalidSort, Sort, parse_sort
 
 QUEUE = (("due_at", "received_at", "severity", "estate", "status"), Sort("due_at", descending=False))
 COMPLAINTS = (("received_at", "severity", "estate", "status"), Sort("received_at", descending=True))
-# the console's /complaints: intake's keys but status. The page shows workflow's case status over intake's (which
-# stays "received" while the case lives), so intake's order by status would not be the order the column shows.
-COMPLAINT_PAGE = (("received_at", "severity", "estate"), COMPLAINTS[1])
+# the console's /complaints: intake's keys, status included (intake keeps each complaint's case status,
+# intake.case_status, and filters, sorts and shows that one)
+COMPLAINT_PAGE = COMPLAINTS
 CALLBACKS = (("due_at", "resolved_at", "estate", "status"), Sort("due_at", descending=False))
 
 

@@ -8,6 +8,8 @@ import pytest
 from estatedesk_common.db import utcnow
 from estatedesk_common.demo import DEMO_PASSWORD, DEMO_TENANT, OTHER_TENANT, demo_id
 
+from gateway import labels
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -234,6 +236,55 @@ def test_list_ignores_unknown_channel_and_bad_page(as_user, fake_rpc):
     as_user().get("/complaints?channel=<x>&page=abc")
     call = [c for c in fake_rpc.calls if c["method"] == "list_complaints"][0]
     assert call["args"] == (None, None, None, 20, 0, False, "received_at", "desc")
+
+
+@pytest.mark.parametrize("status", ["in_progress", "resolved", "received", "deferred"])
+def test_list_filters_by_the_case_status_in_intake(as_user, fake_rpc, status):
+    """The filter is the case's status, applied in intake's query before paging: the page asks for it and shows
+    the rows intake found with it."""
+    fake_rpc.reply("intake", "list_complaints", {"total": 21, "items": [item(status=status) for _ in range(20)]})
+    fake_rpc.reply("intake", "list_estates", ESTATES)
+    html = as_user("supervisor@demo").get(f"/complaints?status={status}&page=2&sort=status&order=desc"
+                                          ).get_data(as_text=True)
+    [call] = [c for c in fake_rpc.calls if c["method"] == "list_complaints"]
+    assert call["args"] == (None, status, None, 20, 20, False, "status", "desc")
+    assert not [c for c in fake_rpc.calls if c["service"] == "workflow"]  # no per-page filtering in the gateway
+    assert html.count(f'class="badge status-{status}"') == 20 and "第 2 页，共 2 页" in html
+    assert re.search(rf'<option value="{status}" selected>', html)
+
+
+def test_list_status_choices_are_the_documented_set(as_user, fake_rpc):
+    fake_rpc.reply("intake", "list_complaints", {"total": 0, "items": []})
+    fake_rpc.reply("intake", "list_estates", ESTATES)
+    html = as_user("supervisor@demo").get("/complaints").get_data(as_text=True)
+    select = re.search(r'<select id="q-status" name="status">(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="([^"]*)"', select) == ["", *labels.COMPLAINT_STATUSES]
+    assert labels.COMPLAINT_STATUSES == ("received", "open", "assigned", "contacted", "in_progress", "deferred",
+                                         "resolved", "callback", "closed", "cancelled")  # intake.case_status
+    assert ">已受理</option>" in select and ">处理中</option>" in select  # labels in the user's language
+
+
+@pytest.mark.parametrize("status", ["invalid", "<x>", "x" * 100])
+def test_list_ignores_a_status_outside_the_set(as_user, fake_rpc, status):
+    fake_rpc.reply("intake", "list_complaints", {"total": 0, "items": []})
+    fake_rpc.reply("intake", "list_estates", ESTATES)
+    assert as_user().get("/complaints", query_string={"status": status}).status_code == 200
+    [call] = [c for c in fake_rpc.calls if c["method"] == "list_complaints"]
+    assert call["args"][1] is None
+
+
+def test_api_list_passes_the_status_filter_and_intake_refusal_is_a_400(client, auth_headers, fake_rpc,
+                                                                       remote_error):
+    fake_rpc.reply("intake", "list_complaints", {"total": 0, "items": []})
+    assert client.get("/api/v1/complaints?status=in_progress", headers=auth_headers).status_code == 200
+    assert fake_rpc.calls[-1]["kwargs"]["status"] == "in_progress"
+    fake_rpc.reply("intake", "list_complaints", remote_error("InvalidFilter", 400, "invalid_filter", field="status",
+                                                             allowed=list(labels.COMPLAINT_STATUSES)))
+    r = client.get("/api/v1/complaints?status=done", headers=auth_headers | {"Accept-Language": "en"})
+    body = r.get_json()
+    assert r.status_code == 400 and body["error"] == "invalid_filter" and body["details"]["field"] == "status"
+    assert body["details"]["allowed"] == list(labels.COMPLAINT_STATUSES)
+    assert body["message"] == "Unsupported filter value: status (see details.allowed)"
 
 
 def test_committee_member_and_unknown_roles_cannot_list(client, bearer, app, fake_rpc):

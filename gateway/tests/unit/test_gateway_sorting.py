@@ -98,7 +98,7 @@ def test_complaint_list_headers_sort_in_intake_and_keep_the_filters(complaints_p
     [call] = [c for c in fake_rpc.calls if c["method"] == "list_complaints"]
     assert call["args"] == ("DEMO-RES", None, "hotline", 20, 20, False, "severity", "desc")  # page 2, in intake
     assert headers(html) == {"received_at": ("none", "asc"), "estate": ("none", "asc"),
-                             "severity": ("descending", "asc")}  # no status: the column shows workflow's status
+                             "severity": ("descending", "asc"), "status": ("none", "asc")}  # intake's case status
     link = html.replace("&amp;", "&")
     estate = re.search(r'href="([^"]*sort=estate[^"]*)"', link).group(1)
     assert "estate=DEMO-RES" in estate and "channel=hotline" in estate and "page=" not in estate  # back to page 1
@@ -112,7 +112,7 @@ def test_complaint_list_headers_sort_in_intake_and_keep_the_filters(complaints_p
 @pytest.mark.parametrize("query, expected", [
     ("", ("received_at", "desc")), ("?sort=received_at", ("received_at", "desc")),
     ("?sort=received_at&order=asc", ("received_at", "asc")), ("?sort=estate", ("estate", "asc")),
-    ("?sort=status&order=asc", ("received_at", "desc")),  # intake's status is not the status shown
+    ("?sort=status&order=asc", ("status", "asc")),  # the case status intake keeps (intake.case_status)
     ("?sort=reference;drop&order=up", ("received_at", "desc")),
 ])
 def test_complaint_list_sends_known_keys_and_ignores_others(complaints_page, fake_rpc, query, expected):

@@ -1,6 +1,7 @@
 """Complaint pages: record one (``/complaints/new``, agents), read one (``/complaints/<id>``, with the
-action forms of ``console_case_actions``), list them (``/complaints``, with workflow's status; headers sort in
-intake's query by received time, severity or estate, not by status: see ``sorting.COMPLAINT_PAGE``). They call
+action forms of ``console_case_actions``), list them (``/complaints``: filtered, sorted and paged in intake's
+query by the case's status as intake keeps it from workflow's events, ``intake.case_status``; headers sort by received
+time, severity, estate or status: ``sorting.COMPLAINT_PAGE``). They call
 the same intake RPCs as the API, validate with the API's ``ComplaintSchema`` and show the API's merged view (``complaints.full_view``), so the console cannot drift from the API.
 """
 from __future__ import annotations
@@ -219,6 +220,8 @@ def list_page():
                "channel": args.get("channel") or None}
     if filters["channel"] not in (None, *labels.CHANNELS):
         filters["channel"] = None
+    if filters["status"] not in (None, *labels.COMPLAINT_STATUSES):  # a hand-edited link: no status filter
+        filters["status"] = None
     try:
         page_no = max(1, min(int(args.get("page", 1)), 10**6))
     except ValueError:
@@ -229,7 +232,8 @@ def list_page():
         ("intake", "list_complaints", (filters["estate"], filters["status"], filters["channel"], PAGE_SIZE,
                                        (page_no - 1) * PAGE_SIZE, False, chosen.key, chosen.order)),
         ("intake", "list_estates", ())])
-    result["items"] = with_case_status(privacy.complaint_list(g.principal, result)["items"])
+    # the status intake filtered and sorted on is the one shown (no second look at workflow: one order, one truth)
+    result["items"] = privacy.complaint_list(g.principal, result)["items"]
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     return render_template("complaint_list.html", result=result, estates=estates, filters=filters,
                            page_no=page_no, pages=pages, sort=chosen)

@@ -8,8 +8,8 @@ import uuid
 from estatedesk_common.sorting import Sort, parse_sort
 
 from .domain.complaint import CHANNELS, InvalidComplaint, make_reference, new_complaint, to_event_payload
-from .exceptions import ComplaintNotFound, EstateNotFound, ValidationFailed
-from . import attachments, calls, classification, committee, duplicates, locations, repository
+from .exceptions import ComplaintNotFound, EstateNotFound, InvalidFilter, ValidationFailed
+from . import attachments, calls, case_status, classification, committee, duplicates, locations, repository
 
 log = logging.getLogger(__name__)
 
@@ -158,10 +158,15 @@ def list_complaints(tenant_id: str, user_id: str | None, engine, estate=None, st
                     limit=50, offset=0, mine=False, scope=None, sort=None, order=None) -> dict:
     """The tenant's complaints, newest first, filtered by estate/status/channel (and, with ``mine``, by who
     recorded them: the caller from the context, never a user id sent by the client). ``sort`` (received_at,
-    severity, estate, status) and ``order`` (asc|desc) reorder in the query; others raise ``InvalidSort``."""
+    severity, estate, status) and ``order`` (asc|desc) reorder in the query; others raise ``InvalidSort``.
+    ``status`` is the case's (``case_status.LIST_STATUSES``: received = no case yet); another value raises
+    ``InvalidFilter`` (400, field status)."""
     chosen = parse_sort(sort, order, repository.COMPLAINT_SORTS, Sort("received_at", descending=True))
-    filters = {"estate": _optional_text(estate, "estate", 40), "status": _optional_text(status, "status", 20),
+    filters = {"estate": _optional_text(estate, "estate", 40), "status": status if status != "" else None,
                "channel": _optional_text(channel, "channel", 20)}
+    if filters["status"] is not None and filters["status"] not in case_status.LIST_STATUSES:
+        raise InvalidFilter(f"status must be one of {', '.join(case_status.LIST_STATUSES)}", field="status",
+                            details={"allowed": list(case_status.LIST_STATUSES)})
     if filters["channel"] is not None and filters["channel"] not in CHANNELS:
         raise ValidationFailed(f"unknown channel {channel!r}", field="channel")
     limit, offset = _bounded_int(limit, "limit", 1, LIST_LIMIT_MAX), _bounded_int(offset, "offset", 0, 10**9)

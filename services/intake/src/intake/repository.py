@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import case, func, select
 
+from . import case_status
+
 from estatedesk_common.sorting import SEVERITY_RANK
 
 from .domain.complaint import Complaint, Estate
@@ -72,16 +74,21 @@ def list_complaints(conn, tenant_id: str, *, estate: str | None = None, status: 
                     offset: int = 0, estate_scope=None, sort: str = "received_at",
                     descending: bool = True) -> tuple[int, list]:
     """``(total, rows)``: the tenant's complaints matching every given filter, newest first unless ``sort`` (one
-    of ``COMPLAINT_SORTS``) says otherwise; ties by newest received, then id (one order across pages)."""
+    of ``COMPLAINT_SORTS``) says otherwise; ties by newest received, then id (one order across pages). ``status``
+    and the rows' status are the case's (``case_status.LIST_STATUSES``): intake's own (received) until a case
+    is opened."""
     where = [complaints.c.tenant_id == tenant_id]
     if estate_scope is not None:  # the caller's estates
         where.append(complaints.c.estate_code.in_(sorted(estate_scope)))
-    for column, value in ((complaints.c.estate_code, estate), (complaints.c.status, status),
-                          (complaints.c.channel, channel), (complaints.c.received_by, received_by)):
+    for column, value in ((complaints.c.estate_code, estate), (complaints.c.channel, channel),
+                          (complaints.c.received_by, received_by)):
         if value is not None:
             where.append(column == value)
+    if status is not None:  # the index's form (ix_complaints_case_status), not the coalesce below
+        where += ([complaints.c.case_status.is_(None), complaints.c.status == status]
+                  if status == case_status.NO_CASE else [complaints.c.case_status == status])
     total = conn.execute(select(func.count()).select_from(complaints).where(*where)).scalar_one()
-    q = (select(complaints.c.id, complaints.c.reference, complaints.c.status, complaints.c.estate_code,
+    q = (select(complaints.c.id, complaints.c.reference, _status().label("status"), complaints.c.estate_code,
                 estates.c.name.label("estate_name"), complaints.c.channel, complaints.c.category,
                 complaints.c.severity, complaints.c.received_at, complaints.c.complainant_name)
          .join(estates, (estates.c.tenant_id == complaints.c.tenant_id) & (estates.c.code == complaints.c.estate_code))
@@ -92,13 +99,19 @@ def list_complaints(conn, tenant_id: str, *, estate: str | None = None, status: 
 
 
 COMPLAINT_SORTS = ("received_at", "severity", "estate", "status")
-STATUS_RANK = {"received": 0, "open": 1, "in_progress": 2, "resolved": 3, "closed": 4, "invalid": 5}  # lifecycle
+STATUS_RANK = {status: rank for rank, status in enumerate(case_status.LIST_STATUSES)}  # lifecycle
+
+
+def _status():
+    """The status a complaint is listed with: its case's, else intake's own."""
+    return func.coalesce(complaints.c.case_status, complaints.c.status)
 
 
 def _complaint_order(sort: str, descending: bool) -> list:
     severity_rank = case(SEVERITY_RANK, value=complaints.c.severity, else_=-1)
     primary = {"received_at": [complaints.c.received_at], "severity": [severity_rank],
-               "estate": [estates.c.name, complaints.c.estate_code], "status": [case(STATUS_RANK, value=complaints.c.status, else_=len(STATUS_RANK)), complaints.c.status]}[sort]
+               "estate": [estates.c.name, complaints.c.estate_code],
+               "status": [case(STATUS_RANK, value=_status(), else_=len(STATUS_RANK)), _status()]}[sort]
     ordered = [c.desc() if descending else c.asc() for c in primary]
     if sort == "received_at":
         return [*ordered, complaints.c.id.desc() if descending else complaints.c.id]

@@ -7,7 +7,7 @@ from estatedesk_common.events import reliable_event_handler
 from estatedesk_common.observability import Observability
 from estatedesk_common.tenant import Tenant, estates_from_roles
 
-from . import (attachments, calls, classification, committee, duplicates, estate_units, estates_admin, handlers,
+from . import (attachments, calls, case_status, classification, committee, duplicates, estate_units, estates_admin, handlers,
                locations, mail_intake, open311_requests, regions_admin, wechat_accounts_admin, wechat_credentials,
                wechat_intake)
 from .dependencies import Classifiers, MailboxPoller
@@ -39,14 +39,54 @@ class IntakeService:
     @reliable_event_handler("workflow", "case_closed")
     def on_case_closed(self, envelope):
         duplicates.on_case_closed(envelope, self.db.uow())
+        case_status.on_case_event(envelope, self.db.uow())
 
     @reliable_event_handler("workflow", "owner_accepted")
     def on_owner_accepted(self, envelope):
         duplicates.on_case_closed(envelope, self.db.uow())
+        case_status.on_case_event(envelope, self.db.uow())
 
     @reliable_event_handler("workflow", "case_reopened")
     def on_case_reopened(self, envelope):
         duplicates.on_case_reopened(envelope, self.db.uow())
+        case_status.on_case_event(envelope, self.db.uow())
+
+    # the other events that set a case's status (case_status.EVENTS): the complaint list's status
+    @reliable_event_handler("workflow", "case_opened")
+    def on_case_opened(self, envelope):
+        case_status.on_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_assigned")
+    def on_case_assigned(self, envelope):
+        case_status.on_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_contacted")
+    def on_case_contacted(self, envelope):
+        case_status.on_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_plan_recorded")
+    def on_case_plan_recorded(self, envelope):
+        case_status.on_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_progress_recorded")
+    def on_case_progress_recorded(self, envelope):
+        case_status.on_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_resolved")
+    def on_case_resolved(self, envelope):
+        case_status.on_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_cancelled")
+    def on_case_cancelled(self, envelope):
+        case_status.on_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_deferred")
+    def on_case_deferred(self, envelope):
+        case_status.on_case_event(envelope, self.db.uow())
+
+    @reliable_event_handler("workflow", "case_resumed")
+    def on_case_resumed(self, envelope):
+        case_status.on_case_event(envelope, self.db.uow())
 
     @rpc(expected_exceptions=EXPECTED_EXCEPTIONS)
     def register_batch(self, rows, file_sha256=None, filename=None, validate_only=False):

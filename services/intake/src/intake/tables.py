@@ -106,6 +106,12 @@ complaints = Table(
     # location hot spots; null when not given
     Column("location_building", String(40), nullable=True),
     Column("location_facility", String(40), nullable=True),
+    # the case's status as workflow last announced it (revision a11c1o2m3m4t, case_status.py): null until the case
+    # is opened; ``case_version`` (the case's version) and ``case_status_at`` decide whether an event is newer
+    Column("case_status", String(20), nullable=True),
+    Column("case_version", Integer, nullable=True),
+    Column("case_status_at", UTCDateTime, nullable=True),
+    Index("ix_complaints_case_status", "tenant_id", "case_status", "received_at"),
     Index("uq_complaints_external_id", "tenant_id", "channel", "external_id", unique=True),
     Index("ix_complaints_phone", "tenant_id", "complainant_phone", "estate_code"),
     Index("ix_complaints_email", "tenant_id", "complainant_email", "estate_code"),

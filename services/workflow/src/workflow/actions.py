@@ -84,7 +84,7 @@ def act(complaint_id, action: str, data: dict | None, tenant_id: str, user_id: s
         uow.publish(EVENTS[action], tenant_id, {
             "case_id": case_id, "complaint_id": case_id, "reference": case["reference"],
             "estate_code": case["estate_code"], "action": action, "status": decision.status, "by": user_id,
-            "stages_met": met, "note": decision.note, **decision.details, "at": now.isoformat(),
+            "version": case["version"] + 1, "stages_met": met, "note": decision.note, **decision.details, "at": now.isoformat(),
             "stages_due_again": [{"stage": a["stage"], "due_at": a["due_at"].isoformat()} for a in met_next],
             **({"handling_working_hours": _working_hours(uow.conn, case, now)} if action == "resolve" else {})})
         if action == "resolve":  # nonconformity record (loss >= 500 yuan), CAPA for a cluster of one cause

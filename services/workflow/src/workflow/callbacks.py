@@ -67,7 +67,8 @@ def _apply(envelope, uow, action: str, consumer: str) -> bool:
                          .values(status=status, version=case["version"] + 1))
         actor = p.get("by") or "notify"
         body = {"case_id": case["id"], "complaint_id": case["id"], "reference": case["reference"],
-                "estate_code": case["estate_code"], "status": status, "callback_id": p.get("callback_id"),
+                "estate_code": case["estate_code"], "status": status, "version": case["version"] + 1,
+                "callback_id": p.get("callback_id"),
                 "satisfaction": p.get("satisfaction"), "round": p.get("round"), "at": now.isoformat(),
                 "stages_met": met}
         if action == "close":

@@ -36,7 +36,7 @@ def _ids(complaint_ids) -> list[str]:
 
 
 def case_summaries(complaint_ids, tenant_id: str, caller_roles, engine) -> list[dict]:
-    """``[{complaint_id, status, closed, updated_at, resolution_due_at, resolved_at, remedy, cancel_reason,
+    """``[{complaint_id, status, version, closed, updated_at, resolution_due_at, resolved_at, remedy, cancel_reason,
     estate_name}]`` of the tenant's cases among ``complaint_ids`` (unknown ids are left out; a person's call
     sees only the estates of their roles, a trusted call every estate)."""
     ids = _ids(complaint_ids)
@@ -48,7 +48,8 @@ def case_summaries(complaint_ids, tenant_id: str, caller_roles, engine) -> list[
         where.append(cases.c.estate_code.in_(sorted(scope)))
     with engine.connect() as conn:
         rows = conn.execute(select(cases.c.id, cases.c.status, cases.c.remedy, cases.c.cancel_reason,
-                                   cases.c.resolved_at, cases.c.estate_name, cases.c.opened_at)
+                                   cases.c.resolved_at, cases.c.estate_name, cases.c.opened_at,
+                                   cases.c.version)
                             .where(*where)).mappings().all()
         found = [r["id"] for r in rows]
         if not found:
@@ -85,7 +86,8 @@ def _iso(value):
 
 def _summary(row, updated_at, due_at) -> dict:
     return {
-        "complaint_id": row["id"], "status": row["status"], "closed": row["status"] in FINISHED,
+        "complaint_id": row["id"], "status": row["status"], "version": row["version"],
+        "closed": row["status"] in FINISHED,
         "updated_at": _iso(updated_at or row["opened_at"]), "resolution_due_at": _iso(due_at),
         "resolved_at": _iso(row["resolved_at"]), "remedy": row["remedy"], "cancel_reason": row["cancel_reason"],
         "estate_name": row["estate_name"],

@@ -99,8 +99,8 @@ def _defer(uow, case, data, user_id, now) -> dict:
     repository.add_timeline(uow.conn, case["tenant_id"], case["id"], now, "case_deferred", user_id or "workflow",
                             text)
     uow.publish("case_deferred", case["tenant_id"], _body(case) | {
-        "deferral": seq, "status": STATUS, "status_before": case["status"], "consented_by": deferral.consented_by,
-        "by": user_id, "until": deferral.until.isoformat(), "note": deferral.note, "at": now.isoformat()})
+        "deferral": seq, "status": STATUS, "version": case["version"] + 1, "status_before": case["status"],
+        "consented_by": deferral.consented_by, "by": user_id, "until": deferral.until.isoformat(), "note": deferral.note, "at": now.isoformat()})
     return {"complaint_id": case["id"], "status": STATUS, "version": case["version"] + 1, "stages_met": [],
             "deferral": {"deferral": seq, "until": deferral.until.isoformat()}}
 
@@ -139,7 +139,7 @@ def resume(uow, case, by: str | None, now, note: str = "") -> dict:
             + (f"；{note}" if note else ""))
     repository.add_timeline(conn, tenant_id, case["id"], now, "case_resumed", by or "workflow", text)
     uow.publish("case_resumed", tenant_id, _body(case) | {
-        "deferral": row["seq"], "status": status, "by": by, "automatic": by is None,
+        "deferral": row["seq"], "status": status, "version": case["version"] + 1, "by": by, "automatic": by is None,
         "deferred_at": row["deferred_at"].isoformat(), "until": row["until"].isoformat(), "paused_minutes": paused,
         "deadlines": moved, "note": note, "at": now.isoformat()})
     return {"complaint_id": case["id"], "status": status, "version": case["version"] + 1, "stages_met": [],

@@ -129,5 +129,5 @@ def announce(uow, case: dict, entry: rules.Entry, met: list[str], now) -> None:
     uow.publish("case_assigned", case["tenant_id"], {
         "case_id": case["id"], "complaint_id": case["id"], "reference": case["reference"],
         "estate_code": case["estate_code"], "action": "assign", "status": "assigned", "by": None, "routed": True,
-        "on_duty": True, "stages_met": met, "note": "", "assignee": entry.person, "department": entry.post,
+        "version": case["version"], "on_duty": True, "stages_met": met, "note": "", "assignee": entry.person, "department": entry.post,
         "at": now.isoformat()})

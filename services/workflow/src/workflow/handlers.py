@@ -80,6 +80,7 @@ def open_case(envelope, uow) -> bool:
             "channel": p["channel"], "description": p["description"], "complainant": p["complainant"],
             "category": p.get("category"), "severity": severity, "received_at": p["received_at"],
             "opened_at": now.isoformat(), "policy_version": policy.version_label,
+            "status": "open", "version": 1,  # a new case (tables.cases: version 1); routing may assign it at once
             "deadlines": [{"stage": r["stage"], "due_at": r["due_at"].isoformat(), "limit": r["limit_spec"]}
                           for r in rows],
             **{k: p.get(k) for k in ("committee_received_at", "forwarded_by", "instructions")},

@@ -171,5 +171,5 @@ def announce(uow, case: dict, rule, met: list[str], now) -> None:
     uow.publish("case_assigned", case["tenant_id"], {
         "case_id": case["id"], "complaint_id": case["id"], "reference": case["reference"],
         "estate_code": case["estate_code"], "action": "assign", "status": "assigned", "by": None, "routed": True,
-        "stages_met": met, "note": "", "assignee": case["assignee"], "department": rule.department,
+        "version": case["version"], "stages_met": met, "note": "", "assignee": case["assignee"], "department": rule.department,
         "rule": {"scope": rule.scope, "category": rule.category}, "strategy": rule.strategy, "at": now.isoformat()})

@@ -3,6 +3,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from estatedesk_common.demo import DEMO_TENANT, OTHER_TENANT
 from estatedesk_common.errors import ValidationFailed
@@ -40,7 +41,7 @@ def test_open_cases_carry_their_resolution_deadline(cases):
     engine, ids = cases
     rows = by_id(case_summaries([ids["res"], ids["office"]], TENANT, None, engine))
     res = rows[ids["res"]]
-    assert res["status"] == "open" and res["closed"] is False and res["estate_name"]
+    assert res["status"] == "open" and res["closed"] is False and res["estate_name"] and res["version"] == 1
     deadlines = handlers.get_case(ids["res"], TENANT, engine)["deadlines"]
     assert res["resolution_due_at"] == next(d["due_at"] for d in deadlines if d["stage"] == "resolution")
     assert res["updated_at"] and res["updated_at"].endswith("+00:00")
@@ -56,6 +57,13 @@ def test_cancelled_and_closed_cases_are_closed(cases, clock):
     assert rows[ids["res"]]["closed"] is True and rows[ids["res"]]["cancel_reason"] == "重复投诉"
     office = rows[ids["office"]]
     assert office["status"] == "resolved" and office["closed"] is False and office["remedy"] == "已更换灯泡"
+    # the version intake's case-status projection orders by: in the summary and in the events that set a status
+    # (case_opened: 1; each action: the case's new version)
+    with engine.connect() as conn:
+        sent = [b for b in conn.execute(select(reliability.outbox.c.body)).scalars()
+                if b["payload"].get("complaint_id") == ids["office"]]
+    versions = {b["event_type"]: b["payload"].get("version") for b in sent}
+    assert office["version"] == 2 and versions["case_opened"] == 1 and versions["case_resolved"] == 2
     at = dt.datetime.fromisoformat
     assert office["resolved_at"] and at(office["updated_at"]) >= at(office["resolved_at"])
 
