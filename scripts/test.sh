@@ -3,6 +3,7 @@
 # then pytest in phases:
 #   unit            -m "not integration and not e2e"   libs services tests
 #   unit-gateway    -m "not integration and not e2e"   gateway (at the same time as unit)
+#   audit           scripts/audit_pins.py: pinned dependencies vs PyPI's advisories (at the same time as unit)
 # then two lanes at the same time, each in its own instance (lane B's output is printed after lane A's):
 #   lane A (var/test):     integration    -m integration on SQLite     libs services gateway
 #                          e2e            -m e2e on SQLite             tests
@@ -120,7 +121,24 @@ unit_split() {
 INTEG_DIRS=(libs services gateway)
 E2E_DIRS=(tests)
 
+# audit of the pinned dependencies against PyPI's advisories (scripts/audit_pins.py; network: it runs while the
+# unit tests do, its verdict is printed after them)
+AUDIT_LOG="$ESTATEDESK_VAR/audit.log"
+"$ESTATEDESK_VENV/bin/python" "$ROOT/scripts/audit_pins.py" "$ROOT/constraints.txt" >"$AUDIT_LOG" 2>&1 &
+AUDIT_PID=$!
+
 unit_split
+
+wait "$AUDIT_PID"; rc=$?
+echo
+echo "==================== phase: audit  (pinned dependencies vs PyPI's advisories, ran alongside unit) ===================="
+cat "$AUDIT_LOG"
+if [ "$rc" = 0 ]; then
+  SUMMARY+=("$(printf '%-16s PASSED (%s)' audit "$(tail -n1 "$AUDIT_LOG")")")
+else
+  SUMMARY+=("$(printf '%-16s FAILED (%s)' audit "$(tail -n1 "$AUDIT_LOG")")")
+  FAILED=1
+fi
 
 # Lane B (background, output printed after lane A's): the PostgreSQL phases in their own instance.
 LANE_B_LOG="$ESTATEDESK_VAR/lane-pg.log" LANE_B_SUMMARY="$ESTATEDESK_VAR/lane-pg.summary"
