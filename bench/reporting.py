@@ -50,7 +50,7 @@ from reporting.domain.hotspots import BASELINE_PERIODS, hot_spots as find_hot_sp
 from reporting.domain.rollup import earlier_period  # noqa: E402
 from reporting.domain.scope import Scope  # noqa: E402
 from reporting.rebuild import rebuild  # noqa: E402
-from reporting.tables import complaint_daily, location_daily, location_monthly  # noqa: E402
+from reporting.tables import complaint_daily, place_daily, place_monthly, place_quarterly  # noqa: E402
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "services", "reporting", "migrations")
 END = dt.date(2026, 11, 23)
@@ -191,11 +191,12 @@ SELECT tenant_id, day, estate_code, channel, coalesce(category, ''), coalesce(se
        count(*) FILTER (WHERE reclassified)
 FROM complaint_facts WHERE day IS NOT NULL AND estate_code IS NOT NULL AND channel IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6"""
-LOCATION_SQL = """
-INSERT INTO complaint_location_daily (tenant_id, day, estate_code, building, facility, received)
-SELECT tenant_id, day, estate_code, coalesce(building, ''), coalesce(facility, ''), count(*)
-FROM complaint_facts WHERE day IS NOT NULL AND estate_code IS NOT NULL AND channel IS NOT NULL
-  AND (building IS NOT NULL OR facility IS NOT NULL)
+# a complaint naming a building and a facility counts once under each (``rebuild._project_places``)
+PLACE_SQL = """
+INSERT INTO complaint_place_daily (tenant_id, day, estate_code, kind, name, received)
+SELECT tenant_id, day, estate_code, p.kind, p.name, count(*)
+FROM complaint_facts CROSS JOIN LATERAL (VALUES ('building', building), ('facility', facility)) AS p (kind, name)
+WHERE day IS NOT NULL AND estate_code IS NOT NULL AND channel IS NOT NULL AND p.name IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5"""
 
 
@@ -205,8 +206,10 @@ def _key(table) -> list[str]:
 
 def _projection_sql(table, source, counts) -> str:
     """``INSERT .. SELECT`` summing ``source`` (a daily table) into ``table`` (keyed by day or month)."""
-    cols = _key(table)
-    select_cols = ["CAST(date_trunc('month', day) AS DATE)" if c == "month" else c for c in cols]
+    cols, source_period = _key(table), _key(source)[1]
+    counts = [c for c in counts if c in table.c]
+    select_cols = [f"CAST(date_trunc('{c}', {source_period}) AS DATE)" if c in ("month", "quarter") else c
+                   for c in cols]
     return (f"INSERT INTO {table.name} ({', '.join(cols + list(counts))}) "
             f"SELECT {', '.join(select_cols)}, {', '.join(f'sum({c})' for c in counts)} FROM {source.name} "
             f"GROUP BY {', '.join(str(i + 1) for i in range(len(cols)))}")
@@ -216,8 +219,9 @@ def rollup_statements() -> list[tuple[str, str]]:
     """``(table, INSERT .. SELECT)`` for every rollup, in dependency order."""
     return ([("complaint_daily", DAILY_SQL)]
             + [(t.name, _projection_sql(t, complaint_daily, BENCH_COUNTS)) for t in repository.MONTHLY_TABLES]
-            + [("complaint_location_daily", LOCATION_SQL),
-               ("complaint_location_monthly", _projection_sql(location_monthly, location_daily, ("received",)))])
+            + [("complaint_place_daily", PLACE_SQL),
+               ("complaint_place_monthly", _projection_sql(place_monthly, place_daily, ("received",))),
+               ("complaint_place_quarterly", _projection_sql(place_quarterly, place_monthly, ("received",)))])
 
 
 def build_rollups(engine, schema: str) -> None:
@@ -477,9 +481,9 @@ def main(argv=None) -> int:
 
 
 def check_rebuild(engine) -> None:
-    tables = {table.name: ", ".join(_key(table) + list(BENCH_COUNTS))
+    tables = {table.name: ", ".join(_key(table) + [c for c in BENCH_COUNTS if c in table.c])
               for table in (complaint_daily, *repository.MONTHLY_TABLES)}
-    tables.update({t.name: ", ".join(_key(t) + ["received"]) for t in (location_daily, location_monthly)})
+    tables.update({t.name: ", ".join(_key(t) + ["received"]) for t in repository.LOCATION_TABLES})
 
     def snapshot():
         with engine.connect() as conn:

@@ -37,6 +37,9 @@ PACKAGES = {"intake": "services/intake", "workflow": "services/workflow", "notif
 # Tables a revision drops on purpose, with their data carried elsewhere (checked by that revision's own tests).
 DROPPED = {
     ("workflow", "sla_limits"),  # 919f3f796c25: site limits become sla_policies overrides, the table goes
+    # r18l1o2c3a4t: location rows keyed by (estate, kind, name) in complaint_place_* replace the pair tables
+    ("reporting", "complaint_location_daily"),
+    ("reporting", "complaint_location_monthly"),
 }
 
 NOW = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)

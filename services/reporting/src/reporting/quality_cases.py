@@ -1,5 +1,5 @@
 """The cases behind the quality figures (drill-down): the case ids of the nonconformity / CAPA records a figure
-counts, with the same conditions as ``queries.quality_counts`` (records opened / decided / closed within the
+counts, with the same conditions as ``queries._quality_statements`` (records opened / decided / closed within the
 period in the group's zone, CAPA records open or overdue now), tenant- and estate-scoped.
 
 A record names its case(s) (``case_id``; a CAPA record the union ``case_ids``), so the list is of cases, not of

@@ -12,15 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import BigInteger, Integer, String, and_, bindparam, case, cast, func, literal, or_, select, union_all
 
 from .domain import hotspots
 from .domain.facts import COUNTS, SATISFIED, TOP_LEVEL
+from .domain.quality import CAPA_COUNTS, NONCONFORMITY_COUNTS
 from .domain.scope import Scope
 from .domain.stats import percentile_cont
-from .tables import (complaint_daily, complaint_facts, daily_by_estate, estate_names, location_daily,
-                     location_monthly, monthly_by_category, monthly_by_channel_severity, monthly_by_estate,
-                     monthly_by_tenant, quality_capa, quality_nonconformities)
+from .tables import (complaint_daily, complaint_facts, daily_by_estate, estate_names, monthly_by_category,
+                     monthly_by_channel_severity, monthly_by_estate, monthly_by_tenant, place_daily, place_monthly,
+                     place_quarterly, quality_capa, quality_nonconformities, quarterly_by_category)
 
 d, f, e = complaint_daily, complaint_facts, estate_names
 DIMENSIONS = {"estate": d.c.estate_code, "channel": d.c.channel, "category": d.c.category,
@@ -222,32 +223,88 @@ def rollup_breakdowns(conn, tenant_id: str, start: dt.date, end: dt.date, scope:
     return totals, {name: list(per[name].values()) for name in names}
 
 
-def _hot_parts(month_table, day_table, shape: tuple, everything: bool, cols: dict[str, str]):
-    """The rows of the periods (``_bounds``' ``shape`` and parameters) as ``(*cols, c0, .., c<n-1>)``, each period's
-    count in its own column (``received``, or ``-received`` for the days ``month_parts`` takes away; 0 in the
-    others): one branch per period's whole months and per edge range, each a range scan of the table's covering
-    index, so the period costs nothing per row (no CASE over the ranges)."""
-    n = len(shape)
+def _add_months(first: dt.date, k: int) -> dt.date:
+    years, month = divmod(first.month - 1 + k, 12)
+    return dt.date(first.year + years, month + 1, 1)
+
+
+def hot_ranges(start: dt.date, end: dt.date) -> list[tuple[str, dt.date, dt.date, int]]:
+    """``[(grain, lo, hi, sign)]`` summing to ``start..end`` exactly: ``month_parts``' whole months, of which the
+    whole calendar quarters are read from a quarter table (grain ``quarter``, ``lo``/``hi`` their first days), the
+    other months from a month table (``month``), and its signed edge day ranges (``day``)."""
+    months, days = month_parts(start, end)
     parts = []
-    for i, (has_months, signs) in enumerate(shape):
-        ranges = ([(month_table, "month", f"p{i}_m", 1)] if has_months else []) + [
-            (day_table, "day", f"p{i}_e{k}", sign) for k, sign in enumerate(signs)]
-        for table, col, prefix, sign in ranges:
-            t = table.c
-            value = t.received if sign > 0 else -t.received
-            q = select(*[t[c].label(name) for name, c in cols.items()],
-                       *[(value if k == i else literal(0)).label(f"c{k}") for k in range(n)]).where(
-                t.tenant_id == bindparam("tenant_id"), t[col] >= bindparam(f"{prefix}_lo"),
-                t[col] <= bindparam(f"{prefix}_hi"))
-            parts.append(q if everything else q.where(t.estate_code.in_(bindparam("estates", expanding=True))))
+    if months is not None:
+        lo, hi = months
+        first = _add_months(lo, -((lo.month - 1) % 3))  # the quarter lo is in
+        first = first if first == lo else _add_months(first, 3)  # the first quarter that starts at or after lo
+        after = _add_months(hi, 1)
+        after = _add_months(after, -((after.month - 1) % 3))  # the quarter after the last whole one
+        if first < after:
+            parts += [("month", lo, _add_months(first, -1), 1)] if lo < first else []
+            parts.append(("quarter", first, _add_months(after, -3), 1))
+            parts += [("month", after, hi, 1)] if after <= hi else []
+        else:
+            parts.append(("month", lo, hi, 1))
+    return parts + [("day", lo, hi, sign) for lo, hi, sign in days]
+
+
+def _hot_shape(periods) -> tuple[tuple, dict]:
+    """``(shape, parameters)`` of ``_hot_statement``: every range of ``hot_ranges`` of every period once, with the
+    ``(period, sign)`` it counts for. Consecutive periods share the days around their boundary (the days one adds
+    are the days the other takes away from its whole month), so those are read once for both."""
+    ranges: dict[tuple, list] = {}
+    for i, (start, end) in enumerate(periods):
+        for grain, lo, hi, sign in hot_ranges(start, end):
+            ranges.setdefault((grain, lo, hi), []).append((i, sign))
+    shape = (len(periods), tuple((grain, tuple(parts)) for (grain, _, _), parts in ranges.items()))
+    params = {}
+    for j, (_, lo, hi) in enumerate(ranges):
+        params.update({f"r{j}_lo": lo, f"r{j}_hi": hi})
+    return shape, params
+
+
+HOT_TABLES = {  # family: (its rollup per grain, the columns read as keys)
+    "pairs": ({"quarter": quarterly_by_category, "month": monthly_by_category, "day": d},
+              {"estate": "estate_code", "category": "category"}),
+    "places": ({"quarter": place_quarterly, "month": place_monthly, "day": place_daily},
+               {"estate": "estate_code", "kind": "kind", "name": "name"}),
+}
+
+
+def _hot_parts(family: str, shape: tuple, everything: bool):
+    """The rows of the periods (``_hot_shape``) as ``(*keys, c0, .., c<n-1>)``: one branch per range, each a range
+    scan of the covering index of the grain's table, its ``received`` in the column of each period it counts for
+    (negated where that period takes the days away; 0 in the others), so the period costs nothing per row."""
+    n, ranges = shape
+    tables, cols = HOT_TABLES[family]
+    parts = []
+    for j, (grain, contributions) in enumerate(ranges):
+        t = tables[grain].c
+        signs = dict(contributions)
+        counts = [(t.received if signs[k] > 0 else -t.received) if k in signs else literal(0) for k in range(n)]
+        q = select(*[t[c].label(name) for name, c in cols.items()], *[c.label(f"c{k}") for k, c in enumerate(counts)])
+        q = q.where(t.tenant_id == bindparam("tenant_id"), t[grain] >= bindparam(f"r{j}_lo"),
+                    t[grain] <= bindparam(f"r{j}_hi"))
+        parts.append(q if everything else q.where(t.estate_code.in_(bindparam("estates", expanding=True))))
     return parts
 
 
 def _rule(counts: list, periods: int):
-    """The hot-spot rule's necessary conditions on summed counts (``c0`` current): ``c0 >= MIN_COUNT`` and ``c0 >=
-    RATIO x mean of the baseline`` (``domain.hotspots`` decides)."""
-    return and_(counts[0] >= hotspots.MIN_COUNT,
-                counts[0] * (periods - 1) >= hotspots.RATIO * sum(counts[1:], literal(0)))
+    """The hot-spot rule on summed counts (``c0`` current, ``n = periods - 1`` baseline counts with sum ``S`` and
+    sum of squares ``Q``), without square roots or division (bigint products; the constants 1.5 and 4 are exact),
+    so that no rounding can drop a key ``domain.hotspots`` (which decides, in floats) would flag: ``c0 >=
+    MIN_COUNT``, ``n c0 >= RATIO S`` (``count >= RATIO x mean``) and ``z >= Z``, i.e. ``c0 - mean >= Z x max(std,
+    sqrt(mean), 1)``: with ``D = n c0 - S = n (c0 - mean)``, ``D >= Z n``, ``D^2 >= Z^2 n S`` and ``D^2 >= Z^2 (n Q
+    - S^2)`` (``n^2 var = n Q - S^2``). Most keys fail it, so few rows come back."""
+    counts = [cast(c, BigInteger) for c in counts]  # squares of int4 counts could overflow
+    n, baseline = periods - 1, counts[1:]
+    total = sum(baseline, literal(0))
+    squares = sum([c * c for c in baseline], literal(0))
+    d = counts[0] * n - total
+    z2 = hotspots.Z * hotspots.Z
+    return and_(counts[0] >= hotspots.MIN_COUNT, counts[0] * n >= hotspots.RATIO * total, d >= hotspots.Z * n,
+                d * d >= z2 * n * total, d * d >= z2 * (squares * n - total * total))
 
 
 def _family(family: str, src, estate, name, n: int, where=None, grouped=True):
@@ -255,7 +312,7 @@ def _family(family: str, src, estate, name, n: int, where=None, grouped=True):
     keys the hot-spot rule could flag (``_rule``)."""
     cs = [src.c[f"c{k}"] for k in range(n)]
     counts = [func.sum(c) for c in cs] if grouped else cs
-    q = select(literal(family).label("family"),
+    q = select((family if not isinstance(family, str) else literal(family)).label("family"),
                (estate if estate is not None else literal(None, String)).label("estate"),
                (name if name is not None else literal(None, String)).label("name"),
                *[c.label(f"c{k}") for k, c in enumerate(counts)])
@@ -269,44 +326,42 @@ def _family(family: str, src, estate, name, n: int, where=None, grouped=True):
 @functools.lru_cache(maxsize=256)
 def _hot_statement(shape: tuple, everything: bool):
     """``hot_spot_candidates``' statement for one shape of periods (built once, like ``_rollup_statement``)."""
-    n = len(shape)
+    n = shape[0]
     cs = [f"c{k}" for k in range(n)]
 
-    def summed(parts, keys, name):
+    def summed(family, keys):
+        parts = _hot_parts(family, shape, everything)
         src = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
         # int, not bigint: the families' sums over these stay bigint instead of numeric (slower to add)
         return (select(*[src.c[k] for k in keys], *[cast(func.sum(src.c[c]), Integer).label(c) for c in cs])
-                .group_by(*[src.c[k] for k in keys])).cte(name)
+                .group_by(*[src.c[k] for k in keys])).cte(family)
 
-    pairs = summed(_hot_parts(monthly_by_category, d, shape, everything,
-                              {"estate": "estate_code", "category": "category"}), ("estate", "category"), "pairs")
-    places = summed(_hot_parts(location_monthly, location_daily, shape, everything,
-                               {"estate": "estate_code", "building": "building", "facility": "facility"}),
-                    ("estate", "building", "facility"), "places")
+    pairs = summed("pairs", ("estate", "category"))
+    places = summed("places", ("estate", "kind", "name"))
+    place_family = case((places.c.kind == "building", literal("buildings")), else_=literal("facilities"))
     return union_all(
         _family("categories", pairs, None, pairs.c.category, n, pairs.c.category != ""),
         _family("estates", pairs, pairs.c.estate, None, n),
         _family("estate_categories", pairs, pairs.c.estate, pairs.c.category, n, grouped=False),
-        _family("buildings", places, places.c.estate, places.c.building, n, places.c.building != ""),
-        _family("facilities", places, places.c.estate, places.c.facility, n, places.c.facility != ""))
+        _family(place_family, places, places.c.estate, places.c.name, n, grouped=False))
 
 
 def hot_spot_candidates(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: Scope) -> list[dict]:
     """``[{family, estate, name, counts: [current, 1 back, .., n back]}]`` for the hot-spot families
     (``categories``, ``estates``, ``estate_categories``, ``buildings``, ``facilities``), one statement that reads
-    two rollups once each over the periods (``_hot_parts``): estate x category (``complaint_monthly_category``,
-    edge days from ``complaint_daily``'s covering index) summed per pair into ``pairs``, from which the category
-    and estate families are summed as well; estate x building x facility (the location rollups) summed into
-    ``places``, from which the building and facility families are summed. Only keys that can be hot come back
-    (a few rows instead of estates x categories x periods)."""
-    n = len(periods)
-    shape, params = _bounds(periods, monthly_by_category)
+    two rollup families once each over the periods (``_hot_parts``, whole quarters from the quarter tables, other
+    whole months from the month tables, edge days from the daily ones, days shared by two periods once):
+    estate x category (``complaint_quarterly_category``, ``complaint_monthly_category``, ``complaint_daily``'s
+    covering index) summed per pair into ``pairs``, from which the category and estate families are summed as
+    well; estate x named building / facility (``complaint_place_*``) summed per key into ``places``, which are the
+    building and facility families. Only keys that can be hot come back (a few rows instead of estates x
+    categories x periods: ``_rule``)."""
+    shape, params = _hot_shape(periods)
     params["tenant_id"] = tenant_id
     if not scope.everything:
         params["estates"] = sorted(scope.estates)
-    return [{"family": r["family"], "estate": r["estate"], "name": r["name"],
-             "counts": [int(r[f"c{k}"]) for k in range(n)]}
-            for r in conn.execute(_hot_statement(shape, scope.everything), params).mappings()]
+    return [{"family": family, "estate": estate, "name": name, "counts": [int(c) for c in counts]}
+            for family, estate, name, *counts in conn.execute(_hot_statement(shape, scope.everything), params)]
 
 
 def _open_first_contact():
@@ -337,8 +392,9 @@ def overdue(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope, no
 
 @functools.lru_cache(maxsize=64)
 def _overdue_statement(stages: tuple[str, ...], by_estate: bool, everything: bool):
-    """``overdue_many``'s statement: one branch per ``(stage, period)``, each read through its stage's partial
-    index (``ix_complaint_facts_open_*``, which INCLUDE ``estate_code``: index-only, revision r17q1u2e3r4y)."""
+    """"Overdue now" for several ``(stage, period)`` at once (``league``'s CTE; parameters ``lo<k>``, ``hi<k>``): one
+    branch per ``(stage, period)``, each read through its stage's partial index (``ix_complaint_facts_open_*``,
+    which INCLUDE ``estate_code``: index-only, revision r17q1u2e3r4y)."""
     parts = []
     for k, stage in enumerate(stages):
         is_open, due = OPEN[stage]
@@ -349,25 +405,6 @@ def _overdue_statement(stages: tuple[str, ...], by_estate: bool, everything: boo
             q = q.where(f.c.estate_code.in_(bindparam("estates", expanding=True)))
         parts.append(q.group_by(f.c.estate_code) if by_estate else q)
     return parts[0] if len(parts) == 1 else union_all(*parts)
-
-
-def overdue_many(conn, tenant_id: str, parts: list[tuple[str, dt.date, dt.date]], scope: Scope, now: dt.datetime,
-                 by_estate: bool = False) -> list:
-    """``overdue`` for each ``(stage, start, end)`` of ``parts``, in one statement: a count each, or with
-    ``by_estate`` a ``{estate: count}`` each."""
-    params = {"tenant_id": tenant_id, "now": now}
-    for k, (_, lo, hi) in enumerate(parts):
-        params.update({f"lo{k}": lo, f"hi{k}": hi})
-    if not scope.everything:
-        params["estates"] = sorted(scope.estates)
-    out = [{} if by_estate else 0 for _ in parts]
-    for r in conn.execute(_overdue_statement(tuple(stage for stage, _, _ in parts), by_estate, scope.everything),
-                          params).mappings():
-        if by_estate:
-            out[r["part"]][r["estate_code"]] = int(r["n"])
-        else:
-            out[r["part"]] = int(r["n"])
-    return out
 
 
 def handling_p90(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope) -> float | None:
@@ -496,30 +533,136 @@ def _count_if(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def quality_counts(conn, tenant_id: str, lo: dt.datetime, hi: dt.datetime, scope: Scope,
-                   now: dt.datetime) -> tuple[dict, dict]:
-    """``(nonconformity, capa)``, each ``{estate: counts}`` (``domain.quality`` names): records opened / approved /
-    rejected within ``[lo, hi)``; CAPA records open and overdue now, opened and closed within ``[lo, hi)``."""
+@functools.lru_cache(maxsize=8)
+def _quality_statements(everything: bool):
+    """The quality records' counts per estate (``domain.quality`` names; parameters ``tenant_id``, ``q_lo``,
+    ``q_hi``, ``now``, and ``estates`` unless the caller sees ``everything``), built once: records opened /
+    approved / rejected within ``[q_lo, q_hi)``; CAPA records open and overdue now, opened and closed within it."""
     n, c = quality_nonconformities.c, quality_capa.c
+    lo, hi, now = bindparam("q_lo"), bindparam("q_hi"), bindparam("now")
 
     def within(col):
         return and_(col >= lo, col < hi)
 
+    def scoped(q, column):
+        return q if everything else q.where(column.in_(bindparam("estates", expanding=True)))
+
     decided = within(n.decided_at)
-    q = _scoped(select(n.estate_code, _count_if(within(n.opened_at)).label("opened"),
-                       _count_if(and_(decided, n.status == "approved")).label("approved"),
-                       _count_if(and_(decided, n.status == "rejected")).label("rejected"))
-                .where(n.tenant_id == tenant_id, n.estate_code.is_not(None),
-                       or_(within(n.opened_at), decided)), n.estate_code, scope).group_by(n.estate_code)
-    nonconformity = {r["estate_code"]: {k: int(r[k]) for k in ("opened", "approved", "rejected")}
-                     for r in conn.execute(q).mappings()}
+    nonconformity = scoped(select(n.estate_code, _count_if(within(n.opened_at)).label("opened"),
+                                  _count_if(and_(decided, n.status == "approved")).label("approved"),
+                                  _count_if(and_(decided, n.status == "rejected")).label("rejected"))
+                           .where(n.tenant_id == bindparam("tenant_id"), n.estate_code.is_not(None),
+                                  or_(within(n.opened_at), decided)), n.estate_code).group_by(n.estate_code)
     is_open = c.status == "open"
-    q = _scoped(select(c.estate_code, _count_if(is_open).label("open_now"),
-                       _count_if(and_(is_open, c.due_at < now)).label("overdue_now"),
-                       _count_if(within(c.opened_at)).label("opened"),
-                       _count_if(within(c.closed_at)).label("closed"))
-                .where(c.tenant_id == tenant_id, c.estate_code.is_not(None),
-                       or_(is_open, within(c.opened_at), within(c.closed_at))), c.estate_code, scope)
-    capa = {r["estate_code"]: {k: int(r[k]) for k in ("open_now", "overdue_now", "opened", "closed")}
-            for r in conn.execute(q.group_by(c.estate_code)).mappings()}
+    capa = scoped(select(c.estate_code, _count_if(is_open).label("open_now"),
+                         _count_if(and_(is_open, c.due_at < now)).label("overdue_now"),
+                         _count_if(within(c.opened_at)).label("opened"),
+                         _count_if(within(c.closed_at)).label("closed"))
+                  .where(c.tenant_id == bindparam("tenant_id"), c.estate_code.is_not(None),
+                         or_(is_open, within(c.opened_at), within(c.closed_at))), c.estate_code).group_by(c.estate_code)
     return nonconformity, capa
+
+
+LEAGUE_OVERDUE = ("first_contact", "first_contact", "resolution")  # now for the period, the previous, resolution
+
+
+@functools.lru_cache(maxsize=128)
+def _league_statement(shape: tuple, everything: bool, by_region: bool):
+    """``league``'s statement, built once per shape: the estates (``estate_names``) joined with their rollup counts
+    of the period and the one before (``_rollup_statement`` on ``complaint_monthly_estate`` / ``_daily_estate``),
+    their three "overdue now" counts (``_overdue_statement``: partial indexes, index-only) and quality counts
+    (``_quality_statements``), each a CTE read once."""
+    month_table = monthly_by_estate if any(has_months for has_months, _ in shape) else None
+    r = _rollup_statement(month_table, daily_by_estate, ("estate",), shape, everything).cte("r")
+    o = _overdue_statement(LEAGUE_OVERDUE, True, everything).cte("o")
+    nonconformity_q, capa_q = _quality_statements(everything)
+    nc, cp = nonconformity_q.cte("nc"), capa_q.cte("cp")
+    periods = [r.alias(f"r{i}") for i in range(len(shape))]
+    overdue = [o.alias(f"o{k}") for k in range(len(LEAGUE_OVERDUE))]
+    joined = e
+    for i, rp in enumerate(periods):
+        joined = joined.outerjoin(rp, and_(rp.c.estate == e.c.estate_code, rp.c.period == i))
+    for k, ok in enumerate(overdue):
+        joined = joined.outerjoin(ok, and_(ok.c.estate_code == e.c.estate_code, ok.c.part == k))
+    joined = joined.outerjoin(nc, nc.c.estate_code == e.c.estate_code)
+    joined = joined.outerjoin(cp, cp.c.estate_code == e.c.estate_code)
+    q = select(e.c.estate_code, e.c.name, e.c.kind, e.c.region, e.c.units, e.c.active,
+               *[rp.c[c].label(f"p{i}_{c}") for i, rp in enumerate(periods) for c in COUNTS],
+               *[ok.c.n.label(f"overdue{k}") for k, ok in enumerate(overdue)],
+               *[nc.c[c].label(f"nc_{c}") for c in NONCONFORMITY_COUNTS],
+               *[cp.c[c].label(f"capa_{c}") for c in CAPA_COUNTS]).select_from(joined).where(
+        e.c.tenant_id == bindparam("tenant_id"))
+    if not everything:
+        q = q.where(e.c.estate_code.in_(bindparam("estates", expanding=True)))
+    if by_region:
+        q = q.where(e.c.region == bindparam("region"))
+    return q.order_by(e.c.estate_code)
+
+
+def league(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: Scope, region: str | None,
+           now: dt.datetime, quality_bounds: tuple[dt.datetime, dt.datetime]) -> list[dict]:
+    """Per estate in scope (and ``region``), in one statement: ``estate_names``' columns; ``counts``, the rollup
+    counts of each of ``periods`` (the league table's period and the one before: 0 where none);
+    ``overdue``, "overdue now" for first contact in each of the two periods and for resolution in the first;
+    ``nonconformity`` / ``capa``, ``_quality_statements``' counts over ``quality_bounds`` (records opened / approved /
+    rejected within it; CAPA records open and overdue now, opened and closed within it)."""
+    shape, params = _bounds(periods, monthly_by_estate)
+    params.update({"tenant_id": tenant_id, "now": now, "q_lo": quality_bounds[0], "q_hi": quality_bounds[1]})
+    for k, (_, (lo, hi)) in enumerate(zip(LEAGUE_OVERDUE, (periods[0], periods[1], periods[0]))):
+        params.update({f"lo{k}": lo, f"hi{k}": hi})
+    if not scope.everything:
+        params["estates"] = sorted(scope.estates)
+    if region is not None:
+        params["region"] = region
+    out = []
+    for r in conn.execute(_league_statement(shape, scope.everything, region is not None), params).mappings():
+        out.append({"estate_code": r["estate_code"], "name": r["name"], "kind": r["kind"], "region": r["region"],
+                    "units": r["units"], "active": r["active"],
+                    "counts": [{c: int(r[f"p{i}_{c}"] or 0) for c in COUNTS} for i in range(len(periods))],
+                    "overdue": [int(r[f"overdue{k}"] or 0) for k in range(len(LEAGUE_OVERDUE))],
+                    "nonconformity": {c: int(r[f"nc_{c}"] or 0) for c in NONCONFORMITY_COUNTS},
+                    "capa": {c: int(r[f"capa_{c}"] or 0) for c in CAPA_COUNTS}})
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _kpi_context_statement(everything: bool):
+    """``kpi_context``'s statement, built once: one row of scalar subqueries, "overdue now" for first contact and
+    resolution (``_overdue_statement``'s branches: the partial indexes), the estates in scope with their unit
+    counts, and ``_quality_statements``' counts summed over the estates."""
+    scalar = []
+    for k, stage in enumerate(("first_contact", "resolution")):
+        is_open, due = OPEN[stage]
+        q = select(func.count()).where(f.c.tenant_id == bindparam("tenant_id"), is_open(), due < bindparam("now"),
+                                       f.c.day >= bindparam("lo"), f.c.day <= bindparam("hi"))
+        q = q if everything else q.where(f.c.estate_code.in_(bindparam("estates", expanding=True)))
+        scalar.append(q.scalar_subquery().label(f"overdue{k}"))
+    estates_q = select(e.c.units).where(e.c.tenant_id == bindparam("tenant_id"))
+    if not everything:
+        estates_q = estates_q.where(e.c.estate_code.in_(bindparam("estates", expanding=True)))
+    estates_q = estates_q.subquery()
+    scalar += [select(func.count()).select_from(estates_q).scalar_subquery().label("estates"),
+               select(func.count(estates_q.c.units)).scalar_subquery().label("units_known"),
+               select(func.sum(estates_q.c.units)).scalar_subquery().label("units")]
+    nonconformity_q, capa_q = (q.subquery() for q in _quality_statements(everything))
+    scalar += [select(func.sum(nonconformity_q.c[c])).scalar_subquery().label(f"nc_{c}") for c in NONCONFORMITY_COUNTS]
+    scalar += [select(func.sum(capa_q.c[c])).scalar_subquery().label(f"capa_{c}") for c in CAPA_COUNTS]
+    return select(*scalar)
+
+
+def kpi_context(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope, now: dt.datetime,
+                quality_bounds: tuple[dt.datetime, dt.datetime]) -> dict:
+    """What the KPIs take besides the rollup counts, in one statement: ``overdue`` (first contact) and
+    ``resolution_overdue`` now for cases received in ``start..end``; ``units``, the scope's unit count (None
+    unless every estate's is known); ``nonconformity`` / ``capa``, ``_quality_statements``' counts summed over the
+    scope."""
+    params = {"tenant_id": tenant_id, "now": now, "lo": start, "hi": end, "q_lo": quality_bounds[0],
+              "q_hi": quality_bounds[1]}
+    if not scope.everything:
+        params["estates"] = sorted(scope.estates)
+    r = conn.execute(_kpi_context_statement(scope.everything), params).mappings().one()
+    known = r["estates"] and r["units_known"] == r["estates"]
+    return {"overdue": int(r["overdue0"]), "resolution_overdue": int(r["overdue1"]),
+            "units": int(r["units"]) if known else None,
+            "nonconformity": {c: int(r[f"nc_{c}"] or 0) for c in NONCONFORMITY_COUNTS},
+            "capa": {c: int(r[f"capa_{c}"] or 0) for c in CAPA_COUNTS}}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from . import repository
-from .tables import complaint_daily
+from .tables import PLACE_KINDS, complaint_daily
 from .domain.facts import COUNTS, contribution, location_contribution
 
 
@@ -69,12 +69,12 @@ def rebuild(engine, batch: int = 5000, progress=True) -> dict:
             bar.close()
         repository.clear_rollups(conn)
         for table in (complaint_daily, *repository.MONTHLY_TABLES):
-            rows = _project(buckets, _key_columns(table))
+            rows = _project(buckets, _key_columns(table), repository.table_counts(table))
             for i in range(0, len(rows), batch):
                 repository.insert_rollup_rows(conn, table.name, rows[i:i + batch])
             if table is complaint_daily:
                 daily_rows = len(rows)
-        for table, period in zip(repository.LOCATION_TABLES, ("day", "month")):
+        for table, period in zip(repository.LOCATION_TABLES, ("day", "month", "quarter")):
             rows = _project_places(places, period)
             for i in range(0, len(rows), batch):
                 repository.insert_rollup_rows(conn, table.name, rows[i:i + batch])
@@ -82,23 +82,27 @@ def rebuild(engine, batch: int = 5000, progress=True) -> dict:
 
 
 def _project_places(places: dict, period: str) -> list[dict]:
-    """The location counts per day, or summed per month (``period`` day | month)."""
+    """The location counts per day, month or quarter (``period``), one row per kind named (``PLACE_KINDS``)."""
     out: dict[tuple, int] = {}
-    for (tenant_id, day, estate_code, building, facility), n in places.items():
-        key = (tenant_id, day if period == "day" else day.replace(day=1), estate_code, building, facility)
-        out[key] = out.get(key, 0) + n
-    return [dict(zip(("tenant_id", period, "estate_code", "building", "facility"), key), received=n)
+    for (tenant_id, day, estate_code, *names), n in places.items():
+        at = repository.periods_of(day)[period]
+        for kind, name in zip(PLACE_KINDS, names):
+            if name:
+                key = (tenant_id, at, estate_code, kind, name)
+                out[key] = out.get(key, 0) + n
+    return [dict(zip(("tenant_id", period, "estate_code", "kind", "name"), key), received=n)
             for key, n in out.items()]
 
 
-def _project(buckets: dict, columns: list[str]) -> list[dict]:
-    """The daily buckets summed over the dimensions ``columns`` leave out (month = first of the day's month)."""
+def _project(buckets: dict, columns: list[str], counts: list[str] = COUNTS) -> list[dict]:
+    """The daily buckets summed over the dimensions ``columns`` leave out (month / quarter = the first day of the
+    day's month / quarter), with the ``counts`` the table holds."""
     out: dict[tuple, dict] = {}
-    for (tenant_id, day, estate_code, channel, category, severity), counts in buckets.items():
-        row = {"tenant_id": tenant_id, "day": day, "month": day.replace(day=1), "estate_code": estate_code,
+    for (tenant_id, day, estate_code, channel, category, severity), values in buckets.items():
+        row = {"tenant_id": tenant_id, **repository.periods_of(day), "estate_code": estate_code,
                "channel": channel, "category": category, "severity": severity}
         key = tuple(row[c] for c in columns)
-        bucket = out.setdefault(key, dict.fromkeys(COUNTS, 0))
-        for name, value in counts.items():
-            bucket[name] += value
-    return [dict(zip(columns, key), **counts) for key, counts in out.items()]
+        bucket = out.setdefault(key, dict.fromkeys(counts, 0))
+        for name in counts:
+            bucket[name] += values[name]
+    return [dict(zip(columns, key), **sums) for key, sums in out.items()]

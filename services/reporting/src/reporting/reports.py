@@ -69,16 +69,15 @@ def kpis(tenant_id: str, scope: Scope, engine, now: dt.datetime, date_from, date
     with engine.connect() as conn:
         scope = scope_for(conn, tenant_id, scope, estate)
         totals, by = queries.rollup_breakdowns(conn, tenant_id, start, end, scope, ("channel", "category", "severity"))
-        overdue, resolution_overdue = queries.overdue_many(
-            conn, tenant_id, [("first_contact", start, end), ("resolution", start, end)], scope, now)
+        # "overdue now", the scope's units and quality counts: one statement
+        context = queries.kpi_context(conn, tenant_id, start, end, scope, now, quality.period_bounds(start, end))
         p90 = queries.handling_p90(conn, tenant_id, start, end, scope) if totals["handling_count"] else None
         breakdowns = {name: _breakdown(rows, name) for name, rows in by.items()}
-        units = [r["units"] for r in queries.estates(conn, tenant_id, scope)]
-        nonconformity, capa = queries.quality_counts(conn, tenant_id, *quality.period_bounds(start, end), scope, now)
-    fc, res = first_contact(totals, overdue), figures.resolution(totals, resolution_overdue)
+    overdue = context["overdue"]
+    fc, res = first_contact(totals, overdue), figures.resolution(totals, context["resolution_overdue"])
     handling, calls = figures.handling(totals, p90), figures.callbacks(totals)
-    known_units = sum(units) if units and all(u is not None for u in units) else None
-    nc, cp = quality.nonconformity_figures(nonconformity), quality.capa_figures(capa)
+    known_units = context["units"]
+    nc, cp = context["nonconformity"], context["capa"]
     result = {
         "from": start.isoformat(), "to": end.isoformat(), "estate": _text(estate, "estate"),
         "received": totals["received"],
@@ -123,19 +122,13 @@ def _notes(fc: dict, handling: dict, known_units) -> dict:
 
 
 def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
-    prev_start, prev_end = earlier_period(start, end)
-    current, previous = ({r["estate"]: r for r in rows} for rows in queries.rollup_periods(
-        conn, tenant_id, [(start, end), (prev_start, prev_end)], scope, ("estate",)))
-    overdue_now, overdue_prev, resolution_overdue = queries.overdue_many(
-        conn, tenant_id, [("first_contact", start, end), ("first_contact", prev_start, prev_end),
-                          ("resolution", start, end)], scope, now, by_estate=True)
-    nonconformity, capa = queries.quality_counts(conn, tenant_id, *quality.period_bounds(start, end), scope, now)
-    zero = dict.fromkeys(queries.COUNTS, 0)
+    """A row per estate in scope (and region), from one statement (``queries.league``)."""
     rows = []
-    for est in queries.estates(conn, tenant_id, scope, region):
-        code = est["estate_code"]
-        cur, prev = current.get(code, zero), previous.get(code, zero)
-        fc, fc_prev = first_contact(cur, overdue_now.get(code, 0)), first_contact(prev, overdue_prev.get(code, 0))
+    for est in queries.league(conn, tenant_id, [(start, end), earlier_period(start, end)], scope, region, now,
+                              quality.period_bounds(start, end)):
+        code, (cur, prev), (overdue_now, overdue_prev, resolution_overdue) = (est["estate_code"], est["counts"],
+                                                                              est["overdue"])
+        fc, fc_prev = first_contact(cur, overdue_now), first_contact(prev, overdue_prev)
         rows.append({
             "estate": code, "estate_name": est["name"], "kind": est["kind"], "region": est["region"],
             "units": est["units"], "active": est["active"] is not False, "received": cur["received"], "previous_received": prev["received"],
@@ -145,11 +138,11 @@ def _league_rows(conn, tenant_id, scope, region, start, end, now) -> list[dict]:
             "on_time_pct_change": (round(fc["on_time_pct"] - fc_prev["on_time_pct"], 1)
                                    if fc["on_time_pct"] is not None and fc_prev["on_time_pct"] is not None else None),
             "overdue_now": fc["overdue_now"],
-            "resolved_within_limit_pct": figures.resolution(cur, resolution_overdue.get(code, 0))["on_time_pct"],
+            "resolved_within_limit_pct": figures.resolution(cur, resolution_overdue)["on_time_pct"],
             "per_1000_units": quality.per_1000_units(cur["received"], est["units"]),
-            "nonconformity_records": nonconformity.get(code, {}).get("opened", 0),
-            "capa_open": capa.get(code, {}).get("open_now", 0),
-            "capa_overdue": capa.get(code, {}).get("overdue_now", 0),
+            "nonconformity_records": est["nonconformity"]["opened"],
+            "capa_open": est["capa"]["open_now"],
+            "capa_overdue": est["capa"]["overdue_now"],
         })
     return rows
 

@@ -18,14 +18,26 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .domain import quality
 from .domain.facts import COUNTS, FIELDS, CaseFact
 from .domain.rollup import EstateSnapshot
-from .tables import (complaint_daily, complaint_facts, daily_by_estate, estate_names, event_archive, location_daily,
-                     location_monthly, monthly_by_category, monthly_by_channel_severity, monthly_by_estate,
-                     monthly_by_tenant, quality_capa, quality_nonconformities, rollup_deltas)
+from .tables import (complaint_daily, complaint_facts, daily_by_estate, estate_names, event_archive,
+                     monthly_by_category, monthly_by_channel_severity, monthly_by_estate, monthly_by_tenant,
+                     place_daily, place_monthly, place_quarterly, quality_capa, quality_nonconformities,
+                     quarterly_by_category, rollup_deltas)
 
 # every projection of complaint_daily: moved by the same deltas, cleared and refilled by ``rebuild``
 MONTHLY_TABLES = (monthly_by_category, monthly_by_channel_severity, monthly_by_estate, daily_by_estate,
-                  monthly_by_tenant)
-LOCATION_TABLES = (location_daily, location_monthly)
+                  monthly_by_tenant, quarterly_by_category)
+# the location rollups, per day, month and quarter (revision r18l1o2c3a4t)
+LOCATION_TABLES = (place_daily, place_monthly, place_quarterly)
+
+
+def periods_of(day: dt.date) -> dict:
+    """The period keys a day counts in: ``day``, ``month`` (its first day), ``quarter`` (its quarter's first day)."""
+    return {"day": day, "month": day.replace(day=1), "quarter": dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)}
+
+
+def table_counts(table) -> list[str]:
+    """The counts ``table`` holds (every one of ``COUNTS``, or only ``received`` for the narrow ones)."""
+    return [c.name for c in table.columns if c.name in COUNTS]
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 _FACT_KEY = [complaint_facts.c.tenant_id, complaint_facts.c.complaint_id]
@@ -58,17 +70,18 @@ def add_to_rollups(conn, tenant_id: str, key: tuple, delta: dict) -> None:
     """Add ``delta`` (counts, possibly negative) to the daily bucket ``(day, estate, channel, category,
     severity)`` and to its projections (``MONTHLY_TABLES``: each keyed by some of those, day or month)."""
     day, estate_code, channel, category, severity = key
-    row = {"day": day, "month": day.replace(day=1), "estate_code": estate_code, "channel": channel,
-           "category": category, "severity": severity}
+    row = {**periods_of(day), "estate_code": estate_code, "channel": channel, "category": category,
+           "severity": severity}
     for table in (complaint_daily, *MONTHLY_TABLES):
         _add(conn, table, {"tenant_id": tenant_id, **{c.name: row[c.name] for c in table.primary_key.columns
                                                       if c.name != "tenant_id"}}, delta)
 
 
 def _add(conn, table, key: dict, delta: dict) -> None:
-    stmt = _insert(conn, table).values(**key, **{c: delta.get(c, 0) for c in COUNTS})
+    counts = table_counts(table)
+    stmt = _insert(conn, table).values(**key, **{c: delta.get(c, 0) for c in counts})
     stmt = stmt.on_conflict_do_update(index_elements=list(table.primary_key.columns),
-                                      set_={c: table.c[c] + stmt.excluded[c] for c in COUNTS})
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in counts})
     conn.execute(stmt)
 
 

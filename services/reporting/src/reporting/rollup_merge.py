@@ -34,7 +34,7 @@ from estatedesk_common.loops import PollingLoop
 from . import repository
 from .domain.facts import CaseFact, location_changes, rollup_changes
 from .domain.rollup import EstateSnapshot
-from .tables import complaint_daily, location_daily, location_monthly
+from .tables import PLACE_KINDS, complaint_daily, place_daily, place_monthly, place_quarterly
 
 
 BATCH = 2000  # deltas per merge transaction
@@ -70,28 +70,33 @@ def _sum_daily(claimed) -> dict[tuple, dict]:
 
 
 def _rows(buckets: dict[tuple, dict], table) -> list[dict]:
-    """The daily sums projected onto ``table``'s key (month = the day's first), all-zero sums left out, in key
-    order; every count column present."""
+    """The daily sums projected onto ``table``'s key (month / quarter = the day's month's / quarter's first day),
+    sums that change none of ``table``'s counts left out, in key order; every count column of ``table`` present."""
     columns = [c.name for c in table.primary_key.columns]
     out: dict[tuple, dict] = {}
     for (tenant_id, day, *rest), delta in buckets.items():
-        row = {"tenant_id": tenant_id, "day": day, "month": day.replace(day=1), **dict(zip(_DAILY[1:], rest))}
+        row = {"tenant_id": tenant_id, **repository.periods_of(day), **dict(zip(_DAILY[1:], rest))}
         bucket = out.setdefault(tuple(row[c] for c in columns), {})
         for name, value in delta.items():
             bucket[name] = bucket.get(name, 0) + value
-    counts = [c.name for c in table.columns if c.name not in columns]
+    counts = repository.table_counts(table)
     return [dict(zip(columns, key), **{c: delta.get(c, 0) for c in counts})
-            for key, delta in sorted(out.items()) if any(delta.values())]
+            for key, delta in sorted(out.items()) if any(delta.get(c) for c in counts)]
 
 
-def _location_rows(claimed, period: str) -> list[dict]:
+def _place_rows(claimed, period: str) -> list[dict]:
+    """The deltas' location changes (``[day, estate, building, facility, n]``, '' = none named) as rows of the
+    location rollup of ``period`` (day | month | quarter): one per kind named (``PLACE_KINDS``), summed per key,
+    zero sums left out, in key order."""
     out: dict[tuple, int] = {}
     for tenant_id, body in claimed:
-        for day, estate_code, building, facility, n in body.get("location") or ():
-            day = dt.date.fromisoformat(day)
-            key = (tenant_id, day if period == "day" else day.replace(day=1), estate_code, building, facility)
-            out[key] = out.get(key, 0) + n
-    return [dict(zip(("tenant_id", period, "estate_code", "building", "facility"), key), received=n)
+        for day, estate_code, *names, n in body.get("location") or ():
+            at = repository.periods_of(dt.date.fromisoformat(day))[period]
+            for kind, name in zip(PLACE_KINDS, names):
+                if name:
+                    key = (tenant_id, at, estate_code, kind, name)
+                    out[key] = out.get(key, 0) + n
+    return [dict(zip(("tenant_id", period, "estate_code", "kind", "name"), key), received=n)
             for key, n in sorted(out.items()) if n]
 
 
@@ -125,8 +130,8 @@ def _merge(conn, batch: int) -> int:
         buckets = _sum_daily(claimed)
         for table in ROLLUP_TABLES:
             repository.add_rollup_rows(conn, table, _rows(buckets, table))
-        for table, period in ((location_daily, "day"), (location_monthly, "month")):
-            repository.add_rollup_rows(conn, table, _location_rows(claimed, period))
+        for table, period in ((place_daily, "day"), (place_monthly, "month"), (place_quarterly, "quarter")):
+            repository.add_rollup_rows(conn, table, _place_rows(claimed, period))
         for snapshots in _estates(claimed):
             repository.upsert_estates(conn, snapshots)
     return len(claimed)

@@ -160,24 +160,41 @@ daily_by_estate = _projection("complaint_daily_estate", "day", "estate_code")
 monthly_by_tenant = _projection("complaint_monthly_tenant", "month", "channel", "category", "severity")
 
 
-def _location(name: str, period: str) -> Table:
-    """Complaints received per estate-local day (or month) x estate x building x facility ('' = none named), for
-    location hot spots (revision r14h1o2t3s4p). Only complaints that name a location count here; only
-    ``received``: hot spots compare counts, and their cases are drilled down from the facts."""
+def _place(name: str, period: str) -> Table:
+    """Complaints received per estate-local day (month, quarter) x estate x named location, for location hot spots
+    (revision r18l1o2c3a4t): ``kind`` ``building`` or ``facility``, ``name`` the building or facility named; a
+    complaint that names both counts in one row of each kind, one that names none in no row. Keyed by the name
+    alone (not by the building x facility pair, revision r14h1o2t3s4p), an estate-month holds at most one row per
+    building and facility of the estate (12 + 8 in the bench) however many complaints it has. Only ``received``:
+    hot spots compare counts, and their cases are drilled down from the facts."""
     return Table(
         name, metadata,
         Column("tenant_id", String(36), primary_key=True),
         Column(period, Date, primary_key=True),
         Column("estate_code", String(40), primary_key=True),
-        Column("building", String(40), primary_key=True),
-        Column("facility", String(40), primary_key=True),
+        Column("kind", String(10), primary_key=True),
+        Column("name", String(40), primary_key=True),
         Column("received", Integer, nullable=False, server_default="0"),
-        _covering(name, period, ("estate_code", "building", "facility"), ("received",)),
+        _covering(name, period, ("estate_code", "kind", "name"), ("received",)),
     )
 
 
-location_daily = _location("complaint_location_daily", "day")
-location_monthly = _location("complaint_location_monthly", "month")
+PLACE_KINDS = ("building", "facility")
+place_daily = _place("complaint_place_daily", "day")
+place_monthly = _place("complaint_place_monthly", "month")
+# quarter = the first day of the estate-local calendar quarter: hot spots read whole quarters from these
+place_quarterly = _place("complaint_place_quarterly", "quarter")
+# estate x category per quarter (received only): the whole quarters of estate x category hot spots
+quarterly_by_category = Table(
+    "complaint_quarterly_category", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("quarter", Date, primary_key=True),
+    Column("estate_code", String(40), primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("received", Integer, nullable=False, server_default="0"),
+    _covering("complaint_quarterly_category", "quarter", ("estate_code", "category"), ("received",)),
+)
+
 
 # The estate dimension: the latest snapshot seen in events (as_of = that complaint's received_at; older events
 # never win). units: number of units, for complaints per 1,000 units (complaint_received's estate.units; null

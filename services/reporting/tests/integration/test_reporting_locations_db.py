@@ -1,6 +1,6 @@
 """Location hot spots and estate_saved on a real database (SQLite, or PostgreSQL via TEST_DATABASE_URL): the
-location upserts, the CASE-labelled period query over month and day tables, the drill-down filter, the
-estate_saved upsert guarded by ``as_of`` and the rebuild of the location rollups."""
+location upserts (per day, month and quarter), the hot-spot query over quarter, month and day tables, the
+drill-down filter, the estate_saved upsert guarded by ``as_of`` and the rebuild of the location rollups."""
 import datetime as dt
 import uuid
 
@@ -13,7 +13,7 @@ from estatedesk_common.unit_of_work import UnitOfWork
 from reporting import handlers, reports
 from reporting.domain.scope import Scope, scope_from_roles
 from reporting.rebuild import rebuild
-from reporting.tables import location_daily, location_monthly, reliability
+from reporting.tables import place_daily, place_monthly, place_quarterly, reliability
 
 pytestmark = pytest.mark.integration
 ALL = Scope(None)
@@ -46,22 +46,26 @@ def test_location_hot_spots_drilldown_and_rebuild_on_the_database(engine):
         _received(engine, tenant, f"2026-{month:02d}-10T02:00:00+00:00", {"building": "3栋", "facility": "电梯"})
     burst = [_received(engine, tenant, "2026-11-10T02:00:00+00:00", {"building": "3栋", "facility": "电梯"})
              for _ in range(6)]
-    for period in (("2026-11-01", "2026-11-30"), ("2026-10-20", "2026-11-18")):  # whole month; months + edges
+    # whole month; months + edges; a whole quarter (Q4: October's 1 and November's 6, against Q3's 3)
+    for period, count in ((("2026-11-01", "2026-11-30"), 6), (("2026-10-20", "2026-11-18"), 6),
+                          (("2026-10-01", "2026-12-31"), 7)):
         spots = reports.hot_spots(tenant, ALL, engine, *period)
-        assert [(b["building"], b["count"]) for b in spots["buildings"]] == [("3栋", 6)], period
-        assert [(f["facility"], f["count"]) for f in spots["facilities"]] == [("电梯", 6)], period
+        assert [(b["building"], b["count"]) for b in spots["buildings"]] == [("3栋", count)], period
+        assert [(f["facility"], f["count"]) for f in spots["facilities"]] == [("电梯", count)], period
     assert reports.hot_spots(tenant, scope_from_roles([["site_manager", "OTHER"]]), engine, "2026-11-01",
                              "2026-11-30")["buildings"] == []
     page = reports.drilldown(tenant, ALL, engine, NOW, "received", "2026-11-01", "2026-11-30", building="3栋",
                              facility="电梯")
     assert page["total"] == 6 and {i["complaint_id"] for i in page["items"]} == {
         e.payload["complaint_id"] for e in burst}
-    before = _rows(engine, location_daily), _rows(engine, location_monthly)
-    assert len(before[1]) == 5
+    tables = (place_daily, place_monthly, place_quarterly)
+    before = [_rows(engine, table) for table in tables]
+    assert [len(rows) for rows in before] == [10, 10, 4]  # building and facility: 5 days, 5 months, Q3 and Q4
     with engine.begin() as conn:
-        conn.execute(location_monthly.delete())
+        conn.execute(place_monthly.delete())
+        conn.execute(place_quarterly.update().values(received=9))
     rebuild(engine, progress=False)
-    assert (_rows(engine, location_daily), _rows(engine, location_monthly)) == before
+    assert [_rows(engine, table) for table in tables] == before
 
 
 def test_estate_saved_upsert_on_the_database(engine):

@@ -13,7 +13,7 @@ from reporting.domain.facts import CaseFact, location_changes
 from reporting.domain.rollup import InvalidEvent
 from reporting.domain.scope import Scope, scope_from_roles
 from reporting.rebuild import rebuild
-from reporting.tables import estate_names, location_daily, location_monthly
+from reporting.tables import estate_names, place_daily, place_monthly, place_quarterly
 
 NOW = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.timezone.utc)
 ALL = Scope(None)
@@ -37,16 +37,21 @@ def _rows(engine, table):
         return sorted(tuple(r)[1:] for r in conn.execute(select(table).where(table.c.received != 0)))
 
 
-def test_a_named_location_is_counted_once_per_day_estate_building_and_facility(engine, new_uow, events, tenant):
+def test_a_named_location_is_counted_once_per_day_estate_and_named_building_or_facility(engine, new_uow, events,
+                                                                                         tenant):
     env = received(events, new_uow, tenant, "2026-11-24T02:00:00+00:00", {"building": " 3栋 ", "facility": "电梯"})
     handlers.record_complaint_received(env, new_uow())  # redelivery
     received(events, new_uow, tenant, "2026-11-24T03:00:00+00:00", {"building": "3栋"})
     received(events, new_uow, tenant, "2026-11-24T03:00:00+00:00")  # names none: not in the location rollup
     received(events, new_uow, tenant, "2026-11-24T03:00:00+00:00", {"building": 7})  # unusable: none
-    day, month = dt.date(2026, 11, 24), dt.date(2026, 11, 1)
-    assert _rows(engine, location_daily) == [(day, "DEMO-RES", "3栋", "", 1), (day, "DEMO-RES", "3栋", "电梯", 1)]
-    assert _rows(engine, location_monthly) == [(month, "DEMO-RES", "3栋", "", 1),
-                                               (month, "DEMO-RES", "3栋", "电梯", 1)]
+    received(events, new_uow, tenant, "2026-08-31T17:00:00+00:00", {"facility": "电梯"})  # 9-01 in Shanghai: Q3
+    expected = {"day": dt.date(2026, 11, 24), "month": dt.date(2026, 11, 1), "quarter": dt.date(2026, 10, 1)}
+    earlier = {"day": dt.date(2026, 9, 1), "month": dt.date(2026, 9, 1), "quarter": dt.date(2026, 7, 1)}
+    for table, period in ((place_daily, "day"), (place_monthly, "month"), (place_quarterly, "quarter")):
+        # keyed by the name of each kind: the complaint naming both counts under the building and the facility
+        assert _rows(engine, table) == [(earlier[period], "DEMO-RES", "facility", "电梯", 1),
+                                        (expected[period], "DEMO-RES", "building", "3栋", 2),
+                                        (expected[period], "DEMO-RES", "facility", "电梯", 1)], period
 
 
 def test_location_changes_move_the_count_only_when_the_place_changes():
@@ -106,16 +111,22 @@ def test_location_hot_spots_over_whole_months_and_rolling_ranges(engine, new_uow
     # 30 days not on month bounds: months and edge days mixed in each period
     rolling = reports.hot_spots(tenant, ALL, engine, "2026-10-20", "2026-11-18")
     assert [(f["facility"], f["count"]) for f in rolling["facilities"]] == [("会所", 6)]
+    # a calendar quarter from the quarter table: Q4's 7 against Q3's 3 (and nothing before)
+    quarter = reports.hot_spots(tenant, ALL, engine, "2026-10-01", "2026-12-31")
+    assert [(f["facility"], f["count"], f["baseline"]) for f in quarter["facilities"]] == [("会所", 7, [0, 0, 0, 3])]
 
 
 def test_rebuild_recomputes_the_location_rollups(engine, new_uow, events, tenant):
     _burst(events, new_uow, tenant, {"building": "3栋"})
-    before = (_rows(engine, location_daily), _rows(engine, location_monthly))
+    received(events, new_uow, tenant, "2026-11-24T02:00:00+00:00", {"building": "3栋", "facility": "电梯"})
+    tables = (place_daily, place_monthly, place_quarterly)
+    before = [_rows(engine, table) for table in tables]
     with engine.begin() as conn:
-        conn.execute(location_daily.update().values(received=42))
-        conn.execute(location_monthly.delete())
+        conn.execute(place_daily.update().values(received=42))
+        conn.execute(place_monthly.delete())
+        conn.execute(place_quarterly.delete())
     rebuild(engine, progress=False)
-    assert (_rows(engine, location_daily), _rows(engine, location_monthly)) == before
+    assert [_rows(engine, table) for table in tables] == before
 
 
 # --- estate_saved ---------------------------------------------------------------------------------------------
@@ -189,8 +200,8 @@ def test_rebuild_from_events_replays_estate_saved(engine, new_uow, events, tenan
         archive.archive_event(e, "intake", new_uow())
     handlers.record_complaint_received(env, new_uow())
     handlers.record_estate_saved(saved, new_uow())
-    before = (_estate(engine, tenant), _rows(engine, location_daily))
+    before = (_estate(engine, tenant), _rows(engine, place_daily))
     summary = archive.rebuild_from_events(engine, progress=False)
     assert summary["replayed"] == {"complaint_received": 1, "estate_saved": 1}
-    assert (_estate(engine, tenant), _rows(engine, location_daily)) == before
+    assert (_estate(engine, tenant), _rows(engine, place_daily)) == before
     assert before[0]["name"] == "改名花园" and before[0]["units"] == 500

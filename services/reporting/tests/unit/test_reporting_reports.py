@@ -266,6 +266,45 @@ def test_month_parts(start, end, months, edges):
     assert {day for day, n in days.items() if n} == wanted and set(days.values()) <= {0, 1}
 
 
+
+def _covered(parts) -> dict:
+    """day -> how many times the signed ``hot_ranges`` parts count it (quarters and months by their days)."""
+    from reporting.queries import _add_months
+    days: dict = {}
+    for grain, lo, hi, sign in parts:
+        last = hi if grain == "day" else _add_months(hi, 3 if grain == "quarter" else 1) - dt.timedelta(days=1)
+        for k in range((last - lo).days + 1):
+            day = lo + dt.timedelta(days=k)
+            days[day] = days.get(day, 0) + sign
+    return {day: n for day, n in days.items() if n}
+
+
+@pytest.mark.parametrize("start, end, grains", [
+    ("2026-07-01", "2026-09-30", ["quarter"]),                      # a calendar quarter: one quarter row per key
+    ("2026-08-24", "2026-11-22", ["month", "day", "day"]),          # the bench's rolling 91 days
+    ("2026-01-15", "2026-12-20", ["quarter", "day", "day"]),        # Jan less 1-14 .. Dec less 21-31: 4 quarters
+    ("2026-02-01", "2026-10-31", ["month", "quarter", "month"]),    # Feb-Mar, Q2-Q3, Oct
+    ("2026-11-10", "2026-11-25", ["month", "day", "day"]),
+    ("2026-11-23", "2026-11-29", ["day"]),
+])
+def test_hot_ranges_cover_the_period_with_quarters_months_and_days(start, end, grains):
+    from reporting.queries import _hot_shape, hot_ranges
+    from reporting.domain.rollup import earlier_period
+    d = dt.date.fromisoformat
+    parts = hot_ranges(d(start), d(end))
+    assert [grain for grain, *_ in parts] == grains
+    assert _covered(parts) == {d(start) + dt.timedelta(days=k): 1 for k in range((d(end) - d(start)).days + 1)}
+    # the hot-spot statement reads each range once, for every period it counts in (the days at a boundary of two
+    # consecutive periods are added to one and taken from the other's whole month)
+    periods = [(d(start), d(end))] + [earlier_period(d(start), d(end), k) for k in range(1, 5)]
+    (n, ranges), params = _hot_shape(periods)
+    assert n == 5 and len(params) == 2 * len(ranges)
+    bounds = [(grain, params[f"r{j}_lo"], params[f"r{j}_hi"]) for j, (grain, _) in enumerate(ranges)]
+    assert len(set(bounds)) == len(bounds)
+    for i, (lo, hi) in enumerate(periods):
+        mine = [(grain, a, b, sign) for (grain, a, b), (_, uses) in zip(bounds, ranges) for k, sign in uses if k == i]
+        assert _covered(mine) == _covered(hot_ranges(lo, hi)), i
+
 def _daily_only(conn, tenant, start, end, by):
     from reporting import queries
     out = {}
@@ -321,3 +360,24 @@ def test_hot_spots_over_whole_months_use_the_previous_months(engine, new_uow, ev
     table = reports.league_table(tenant, ALL, engine, NOW, "2026-11-01", "2026-11-30")
     assert (table["previous_from"], table["previous_to"]) == ("2026-10-01", "2026-10-31")
     assert (table["rows"][0]["received"], table["rows"][0]["previous_received"]) == (6, 1)
+
+
+def test_the_sql_hot_spot_rule_is_the_domain_rule():
+    """``queries._rule`` (no square roots, no division) keeps exactly the count vectors ``domain.hotspots`` flags,
+    boundary cases included (z exactly 2, count exactly 1.5 x mean, std, sqrt(mean) and 1 each deciding)."""
+    import itertools
+
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
+
+    from reporting import queries
+    from reporting.domain import hotspots
+    meta = MetaData()
+    t = Table("v", meta, *[Column(f"c{k}", Integer) for k in range(5)])
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    vectors = [(c0, *base) for c0 in range(0, 16) for base in itertools.product(range(0, 7), repeat=4)]
+    with engine.begin() as conn:
+        conn.execute(t.insert(), [dict(zip(t.c.keys(), v)) for v in vectors])
+        kept = set(conn.execute(select(t).where(queries._rule([t.c[f"c{k}"] for k in range(5)], 5))).all())
+    assert kept == {v for v in vectors if hotspots.score(v[0], list(v[1:]))["hot"]}
+    assert len(kept) > 1000
