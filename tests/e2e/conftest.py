@@ -10,6 +10,7 @@ import email.policy
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -106,6 +107,19 @@ class System:
                                 start_new_session=True)
         with open(os.path.join(self.var, "run", f"{name}.pid"), "w") as f:
             f.write(str(proc.pid))
+
+
+CONSOLE_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def console_session(system, username: str) -> requests.Session:
+    """A browser-less console session of a demo user (the login form with its CSRF token)."""
+    session = requests.Session()
+    token = CONSOLE_CSRF.search(session.get(f"{system.base_url}/login", timeout=15).text).group(1)
+    answer = session.post(f"{system.base_url}/login", data={"username": username, "password": "demo-password",
+                                                             "csrf_token": token}, allow_redirects=False, timeout=15)
+    assert answer.status_code == 302, answer.text
+    return session
 
 
 def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):

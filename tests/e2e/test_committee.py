@@ -18,7 +18,7 @@ import pytest
 import requests
 from openpyxl import Workbook
 
-from .conftest import wait_for
+from .conftest import console_session, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -28,12 +28,7 @@ HEADER = ["业主姓名", "联系电话", "房号", "投诉内容", "业主反�
 
 
 def console(system, username="committee@demo") -> requests.Session:
-    session = requests.Session()
-    token = CSRF.search(session.get(f"{system.base_url}/login", timeout=15).text).group(1)
-    answer = session.post(f"{system.base_url}/login", data={"username": username, "password": "demo-password",
-                                                             "csrf_token": token}, allow_redirects=False, timeout=15)
-    assert answer.status_code == 302, answer.text
-    return session
+    return console_session(system, username)
 
 
 def csrf(session, url) -> str:

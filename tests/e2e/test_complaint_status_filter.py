@@ -2,25 +2,16 @@
 under 处理中 (in_progress) and then 已解决 (resolved), in the API and on the console's /complaints page, with
 totals and pages computed by intake's query (intake keeps the status from workflow's events: intake.case_status).
 """
-import re
-
 import pytest
 import requests
 
-from .conftest import wait_for
+from .conftest import console_session, wait_for
 
 pytestmark = pytest.mark.e2e
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
 
 def console(system, username="supervisor@demo") -> requests.Session:
-    session = requests.Session()
-    token = CSRF.search(session.get(f"{system.base_url}/login", timeout=15).text).group(1)
-    answer = session.post(f"{system.base_url}/login", data={"username": username, "password": "demo-password",
-                                                             "csrf_token": token}, allow_redirects=False, timeout=15)
-    assert answer.status_code == 302, answer.text
-    return session
+    return console_session(system, username)
 
 
 def listed(system, headers, **params) -> dict:

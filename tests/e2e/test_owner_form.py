@@ -21,7 +21,7 @@ import pytest
 import requests
 from PIL import Image
 
-from .conftest import ROOT
+from .conftest import ROOT, console_session
 
 pytestmark = pytest.mark.e2e
 
@@ -51,12 +51,7 @@ def owner_post(system, session, fields: dict, photos: list, estate="DEMO-RES"):
 
 
 def staff_session(system, username="agent@demo") -> requests.Session:
-    s = requests.Session()
-    token = CSRF.search(s.get(system.base_url + "/login", timeout=15).text).group(1)
-    r = s.post(system.base_url + "/login", data={"username": username, "password": "demo-password",
-                                                 "csrf_token": token}, allow_redirects=False, timeout=15)
-    assert r.status_code == 302
-    return s
+    return console_session(system, username)
 
 
 def find(system, reference: str, channel: str) -> dict:
