@@ -5,8 +5,8 @@ ten as mail into the demo IMAP mailbox, the rest through ``POST /api/v1/complain
 with ``external_id``). Meanwhile, in turn, each process is SIGKILLed and restarted (intake, workflow, notify,
 reporting, gateway, the mail sink), RabbitMQ is restarted, and PostgreSQL when the run is on it. Then, once quiet:
 every accepted complaint is stored exactly once and has its case and its acknowledgement mail, reporting's total
-equals intake's, and no message was dead-lettered. The figures are printed and written to ``$ESTATEDESK_VAR/fault-
-run.json``.
+equals intake's, and no message was dead-lettered. The figures are printed and written to
+``$ESTATEDESK_VAR/fault-run.json``.
 
 Runs last (it disrupts the session). Size: ``FAULT_COMPLAINTS=N``, else 10,000 with ``--long`` (``make test
 ARGS=--long``), else 500. Commands and figures: docs/reliability.md.
