@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from sqlalchemy import BigInteger, Integer, String, and_, bindparam, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import (BigInteger, Boolean, Integer, String, and_, bindparam, case, cast, func, literal, null, or_, select,
+                        union_all)
 
 from .domain import hotspots
 from .domain.facts import COUNTS, SATISFIED, TOP_LEVEL
@@ -564,46 +565,56 @@ def _quality_statements(everything: bool):
 
 
 LEAGUE_OVERDUE = ("first_contact", "first_contact", "resolution")  # now for the period, the previous, resolution
+_ESTATE, _ROLLUP, _OVERDUE, _NONCONFORMITY, _CAPA = range(5)  # what a row of ``league``'s statement is
+
+
+def _typed_null(type_):
+    return cast(null(), type_)
+
+
+def _tagged(tag: int, idx, estate, about=None, values=()):
+    """The columns of one branch of ``league``'s UNION ALL: ``tag``, ``idx`` (the period or the "overdue now"
+    part), ``estate``, the estate's ``name``, ``kind``, ``region``, ``units``, ``active`` (``about``, else NULL), then
+    ``values`` as ``v0..`` (NULL up to the width of ``COUNTS``)."""
+    about = about or [_typed_null(String)] * 3 + [_typed_null(Integer), _typed_null(Boolean)]
+    cols = [literal(tag, Integer).label("tag"), (_typed_null(Integer) if idx is None else idx).label("idx"),
+            estate.label("estate"), *[c.label(n) for c, n in zip(about, ("name", "kind", "region", "units", "active"))]]
+    cols += [cast(v, BigInteger).label(f"v{k}") for k, v in enumerate(values)]
+    return cols + [_typed_null(BigInteger).label(f"v{k}") for k in range(len(values), len(COUNTS))]
 
 
 @functools.lru_cache(maxsize=128)
 def _league_statement(shape: tuple, everything: bool, by_region: bool):
-    """``league``'s statement, built once per shape: the estates (``estate_names``) joined with their rollup counts
-    of the period and the one before (``_rollup_statement`` on ``complaint_monthly_estate`` / ``_daily_estate``),
-    their three "overdue now" counts (``_overdue_statement``: partial indexes, index-only) and quality counts
-    (``_quality_statements``), each a CTE read once."""
+    """``league``'s statement, built once per shape: a UNION ALL of the estates (``estate_names``), their rollup
+    counts per period (``_rollup_statement`` on ``complaint_monthly_estate`` / ``_daily_estate``), their three
+    "overdue now" counts (``_overdue_statement``: partial indexes, index-only) and quality counts
+    (``_quality_statements``), each row tagged with what it is (``_tagged``). No joins: PostgreSQL plans a union of
+    range scans in a fraction of the time a 9-way outer join of CTEs took (1.9 of 5 ms at 10 M facts), and
+    ``league`` puts the rows together per estate."""
     month_table = monthly_by_estate if any(has_months for has_months, _ in shape) else None
-    r = _rollup_statement(month_table, daily_by_estate, ("estate",), shape, everything).cte("r")
-    o = _overdue_statement(LEAGUE_OVERDUE, True, everything).cte("o")
-    nonconformity_q, capa_q = _quality_statements(everything)
-    nc, cp = nonconformity_q.cte("nc"), capa_q.cte("cp")
-    periods = [r.alias(f"r{i}") for i in range(len(shape))]
-    overdue = [o.alias(f"o{k}") for k in range(len(LEAGUE_OVERDUE))]
-    joined = e
-    for i, rp in enumerate(periods):
-        joined = joined.outerjoin(rp, and_(rp.c.estate == e.c.estate_code, rp.c.period == i))
-    for k, ok in enumerate(overdue):
-        joined = joined.outerjoin(ok, and_(ok.c.estate_code == e.c.estate_code, ok.c.part == k))
-    joined = joined.outerjoin(nc, nc.c.estate_code == e.c.estate_code)
-    joined = joined.outerjoin(cp, cp.c.estate_code == e.c.estate_code)
-    q = select(e.c.estate_code, e.c.name, e.c.kind, e.c.region, e.c.units, e.c.active,
-               *[rp.c[c].label(f"p{i}_{c}") for i, rp in enumerate(periods) for c in COUNTS],
-               *[ok.c.n.label(f"overdue{k}") for k, ok in enumerate(overdue)],
-               *[nc.c[c].label(f"nc_{c}") for c in NONCONFORMITY_COUNTS],
-               *[cp.c[c].label(f"capa_{c}") for c in CAPA_COUNTS]).select_from(joined).where(
+    r = _rollup_statement(month_table, daily_by_estate, ("estate",), shape, everything).subquery("r")
+    o = _overdue_statement(LEAGUE_OVERDUE, True, everything).subquery("o")
+    nc, cp = (q.subquery() for q in _quality_statements(everything))
+    estates_q = select(*_tagged(_ESTATE, None, e.c.estate_code, [e.c.name, e.c.kind, e.c.region, e.c.units,
+                                                                 e.c.active])).where(
         e.c.tenant_id == bindparam("tenant_id"))
     if not everything:
-        q = q.where(e.c.estate_code.in_(bindparam("estates", expanding=True)))
+        estates_q = estates_q.where(e.c.estate_code.in_(bindparam("estates", expanding=True)))
     if by_region:
-        q = q.where(e.c.region == bindparam("region"))
-    return q.order_by(e.c.estate_code)
+        estates_q = estates_q.where(e.c.region == bindparam("region"))
+    return union_all(
+        estates_q,
+        select(*_tagged(_ROLLUP, r.c.period, r.c.estate, values=[r.c[c] for c in COUNTS])),
+        select(*_tagged(_OVERDUE, o.c.part, o.c.estate_code, values=[o.c.n])),
+        select(*_tagged(_NONCONFORMITY, None, nc.c.estate_code, values=[nc.c[c] for c in NONCONFORMITY_COUNTS])),
+        select(*_tagged(_CAPA, None, cp.c.estate_code, values=[cp.c[c] for c in CAPA_COUNTS])))
 
 
 def league(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: Scope, region: str | None,
            now: dt.datetime, quality_bounds: tuple[dt.datetime, dt.datetime]) -> list[dict]:
-    """Per estate in scope (and ``region``), in one statement: ``estate_names``' columns; ``counts``, the rollup
-    counts of each of ``periods`` (the league table's period and the one before: 0 where none);
-    ``overdue``, "overdue now" for first contact in each of the two periods and for resolution in the first;
+    """Per estate in scope (and ``region``), ordered by code, from one statement: ``estate_names``' columns;
+    ``counts``, the rollup counts of each of ``periods`` (the league table's period and the one before: 0 where
+    none); ``overdue``, "overdue now" for first contact in each of the two periods and for resolution in the first;
     ``nonconformity`` / ``capa``, ``_quality_statements``' counts over ``quality_bounds`` (records opened / approved /
     rejected within it; CAPA records open and overdue now, opened and closed within it)."""
     shape, params = _bounds(periods, monthly_by_estate)
@@ -614,15 +625,26 @@ def league(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: 
         params["estates"] = sorted(scope.estates)
     if region is not None:
         params["region"] = region
-    out = []
-    for r in conn.execute(_league_statement(shape, scope.everything, region is not None), params).mappings():
-        out.append({"estate_code": r["estate_code"], "name": r["name"], "kind": r["kind"], "region": r["region"],
-                    "units": r["units"], "active": r["active"],
-                    "counts": [{c: int(r[f"p{i}_{c}"] or 0) for c in COUNTS} for i in range(len(periods))],
-                    "overdue": [int(r[f"overdue{k}"] or 0) for k in range(len(LEAGUE_OVERDUE))],
-                    "nonconformity": {c: int(r[f"nc_{c}"] or 0) for c in NONCONFORMITY_COUNTS},
-                    "capa": {c: int(r[f"capa_{c}"] or 0) for c in CAPA_COUNTS}})
-    return out
+    rows = conn.execute(_league_statement(shape, scope.everything, region is not None), params).all()
+    out = {}
+    for tag, _, code, name, kind, region_, units, active, *_ in rows:
+        if tag == _ESTATE:
+            out[code] = {"estate_code": code, "name": name, "kind": kind, "region": region_, "units": units,
+                         "active": active, "counts": [dict.fromkeys(COUNTS, 0) for _ in periods],
+                         "overdue": [0] * len(LEAGUE_OVERDUE), "nonconformity": dict.fromkeys(NONCONFORMITY_COUNTS, 0),
+                         "capa": dict.fromkeys(CAPA_COUNTS, 0)}
+    for tag, idx, code, *_, values in ((r[0], r[1], r[2], r[8:]) for r in rows):
+        est = out.get(code)
+        if est is None or tag == _ESTATE:
+            continue  # an estate outside the region asked for, or the estate's own row
+        if tag == _ROLLUP:
+            est["counts"][idx] = dict(zip(COUNTS, values))
+        elif tag == _OVERDUE:
+            est["overdue"][idx] = values[0]
+        else:
+            names = NONCONFORMITY_COUNTS if tag == _NONCONFORMITY else CAPA_COUNTS
+            est["nonconformity" if tag == _NONCONFORMITY else "capa"] = dict(zip(names, values))
+    return [out[code] for code in sorted(out)]
 
 
 @functools.lru_cache(maxsize=8)
