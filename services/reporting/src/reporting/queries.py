@@ -15,6 +15,8 @@ import functools
 from sqlalchemy import (BigInteger, Boolean, Integer, String, and_, bindparam, case, cast, func, literal, null, or_, select,
                         union_all)
 
+from estatedesk_common import prepared
+
 from .domain import hotspots
 from .domain.facts import COUNTS, SATISFIED, TOP_LEVEL
 from .domain.quality import CAPA_COUNTS, NONCONFORMITY_COUNTS
@@ -73,6 +75,10 @@ MONTH_TABLES = (monthly_by_tenant, monthly_by_estate, monthly_by_category, month
 DAY_TABLES = (daily_by_estate, d)  # smallest first
 
 
+def _typed_null(type_):
+    return cast(null(), type_)
+
+
 def _col(name: str) -> str:
     return "estate_code" if name == "estate" else name
 
@@ -104,7 +110,7 @@ def _part(table, period_col: str, prefix: str, by: tuple[str, ...], everything: 
             return literal(0).label(c)
         return (table.c[c] if sign > 0 else -table.c[c]).label(c)
     cols = [literal(label).label("period")] if label is not None else []
-    cols += [(table.c[_col(name)] if _col(name) in table.c else literal(None, String)).label(name) for name in by]
+    cols += [(table.c[_col(name)] if _col(name) in table.c else _typed_null(String)).label(name) for name in by]
     q = select(*cols, *[count(c) for c in COUNTS]).where(
         table.c.tenant_id == bindparam("tenant_id"), table.c[period_col] >= bindparam(f"{prefix}_lo"),
         table.c[period_col] <= bindparam(f"{prefix}_hi"))
@@ -149,7 +155,7 @@ def _run_rollup(conn, month_table, day_table, periods, tenant_id, scope, by) -> 
     q = _rollup_statement(month_table if any(m for m, _ in shape) else None, day_table, tuple(by), shape,
                           scope.everything)
     out: list[list[dict]] = [[] for _ in periods]
-    for r in conn.execute(q, params).mappings():
+    for r in prepared.execute(conn, q, params).mappings():
         out[r["period"]].append({**{name: r[name] for name in by}, **{c: int(r[c]) for c in COUNTS}})
     return out
 
@@ -163,7 +169,7 @@ def _sum_rows(conn, table, period_col, lo, hi, tenant_id, scope, by) -> list[dic
         if not scope.everything:
             params["estates"] = sorted(scope.estates)
         return [{**{name: r[name] for name in by}, **{c: int(r[c]) for c in COUNTS}}
-                for r in conn.execute(q, params).mappings()]
+                for r in prepared.execute(conn, q, params).mappings()]
     return _run_rollup(conn, None, table, [(lo, hi)], tenant_id, scope, by)[0]
 
 
@@ -213,7 +219,7 @@ def rollup_breakdowns(conn, tenant_id: str, start: dt.date, end: dt.date, scope:
     q = _breakdown_statement(table, tuple(names), shape[1], shape[0])
     totals = dict.fromkeys(COUNTS, 0)
     per: dict[str, dict] = {name: {} for name in names}
-    for row in conn.execute(q, params).mappings():
+    for row in prepared.execute(conn, q, params).mappings():
         if row["period"] in (0, 1):
             for c in COUNTS:
                 totals[c] += int(row[c])
@@ -314,8 +320,8 @@ def _family(family: str, src, estate, name, n: int, where=None, grouped=True):
     cs = [src.c[f"c{k}"] for k in range(n)]
     counts = [func.sum(c) for c in cs] if grouped else cs
     q = select((family if not isinstance(family, str) else literal(family)).label("family"),
-               (estate if estate is not None else literal(None, String)).label("estate"),
-               (name if name is not None else literal(None, String)).label("name"),
+               (estate if estate is not None else _typed_null(String)).label("estate"),
+               (name if name is not None else _typed_null(String)).label("name"),
                *[c.label(f"c{k}") for k, c in enumerate(counts)])
     if where is not None:
         q = q.where(where)
@@ -362,7 +368,8 @@ def hot_spot_candidates(conn, tenant_id: str, periods: list[tuple[dt.date, dt.da
     if not scope.everything:
         params["estates"] = sorted(scope.estates)
     return [{"family": family, "estate": estate, "name": name, "counts": [int(c) for c in counts]}
-            for family, estate, name, *counts in conn.execute(_hot_statement(shape, scope.everything), params)]
+            for family, estate, name, *counts in prepared.execute(conn, _hot_statement(shape, scope.everything),
+                                                                        params)]
 
 
 def _open_first_contact():
@@ -568,10 +575,6 @@ LEAGUE_OVERDUE = ("first_contact", "first_contact", "resolution")  # now for the
 _ESTATE, _ROLLUP, _OVERDUE, _NONCONFORMITY, _CAPA = range(5)  # what a row of ``league``'s statement is
 
 
-def _typed_null(type_):
-    return cast(null(), type_)
-
-
 def _tagged(tag: int, idx, estate, about=None, values=()):
     """The columns of one branch of ``league``'s UNION ALL: ``tag``, ``idx`` (the period or the "overdue now"
     part), ``estate``, the estate's ``name``, ``kind``, ``region``, ``units``, ``active`` (``about``, else NULL), then
@@ -625,25 +628,26 @@ def league(conn, tenant_id: str, periods: list[tuple[dt.date, dt.date]], scope: 
         params["estates"] = sorted(scope.estates)
     if region is not None:
         params["region"] = region
-    rows = conn.execute(_league_statement(shape, scope.everything, region is not None), params).all()
-    out = {}
-    for tag, _, code, name, kind, region_, units, active, *_ in rows:
-        if tag == _ESTATE:
-            out[code] = {"estate_code": code, "name": name, "kind": kind, "region": region_, "units": units,
-                         "active": active, "counts": [dict.fromkeys(COUNTS, 0) for _ in periods],
-                         "overdue": [0] * len(LEAGUE_OVERDUE), "nonconformity": dict.fromkeys(NONCONFORMITY_COUNTS, 0),
-                         "capa": dict.fromkeys(CAPA_COUNTS, 0)}
-    for tag, idx, code, *_, values in ((r[0], r[1], r[2], r[8:]) for r in rows):
-        est = out.get(code)
+    rows = prepared.execute(conn, _league_statement(shape, scope.everything, region is not None), params).all()
+    out = {r[2]: {"estate_code": r[2], "name": r[3], "kind": r[4], "region": r[5], "units": r[6], "active": r[7],
+                  "counts": [None] * len(periods), "overdue": [0] * len(LEAGUE_OVERDUE),
+                  "nonconformity": None, "capa": None} for r in rows if r[0] == _ESTATE}
+    for r in rows:
+        tag, est = r[0], out.get(r[2])
         if est is None or tag == _ESTATE:
             continue  # an estate outside the region asked for, or the estate's own row
         if tag == _ROLLUP:
-            est["counts"][idx] = dict(zip(COUNTS, values))
+            est["counts"][r[1]] = dict(zip(COUNTS, r[8:]))
         elif tag == _OVERDUE:
-            est["overdue"][idx] = values[0]
+            est["overdue"][r[1]] = r[8]
+        elif tag == _NONCONFORMITY:
+            est["nonconformity"] = dict(zip(NONCONFORMITY_COUNTS, r[8:]))
         else:
-            names = NONCONFORMITY_COUNTS if tag == _NONCONFORMITY else CAPA_COUNTS
-            est["nonconformity" if tag == _NONCONFORMITY else "capa"] = dict(zip(names, values))
+            est["capa"] = dict(zip(CAPA_COUNTS, r[8:]))
+    for est in out.values():  # none of a kind: zeros
+        est["counts"] = [c if c is not None else dict.fromkeys(COUNTS, 0) for c in est["counts"]]
+        est["nonconformity"] = est["nonconformity"] or dict.fromkeys(NONCONFORMITY_COUNTS, 0)
+        est["capa"] = est["capa"] or dict.fromkeys(CAPA_COUNTS, 0)
     return [out[code] for code in sorted(out)]
 
 
@@ -682,7 +686,7 @@ def kpi_context(conn, tenant_id: str, start: dt.date, end: dt.date, scope: Scope
               "q_hi": quality_bounds[1]}
     if not scope.everything:
         params["estates"] = sorted(scope.estates)
-    r = conn.execute(_kpi_context_statement(scope.everything), params).mappings().one()
+    r = prepared.execute(conn, _kpi_context_statement(scope.everything), params).mappings().one()
     known = r["estates"] and r["units_known"] == r["estates"]
     return {"overdue": int(r["overdue0"]), "resolution_overdue": int(r["overdue1"]),
             "units": int(r["units"]) if known else None,
