@@ -14,7 +14,7 @@ import datetime as dt
 import hmac
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from . import reads, repository
 from .domain.opt_outs import WINDOW, opt_out_keyword, throttle_reason, throttled_until
@@ -79,10 +79,15 @@ class SmsThrottle:
         self.reason = throttle_reason(limit)
 
     def recent(self, recipient: str, now: dt.datetime) -> list[dt.datetime]:
+        """When SMS to ``recipient`` went out in the last hour: those sent, and those whose gateway answer was lost
+        (``unknown``: Kannel may well have sent them; counted from the lost answer's send)."""
+        cutoff = now - WINDOW
+        went = func.coalesce(messages.c.sent_at, messages.c.ambiguous_at)
         with reads.connection(self.engine) as conn:
-            return list(conn.execute(select(messages.c.sent_at).where(
+            return list(conn.execute(select(went).where(
                 messages.c.channel == "sms", messages.c.recipient == recipient,
-                messages.c.sent_at > now - WINDOW)).scalars())
+                or_(messages.c.sent_at > cutoff, and_(messages.c.sent_at.is_(None),
+                                                      messages.c.ambiguous_at > cutoff)))).scalars())
 
     def until(self, recipient: str, now: dt.datetime, sent_in_batch: list[dt.datetime]) -> dt.datetime | None:
         if self.limit <= 0:

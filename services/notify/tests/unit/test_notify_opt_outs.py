@@ -97,3 +97,20 @@ def test_the_excess_over_the_hourly_limit_waits_and_then_goes(engine, new_uow, m
     fake_clock.advance(minutes=31)
     assert delivery.deliver_once(engine, new_uow, channel, fake_clock) == {"sent": 1}
     assert len(provider.sent) == 3 and all(r["status"] == "sent" for r in _rows(engine) if r["channel"] == "sms")
+
+
+def test_an_sms_whose_gateway_answer_was_lost_counts_against_the_hourly_limit(engine, new_uow, make_case_opened,
+                                                                                fake_clock):
+    """An ``unknown`` SMS (Kannel's answer lost after the request went out) most likely reached the owner."""
+    tenant = str(uuid.uuid4())
+    for _ in range(2):
+        _open(new_uow, make_case_opened, tenant)
+    first, _ = [r for r in _rows(engine) if r["channel"] == "sms"]
+    with engine.begin() as conn:
+        conn.execute(messages.update().where(messages.c.id == first["id"]).values(
+            status="unknown", ambiguous_at=fake_clock.now() - dt.timedelta(minutes=10),
+            next_attempt_at=fake_clock.now() + dt.timedelta(hours=2)))
+    throttle = SmsThrottle(engine, 1)
+    assert throttle.recent(first["recipient"], fake_clock.now()) == [fake_clock.now() - dt.timedelta(minutes=10)]
+    assert throttle.until(first["recipient"], fake_clock.now(), []) == fake_clock.now() + dt.timedelta(minutes=50)
+    assert throttle.until(first["recipient"], fake_clock.now() + dt.timedelta(minutes=51), []) is None
