@@ -44,13 +44,13 @@ from sqlalchemy import event, text  # noqa: E402
 from estatedesk_common.config import DbTarget, db_target  # noqa: E402
 from estatedesk_common.db import make_engine  # noqa: E402
 from estatedesk_common.migrate import upgrade  # noqa: E402
-from reporting import reports, repository  # noqa: E402
+from reporting import queries, reports, repository  # noqa: E402
 from reporting.domain import figures  # noqa: E402
 from reporting.domain.hotspots import BASELINE_PERIODS, hot_spots as find_hot_spots  # noqa: E402
 from reporting.domain.rollup import earlier_period  # noqa: E402
 from reporting.domain.scope import Scope  # noqa: E402
 from reporting.rebuild import rebuild  # noqa: E402
-from reporting.tables import complaint_daily, place_daily, place_monthly, place_quarterly  # noqa: E402
+from reporting.tables import complaint_daily, place_daily, place_monthly, place_quarterly, place_weekly  # noqa: E402
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "services", "reporting", "migrations")
 END = dt.date(2026, 11, 23)
@@ -205,10 +205,11 @@ def _key(table) -> list[str]:
 
 
 def _projection_sql(table, source, counts) -> str:
-    """``INSERT .. SELECT`` summing ``source`` (a daily table) into ``table`` (keyed by day or month)."""
+    """``INSERT .. SELECT`` summing ``source`` (a daily table) into ``table`` (keyed by day, ISO week (its Monday:
+    ``date_trunc('week')``), month or quarter)."""
     cols, source_period = _key(table), _key(source)[1]
     counts = [c for c in counts if c in table.c]
-    select_cols = [f"CAST(date_trunc('{c}', {source_period}) AS DATE)" if c in ("month", "quarter") else c
+    select_cols = [f"CAST(date_trunc('{c}', {source_period}) AS DATE)" if c in ("week", "month", "quarter") else c
                    for c in cols]
     return (f"INSERT INTO {table.name} ({', '.join(cols + list(counts))}) "
             f"SELECT {', '.join(select_cols)}, {', '.join(f'sum({c})' for c in counts)} FROM {source.name} "
@@ -221,7 +222,8 @@ def rollup_statements() -> list[tuple[str, str]]:
             + [(t.name, _projection_sql(t, complaint_daily, BENCH_COUNTS)) for t in repository.MONTHLY_TABLES]
             + [("complaint_place_daily", PLACE_SQL),
                ("complaint_place_monthly", _projection_sql(place_monthly, place_daily, ("received",))),
-               ("complaint_place_quarterly", _projection_sql(place_quarterly, place_monthly, ("received",)))])
+               ("complaint_place_quarterly", _projection_sql(place_quarterly, place_monthly, ("received",))),
+               ("complaint_place_weekly", _projection_sql(place_weekly, place_daily, ("received",)))])
 
 
 def build_rollups(engine, schema: str) -> None:
@@ -239,6 +241,32 @@ def build_rollups(engine, schema: str) -> None:
         raw.driver_connection.autocommit = True
         for table in ["complaint_facts", "estate_names"] + [table for table, _ in statements]:
             cur.execute(f"VACUUM (ANALYZE) {table}")
+        # back to the pool as it came: ``rebuild`` (check_rebuild) takes this connection for its transaction
+        raw.driver_connection.autocommit = False
+    finally:
+        raw.close()
+
+
+def set_ledger(engine, schema: str, at: dt.datetime) -> None:
+    """The overdue ledger (revision r19o1v2e3r4d) as the merger loop would leave it with its watermark at ``at``
+    (a minute before ``NOW``: "overdue now" reads the ledger and the last minute's deadlines from the facts):
+    recomputed from the facts, then vacuumed (index-only reads)."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(f'SET search_path TO "{schema}"')
+        cur.execute("DELETE FROM complaint_overdue_monthly")
+        cur.execute("UPDATE overdue_watermark SET at = %s", (at,))
+        for stage, (is_open, due) in queries.OPEN.items():
+            where = is_open().compile(compile_kwargs={"literal_binds": True})
+            cur.execute(f"INSERT INTO complaint_overdue_monthly (tenant_id, stage, month, estate_code, cases) "
+                        f"SELECT tenant_id, %s, CAST(date_trunc('month', day) AS DATE), coalesce(estate_code, ''), "
+                        f"count(*) FROM complaint_facts WHERE {where} AND day IS NOT NULL AND {due.name} < %s "
+                        f"GROUP BY 1, 3, 4", (stage, at))
+        raw.commit()
+        raw.driver_connection.autocommit = True
+        cur.execute("VACUUM (ANALYZE) complaint_overdue_monthly")
+        raw.driver_connection.autocommit = False
     finally:
         raw.close()
 
@@ -420,7 +448,7 @@ def _naive(engine, schema, fn, tenant, start, end):
 
 def sizes(engine, schema: str) -> None:
     with engine.connect() as conn:
-        for table in ["complaint_facts"] + [t for t, _ in rollup_statements()]:
+        for table in ["complaint_facts"] + [t for t, _ in rollup_statements()] + ["complaint_overdue_monthly"]:
             rows = conn.execute(text(f'SELECT count(*) FROM "{schema}".{table}')).scalar_one()
             size = conn.execute(text(f"SELECT pg_size_pretty(pg_total_relation_size('\"{schema}\".{table}'))")).scalar()
             print(f"{table:34s} {rows:>11,d} rows  {size} (with indexes)")
@@ -461,6 +489,7 @@ def main(argv=None) -> int:
                   f"rollups INSERT..SELECT {t2 - t1:.1f} s", flush=True)
             if args.n <= 1_000_000:
                 check_rebuild(engine)
+        set_ledger(engine, schema, NOW - dt.timedelta(minutes=1))
         sizes(engine, schema)
         for label, quarter in QUARTERS.items():
             for tenant in tenants[:args.check]:

@@ -60,15 +60,6 @@ def make_engine(target: DbTarget, **kwargs) -> Engine:
                     max_overflow=int(os.environ.get("DATABASE_MAX_OVERFLOW") or 10))
     opts.update(kwargs)
     engine = create_engine(target.url, **opts)
-
-    @event.listens_for(engine, "connect")
-    def _session(dbapi_conn, _record):  # pragma: no cover - trivial
-        # prepared statements (``prepared.execute``) planned for their parameters each time, as unprepared ones
-        # are: a generic plan is chosen without the tenant's size or the date range in view
-        cur = dbapi_conn.cursor()
-        cur.execute("SET plan_cache_mode = force_custom_plan")
-        cur.close()
-        dbapi_conn.commit()
     if target.schema:
         schema = target.schema
 

@@ -60,8 +60,11 @@ def _apply(envelope: Envelope, uow, consumer: str, change: Callable[[CaseFact], 
         new = change(old)
         if new != old:
             repository.save_fact(uow.conn, new)
-        # the rollups and the estate dimension: a delta, merged after the commit (no shared row locked here)
-        body = rollup_merge.delta_body(old, new, estate, as_of)
+        # the overdue ledger moves only when the case's day, estate or open deadlines do
+        overdue = (facts.overdue_changes(old, new, repository.watermark_for_change(uow.conn))
+                   if facts.overdue_state(old) != facts.overdue_state(new) else ())
+        # the rollups, the ledger and the estate dimension: a delta, merged after the commit (no shared row locked)
+        body = rollup_merge.delta_body(old, new, estate, as_of, overdue)
         if body is not None:
             delta_id = repository.add_delta(uow.conn, envelope.tenant_id, body, uow.clock.now())
         uow.commit()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 
 from . import repository
-from .tables import PLACE_KINDS, complaint_daily
-from .domain.facts import COUNTS, contribution, location_contribution
+from .tables import PLACE_KINDS, complaint_daily, overdue_monthly
+from .domain.facts import COUNTS, contribution, location_contribution, overdue_keys
 
 
 def progress_bar(total: int, unit: str = "facts"):
@@ -45,8 +45,11 @@ def rebuild(engine, batch: int = 5000, progress=True) -> dict:
     dropped (the facts hold them); the merger and handlers' new deltas wait until the commit (``rollup_merge``)."""
     buckets: dict[tuple, dict] = {}
     places: dict[tuple, int] = {}  # (tenant, day, estate, building, facility) -> received
+    ledger: dict[tuple, int] = {}  # (tenant, stage, month, estate) -> cases overdue before the watermark
     with engine.begin() as conn:
-        # the rollups are recomputed from the facts: the deltas not merged yet are in them already
+        # the overdue ledger first (handlers that read its watermark commit before, new ones wait: the lock order
+        # of ``rollup_merge``), then the rollups: the deltas not merged yet are in the facts already
+        watermark = repository.lock_watermark(conn)
         repository.lock_deltas_for_rebuild(conn)
         repository.clear_deltas(conn)
         total = repository.count_facts(conn)
@@ -63,6 +66,9 @@ def rebuild(engine, batch: int = 5000, progress=True) -> dict:
                 place = location_contribution(fact)
                 if place is not None:
                     places[(fact.tenant_id, *place)] = places.get((fact.tenant_id, *place), 0) + 1
+            for fact in chunk:
+                for key in overdue_keys(fact, watermark):
+                    ledger[(fact.tenant_id, *key)] = ledger.get((fact.tenant_id, *key), 0) + 1
             if bar is not None:
                 bar.update(len(chunk))
         if bar is not None:
@@ -74,15 +80,18 @@ def rebuild(engine, batch: int = 5000, progress=True) -> dict:
                 repository.insert_rollup_rows(conn, table.name, rows[i:i + batch])
             if table is complaint_daily:
                 daily_rows = len(rows)
-        for table, period in zip(repository.LOCATION_TABLES, ("day", "month", "quarter")):
-            rows = _project_places(places, period)
+        for table in repository.LOCATION_TABLES:
+            rows = _project_places(places, repository.period_column(table))
             for i in range(0, len(rows), batch):
                 repository.insert_rollup_rows(conn, table.name, rows[i:i + batch])
+        rows = [dict(zip(("tenant_id", "stage", "month", "estate_code"), key), cases=n) for key, n in ledger.items()]
+        for i in range(0, len(rows), batch):
+            repository.insert_rollup_rows(conn, overdue_monthly.name, rows[i:i + batch])
     return {"facts": total, "rollup_rows": daily_rows}
 
 
 def _project_places(places: dict, period: str) -> list[dict]:
-    """The location counts per day, month or quarter (``period``), one row per kind named (``PLACE_KINDS``)."""
+    """The location counts per day, week, month or quarter (``period``), one row per kind named (``PLACE_KINDS``)."""
     out: dict[tuple, int] = {}
     for (tenant_id, day, estate_code, *names), n in places.items():
         at = repository.periods_of(day)[period]
@@ -95,8 +104,8 @@ def _project_places(places: dict, period: str) -> list[dict]:
 
 
 def _project(buckets: dict, columns: list[str], counts: list[str] = COUNTS) -> list[dict]:
-    """The daily buckets summed over the dimensions ``columns`` leave out (month / quarter = the first day of the
-    day's month / quarter), with the ``counts`` the table holds."""
+    """The daily buckets summed over the dimensions ``columns`` leave out (week / month / quarter: the Monday of the
+    day's ISO week / the first day of its month / quarter), with the ``counts`` the table holds."""
     out: dict[tuple, dict] = {}
     for (tenant_id, day, estate_code, channel, category, severity), values in buckets.items():
         row = {"tenant_id": tenant_id, **repository.periods_of(day), "estate_code": estate_code,

@@ -18,21 +18,29 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .domain import quality
 from .domain.facts import COUNTS, FIELDS, CaseFact
 from .domain.rollup import EstateSnapshot
-from .tables import (complaint_daily, complaint_facts, daily_by_estate, estate_names, event_archive,
+from .tables import (complaint_daily, complaint_facts, daily_by_estate, estate_names, event_archive, overdue_monthly,
+                     overdue_watermark,
                      monthly_by_category, monthly_by_channel_severity, monthly_by_estate, monthly_by_tenant,
-                     place_daily, place_monthly, place_quarterly, quality_capa, quality_nonconformities,
-                     quarterly_by_category, rollup_deltas)
+                     place_daily, place_monthly, place_quarterly, place_weekly, quality_capa, quality_nonconformities,
+                     quarterly_by_category, rollup_deltas, weekly_by_category, weekly_by_estate, weekly_by_tenant)
 
 # every projection of complaint_daily: moved by the same deltas, cleared and refilled by ``rebuild``
 MONTHLY_TABLES = (monthly_by_category, monthly_by_channel_severity, monthly_by_estate, daily_by_estate,
-                  monthly_by_tenant, quarterly_by_category)
-# the location rollups, per day, month and quarter (revision r18l1o2c3a4t)
-LOCATION_TABLES = (place_daily, place_monthly, place_quarterly)
+                  monthly_by_tenant, quarterly_by_category, weekly_by_estate, weekly_by_tenant, weekly_by_category)
+# the location rollups, per day, month and quarter (revision r18l1o2c3a4t) and week (r20w1e2e3k4s)
+LOCATION_TABLES = (place_daily, place_monthly, place_quarterly, place_weekly)
 
 
 def periods_of(day: dt.date) -> dict:
-    """The period keys a day counts in: ``day``, ``month`` (its first day), ``quarter`` (its quarter's first day)."""
-    return {"day": day, "month": day.replace(day=1), "quarter": dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)}
+    """The period keys a day counts in: ``day``, ``week`` (the Monday of its ISO week), ``month`` (its first day),
+    ``quarter`` (its quarter's first day)."""
+    return {"day": day, "week": day - dt.timedelta(days=day.weekday()), "month": day.replace(day=1),
+            "quarter": dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)}
+
+
+def period_column(table) -> str:
+    """The period a rollup is keyed by (``day``, ``week``, ``month`` or ``quarter``): its key's second column."""
+    return table.primary_key.columns.values()[1].name
 
 
 def table_counts(table) -> list[str]:
@@ -68,7 +76,8 @@ def save_fact(conn, fact: CaseFact) -> None:
 
 def add_to_rollups(conn, tenant_id: str, key: tuple, delta: dict) -> None:
     """Add ``delta`` (counts, possibly negative) to the daily bucket ``(day, estate, channel, category,
-    severity)`` and to its projections (``MONTHLY_TABLES``: each keyed by some of those, day or month)."""
+    severity)`` and to its projections (``MONTHLY_TABLES``: each keyed by some of those, day, week, month or
+    quarter)."""
     day, estate_code, channel, category, severity = key
     row = {**periods_of(day), "estate_code": estate_code, "channel": channel, "category": category,
            "severity": severity}
@@ -117,7 +126,7 @@ def _adding_upsert(dialect: str, table):
     if stmt is None:
         if dialect not in _INSERTS:
             raise NotImplementedError(f"no upsert for dialect {dialect!r}")
-        counts = [c.name for c in table.columns if c.name in COUNTS or c.name == "received"]
+        counts = [c.name for c in table.columns if c.name in COUNTS or c.name in ("received", "cases")]
         insert = _INSERTS[dialect](table)
         stmt = _UPSERTS[(dialect, table.name)] = insert.on_conflict_do_update(
             index_elements=list(table.primary_key.columns), set_={c: table.c[c] + insert.excluded[c] for c in counts})
@@ -199,6 +208,53 @@ def save_quality_record(conn, kind: str, record) -> None:
 _MERGE_LOCK = "SELECT {}(hashtext(current_schema() || '.reporting.rollup_merge'))"
 
 
+_OVERDUE_LOCK = "SELECT {}(hashtext(current_schema() || '.reporting.overdue_watermark'))"
+
+
+def watermark_for_change(conn) -> dt.datetime:
+    """The overdue ledger's watermark, for a handler about to add what its event changes in the ledger: the lock
+    taken shared until the end of its transaction (PostgreSQL), so the watermark cannot move before it commits
+    (``advance_overdue`` takes it exclusively). SQLite: the handler's transaction holds the single writer lock
+    already (its inbox claim)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(_OVERDUE_LOCK.format("pg_advisory_xact_lock_shared")))
+    return read_watermark(conn)
+
+
+def lock_watermark(conn) -> dt.datetime:
+    """Become the only transaction that moves the ledger (``advance_overdue``, ``rebuild``): wait for the handlers
+    that read the watermark to commit and keep new ones waiting (PostgreSQL); SQLite: take the writer lock first,
+    before any read. The watermark."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(_OVERDUE_LOCK.format("pg_advisory_xact_lock")))
+    else:
+        conn.execute(update(overdue_watermark).where(overdue_watermark.c.id == 1)
+                     .values(at=overdue_watermark.c.at))
+    return read_watermark(conn)
+
+
+def read_watermark(conn) -> dt.datetime:
+    return conn.execute(select(overdue_watermark.c.at).where(overdue_watermark.c.id == 1)).scalar_one()
+
+
+def set_watermark(conn, at: dt.datetime) -> None:
+    conn.execute(update(overdue_watermark).where(overdue_watermark.c.id == 1).values(at=at))
+
+
+def overdue_between(conn, lo: dt.datetime, hi: dt.datetime, stages) -> list[tuple]:
+    """``(tenant, stage, day, estate or '', cases)``: the cases of every tenant open at each of ``stages``
+    (``{stage: (open condition, deadline column)}``) whose deadline is in ``[lo, hi)`` (the partial indexes by
+    deadline), per day received and estate."""
+    out = []
+    for stage, (is_open, due) in stages.items():
+        estate = func.coalesce(complaint_facts.c.estate_code, "")
+        q = (select(complaint_facts.c.tenant_id, complaint_facts.c.day, estate.label("estate"), func.count())
+             .where(is_open(), due >= lo, due < hi, complaint_facts.c.day.is_not(None))
+             .group_by(complaint_facts.c.tenant_id, complaint_facts.c.day, estate))
+        out += [(r[0], stage, r[1], r[2], int(r[3])) for r in conn.execute(q)]
+    return out
+
+
 def add_delta(conn, tenant_id: str, body: dict, now: dt.datetime) -> int:
     """Append an event's delta; its id."""
     return conn.execute(rollup_deltas.insert().values(tenant_id=tenant_id, created_at=now, body=body)
@@ -262,7 +318,7 @@ def clear_deltas(conn) -> None:
 # --- rebuild ------------------------------------------------------------------------------------------------
 
 def clear_rollups(conn) -> None:
-    for table in (complaint_daily, *MONTHLY_TABLES, *LOCATION_TABLES):
+    for table in (complaint_daily, *MONTHLY_TABLES, *LOCATION_TABLES, overdue_monthly):
         conn.execute(delete(table))
 
 
@@ -288,7 +344,7 @@ def iter_facts(conn, batch: int = 5000):
 
 def insert_rollup_rows(conn, table_name: str, rows: list[dict]) -> None:
     if rows:
-        table = {t.name: t for t in (complaint_daily, *MONTHLY_TABLES, *LOCATION_TABLES)}[table_name]
+        table = {t.name: t for t in (complaint_daily, *MONTHLY_TABLES, *LOCATION_TABLES, overdue_monthly)}[table_name]
         conn.execute(table.insert(), rows)
 
 

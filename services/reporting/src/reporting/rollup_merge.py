@@ -31,10 +31,10 @@ from prometheus_client import Gauge
 
 from estatedesk_common.loops import PollingLoop
 
-from . import repository
+from . import queries, repository
 from .domain.facts import CaseFact, location_changes, rollup_changes
 from .domain.rollup import EstateSnapshot
-from .tables import PLACE_KINDS, complaint_daily, place_daily, place_monthly, place_quarterly
+from .tables import PLACE_KINDS, complaint_daily, overdue_monthly
 
 
 BATCH = 2000  # deltas per merge transaction
@@ -45,18 +45,46 @@ ROLLUP_TABLES = (complaint_daily, *repository.MONTHLY_TABLES)
 _DAILY = ("day", "estate_code", "channel", "category", "severity")
 
 
-def delta_body(old: CaseFact, new: CaseFact, estate: EstateSnapshot | None, as_of: dt.datetime | None) -> dict | None:
-    """What turning ``old`` into ``new`` adds to the rollups, and the estate snapshot the event carries (JSON);
-    None when there is nothing to add."""
+def delta_body(old: CaseFact, new: CaseFact, estate: EstateSnapshot | None, as_of: dt.datetime | None,
+               overdue=()) -> dict | None:
+    """What turning ``old`` into ``new`` adds to the rollups and to the overdue ledger (``overdue``:
+    ``domain.facts.overdue_changes`` at the watermark the handler read), and the estate snapshot the event carries
+    (JSON); None when there is nothing to add."""
     daily = [[day.isoformat(), *rest, {k: v for k, v in delta.items() if v}]
              for (day, *rest), delta in rollup_changes(old, new)]
     location = [[day.isoformat(), *rest, n] for (day, *rest), n in location_changes(old, new)]
     snapshot = None if estate is None else {
         "code": estate.code, "name": estate.name, "kind": estate.kind, "region": estate.region,
         "units": estate.units, "as_of": as_of.isoformat()}
-    if not daily and not location and snapshot is None:
+    ledger = [[stage, month.isoformat(), estate_code, n] for (stage, month, estate_code), n in overdue]
+    if not daily and not location and snapshot is None and not ledger:
         return None
-    return {"daily": daily, "location": location, "estate": snapshot}
+    return {"daily": daily, "location": location, "estate": snapshot, **({"overdue": ledger} if ledger else {})}
+
+
+def _overdue_rows(entries) -> list[dict]:
+    """``(tenant, stage, month, estate, n)`` entries summed per ledger key, zero sums left out, in key order."""
+    sums: dict[tuple, int] = {}
+    for tenant_id, stage, month, estate_code, n in entries:
+        key = (tenant_id, stage, month, estate_code)
+        sums[key] = sums.get(key, 0) + n
+    return [dict(zip(("tenant_id", "stage", "month", "estate_code"), key), cases=n)
+            for key, n in sorted(sums.items()) if n]
+
+
+def advance_overdue(engine, now: dt.datetime) -> int:
+    """Move the overdue ledger's watermark to ``now``: add the open cases whose deadline passed since it was last
+    moved (one transaction; handlers that read the watermark commit first, new ones wait: ``lock_watermark``).
+    How many cases were added; 0 if the watermark is not behind ``now``."""
+    with engine.connect() as conn, conn.begin():
+        at = repository.lock_watermark(conn)
+        if now <= at:
+            return 0
+        found = repository.overdue_between(conn, at, now, queries.OPEN)
+        repository.add_rollup_rows(conn, overdue_monthly, _overdue_rows(
+            (tenant_id, stage, day.replace(day=1), estate_code, n) for tenant_id, stage, day, estate_code, n in found))
+        repository.set_watermark(conn, now)
+    return sum(n for *_, n in found)
 
 
 def _sum_daily(claimed) -> dict[tuple, dict]:
@@ -70,7 +98,7 @@ def _sum_daily(claimed) -> dict[tuple, dict]:
 
 
 def _rows(buckets: dict[tuple, dict], table) -> list[dict]:
-    """The daily sums projected onto ``table``'s key (month / quarter = the day's month's / quarter's first day),
+    """The daily sums projected onto ``table``'s key (week / month / quarter = ``repository.periods_of``),
     sums that change none of ``table``'s counts left out, in key order; every count column of ``table`` present."""
     columns = [c.name for c in table.primary_key.columns]
     out: dict[tuple, dict] = {}
@@ -86,7 +114,7 @@ def _rows(buckets: dict[tuple, dict], table) -> list[dict]:
 
 def _place_rows(claimed, period: str) -> list[dict]:
     """The deltas' location changes (``[day, estate, building, facility, n]``, '' = none named) as rows of the
-    location rollup of ``period`` (day | month | quarter): one per kind named (``PLACE_KINDS``), summed per key,
+    location rollup of ``period`` (day | week | month | quarter): one per kind named (``PLACE_KINDS``), summed per key,
     zero sums left out, in key order."""
     out: dict[tuple, int] = {}
     for tenant_id, body in claimed:
@@ -130,8 +158,11 @@ def _merge(conn, batch: int) -> int:
         buckets = _sum_daily(claimed)
         for table in ROLLUP_TABLES:
             repository.add_rollup_rows(conn, table, _rows(buckets, table))
-        for table, period in ((place_daily, "day"), (place_monthly, "month"), (place_quarterly, "quarter")):
-            repository.add_rollup_rows(conn, table, _place_rows(claimed, period))
+        for table in repository.LOCATION_TABLES:
+            repository.add_rollup_rows(conn, table, _place_rows(claimed, repository.period_column(table)))
+        repository.add_rollup_rows(conn, overdue_monthly, _overdue_rows(
+            (tenant_id, stage, dt.date.fromisoformat(month), estate_code, n)
+            for tenant_id, body in claimed for stage, month, estate_code, n in body.get("overdue") or ()))
         for snapshots in _estates(claimed):
             repository.upsert_estates(conn, snapshots)
     return len(claimed)
@@ -172,6 +203,7 @@ def merge_backlog(engine, service: str = "reporting", now: dt.datetime | None = 
     with engine.connect() as conn:
         count, _ = repository.pending_deltas(conn)
     merged = merge_pending(engine) if count else 0
+    advance_overdue(engine, now or dt.datetime.now(dt.timezone.utc))
     publish_backlog(engine, service, now)
     return merged == BATCH
 

@@ -83,6 +83,36 @@ complaint_facts = Table(
     # p90 handling time: the period's handling minutes straight from the index
     Index("ix_complaint_facts_handling", "tenant_id", "day", "handling_minutes",
           postgresql_where=text(HANDLING_KNOWN), sqlite_where=text(HANDLING_KNOWN)),
+    # the overdue ledger (revision r19o1v2e3r4d): open cases by deadline, every tenant, for the ledger's advance
+    # (the deadlines passed since the last one) and for what falls between the ledger's watermark and now
+    Index("ix_complaint_facts_open_first_contact_due", "first_contact_due_at", "tenant_id", "day", "estate_code",
+          postgresql_where=_OPEN_FIRST_CONTACT, sqlite_where=_OPEN_FIRST_CONTACT),
+    Index("ix_complaint_facts_open_resolution_due", "resolution_due_at", "tenant_id", "day", "estate_code",
+          postgresql_where=text(OPEN_RESOLUTION), sqlite_where=text(OPEN_RESOLUTION)),
+)
+
+# The overdue ledger (revision r19o1v2e3r4d): "overdue now" without reading every open case. A case is overdue
+# at a stage (``first_contact`` | ``resolution``) once its deadline has passed and the stage is still open, and
+# stays so until it closes: so the count of cases overdue before a moment (the watermark) only changes by events,
+# and the ledger keeps it per tenant x stage x estate-local month received x estate. ``overdue_watermark`` holds
+# that moment (one row); the merger loop moves it to the present every ``ROLLUP_MERGE_SECONDS`` and adds the
+# cases whose deadline passed in between; handlers add what their event changes (a delta, like the rollups').
+# "Overdue now" = the ledger's months + edge days and what fell due between the watermark and now, from the
+# facts (``queries._overdue_parts``).
+overdue_monthly = Table(
+    "complaint_overdue_monthly", metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("estate_code", String(40), primary_key=True),  # '' for a case without one
+    Column("cases", Integer, nullable=False, server_default="0"),
+    Index("ix_complaint_overdue_monthly_covering", "tenant_id", "stage", "month", "estate_code",
+          postgresql_include=["cases"]),
+)
+overdue_watermark = Table(
+    "overdue_watermark", metadata,
+    Column("id", Integer, primary_key=True),  # always 1
+    Column("at", UTCDateTime, nullable=False),
 )
 
 # Per estate-local day x estate x channel x category x severity; '' stands for "none" (key columns are NOT NULL).
@@ -117,17 +147,18 @@ def _covering(table: str, period: str, dimensions, included) -> Index:
     return Index(f"ix_{table}_covering", *keys, postgresql_include=list(included))
 
 
-def _monthly(name: str, *dimensions: str) -> Table:
-    """A month-grain projection of ``complaint_daily`` (month = first day of the estate-local month): the same
-    counts over fewer dimensions, so a quarter is a few hundred rows per tenant instead of one per complaint."""
+def _monthly(name: str, *dimensions: str, period: str = "month") -> Table:
+    """A month-grain projection of ``complaint_daily`` (month = first day of the estate-local month; ``period``
+    ``week``: the Monday of the ISO week): the same counts over fewer dimensions, so a quarter is a few hundred rows
+    per tenant instead of one per complaint."""
     return Table(
         name, metadata,
         Column("tenant_id", String(36), primary_key=True),
-        Column("month", Date, primary_key=True),
+        Column(period, Date, primary_key=True),
         Column("estate_code", String(40), primary_key=True),
         *[Column(d, String(40), primary_key=True) for d in dimensions],
         *[Column(c, Integer, nullable=False, server_default="0") for c in ROLLUP_COUNTS],
-        *([_covering(name, "month", ("estate_code", *dimensions), ("received",))] if dimensions == ("category",)
+        *([_covering(name, period, ("estate_code", *dimensions), ("received",))] if dimensions == ("category",)
           else []),
     )
 
@@ -158,10 +189,16 @@ monthly_by_estate = _projection("complaint_monthly_estate", "month", "estate_cod
 daily_by_estate = _projection("complaint_daily_estate", "day", "estate_code")
 # head office (every estate): KPI totals and breakdowns, category hot spots without the estate dimension
 monthly_by_tenant = _projection("complaint_monthly_tenant", "month", "channel", "category", "severity")
+# week grain (revision r20w1e2e3k4s; week = the Monday of the estate-local day's ISO week): the whole weeks inside
+# the edge day ranges of a range that is not whole months (a rolling 91 days is 13 whole weeks), read instead of
+# their days
+weekly_by_estate = _projection("complaint_weekly_estate", "week", "estate_code")
+weekly_by_tenant = _projection("complaint_weekly_tenant", "week", "channel", "category", "severity")
+weekly_by_category = _monthly("complaint_weekly_category", "category", period="week")
 
 
 def _place(name: str, period: str) -> Table:
-    """Complaints received per estate-local day (month, quarter) x estate x named location, for location hot spots
+    """Complaints received per estate-local day (week, month, quarter) x estate x named location, for location hot spots
     (revision r18l1o2c3a4t): ``kind`` ``building`` or ``facility``, ``name`` the building or facility named; a
     complaint that names both counts in one row of each kind, one that names none in no row. Keyed by the name
     alone (not by the building x facility pair, revision r14h1o2t3s4p), an estate-month holds at most one row per
@@ -184,6 +221,8 @@ place_daily = _place("complaint_place_daily", "day")
 place_monthly = _place("complaint_place_monthly", "month")
 # quarter = the first day of the estate-local calendar quarter: hot spots read whole quarters from these
 place_quarterly = _place("complaint_place_quarterly", "quarter")
+# week = the Monday of the ISO week: the whole weeks inside hot spots' edge day ranges (revision r20w1e2e3k4s)
+place_weekly = _place("complaint_place_weekly", "week")
 # estate x category per quarter (received only): the whole quarters of estate x category hot spots
 quarterly_by_category = Table(
     "complaint_quarterly_category", metadata,

@@ -1,4 +1,5 @@
 """domain.facts, scope and hot spots: pure functions, no database."""
+import dataclasses
 import datetime as dt
 import itertools
 
@@ -157,3 +158,21 @@ def test_earlier_period_has_the_same_length():
     assert earlier_period(d(2026, 1, 1), d(2026, 2, 28), 2) == (d(2025, 9, 1), d(2025, 10, 31))
     assert earlier_period(d(2026, 8, 24), d(2026, 11, 22)) == (d(2026, 5, 25), d(2026, 8, 23))  # 91 days
     assert earlier_period(dt.date(2026, 11, 24), dt.date(2026, 11, 24), 4) == (dt.date(2026, 11, 20),) * 2
+
+
+def test_overdue_ledger_keys_follow_the_open_stages_with_a_deadline_before_the_watermark():
+    from reporting.domain.facts import overdue_changes, overdue_keys
+    utc = dt.timezone.utc
+    watermark = dt.datetime(2026, 11, 24, 8, tzinfo=utc)
+    fact = CaseFact("t", "c", estate_code="E1", day=dt.date(2026, 11, 23),
+                    first_contact_due_at=dt.datetime(2026, 11, 23, 3, tzinfo=utc),
+                    resolution_due_at=dt.datetime(2026, 11, 26, tzinfo=utc))
+    assert overdue_keys(fact, watermark) == [("first_contact", dt.date(2026, 11, 1), "E1")]
+    contacted = dataclasses.replace(fact, first_contact_met_at=dt.datetime(2026, 11, 24, 9, tzinfo=utc))
+    assert overdue_changes(fact, contacted, watermark) == [(("first_contact", dt.date(2026, 11, 1), "E1"), -1)]
+    later = dt.datetime(2026, 11, 27, tzinfo=utc)  # both deadlines passed; resolving closes the second
+    resolved = dataclasses.replace(fact, resolved_at=later)
+    assert overdue_changes(fact, resolved, later) == [(("resolution", dt.date(2026, 11, 1), "E1"), -1)]
+    assert overdue_keys(dataclasses.replace(fact, cancelled_at=later, acknowledged_at=later), later) == []
+    assert overdue_keys(dataclasses.replace(fact, day=None), later) == []  # counted in no period yet
+    assert overdue_keys(dataclasses.replace(fact, estate_code=None), watermark)[0][2] == ""

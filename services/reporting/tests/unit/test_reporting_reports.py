@@ -267,12 +267,63 @@ def test_month_parts(start, end, months, edges):
 
 
 
+@pytest.mark.parametrize("lo, hi, sign, parts", [
+    # an edge of the bench's rolling 91 days: the week of Monday Aug 24 and Monday Aug 31
+    ("2026-08-24", "2026-08-31", 1, [("week", "2026-08-24", "2026-08-24"), ("day", "2026-08-31", "2026-08-31")]),
+    # taken away: November less the week of Nov 23 and Nov 30
+    ("2026-11-23", "2026-11-30", -1, [("week", "2026-11-23", "2026-11-23"), ("day", "2026-11-30", "2026-11-30")]),
+    # days before and after, two whole weeks (lo / hi of a week range are its first and last Monday)
+    ("2026-11-03", "2026-11-23", 1, [("day", "2026-11-03", "2026-11-08"), ("week", "2026-11-09", "2026-11-16"),
+                                     ("day", "2026-11-23", "2026-11-23")]),
+    # a week straddling two months, and one straddling two years
+    ("2026-09-28", "2026-10-06", 1, [("week", "2026-09-28", "2026-09-28"), ("day", "2026-10-05", "2026-10-06")]),
+    ("2026-12-26", "2027-01-10", -1, [("day", "2026-12-26", "2026-12-27"), ("week", "2026-12-28", "2027-01-04")]),
+    ("2026-11-23", "2026-11-29", 1, [("week", "2026-11-23", "2026-11-23")]),  # exactly one week
+    # shorter than a week, or 7 days that are not Monday .. Sunday: days alone
+    ("2026-11-24", "2026-11-29", 1, [("day", "2026-11-24", "2026-11-29")]),
+    ("2026-11-26", "2026-12-02", -1, [("day", "2026-11-26", "2026-12-02")]),
+    ("2026-11-30", "2026-11-30", 1, [("day", "2026-11-30", "2026-11-30")]),
+])
+def test_week_parts_read_only_whole_weeks_inside_the_range(lo, hi, sign, parts):
+    from reporting.queries import week_parts
+    d = dt.date.fromisoformat
+    got = week_parts(d(lo), d(hi), sign)
+    assert got == [(grain, d(a), d(b), sign) for grain, a, b in parts]
+    covered = []
+    for grain, a, b, _ in got:
+        last = b + dt.timedelta(days=6) if grain == "week" else b
+        assert grain == "day" or (a.weekday() == 0 and b.weekday() == 0)
+        covered += [a + dt.timedelta(days=k) for k in range((last - a).days + 1)]
+    assert covered == [d(lo) + dt.timedelta(days=k) for k in range((d(hi) - d(lo)).days + 1)]  # each day once
+
+
+def test_rollup_bounds_read_the_edge_ranges_whole_weeks_from_the_week_table_with_the_dimensions():
+    from reporting import queries
+    from reporting.tables import monthly_by_estate, weekly_by_category, weekly_by_estate, weekly_by_tenant
+    d = dt.date.fromisoformat
+    periods = [(d("2026-08-24"), d("2026-11-22")), (d("2026-05-25"), d("2026-08-23"))]
+    shape, params = queries._bounds(periods, monthly_by_estate)
+    assert shape == ((True, (("week", 1), ("day", 1), ("week", -1), ("day", -1))),
+                     (True, (("week", 1), ("week", -1), ("day", -1))))
+    assert (params["p0_e0_lo"], params["p0_e0_hi"], params["p1_e0_lo"], params["p1_e1_lo"]) == (
+        d("2026-08-24"), d("2026-08-24"), d("2026-05-25"), d("2026-08-24"))
+    days, _ = queries._bounds(periods, monthly_by_estate, weeks=False)
+    assert days == ((True, (("day", 1), ("day", -1))), (True, (("day", 1), ("day", -1))))
+    assert queries._bounds(periods[:1], None)[0] == ((False, (("day", 1),)),)  # no month table: the days alone
+    assert queries._week_table((), True) is weekly_by_estate
+    assert queries._week_table(("channel", "category", "severity"), True) is weekly_by_tenant
+    assert queries._week_table(("estate", "category"), False) is weekly_by_category
+    assert queries._week_table(("category",), False) is weekly_by_category  # a site's caller: never tenant-wide
+    assert queries._week_table(("channel",), False) is None and queries._week_table(("day",), True) is None
+
+
 def _covered(parts) -> dict:
-    """day -> how many times the signed ``hot_ranges`` parts count it (quarters and months by their days)."""
+    """day -> how many times the signed ``hot_ranges`` parts count it (quarters, months and weeks by their days)."""
     from reporting.queries import _add_months
     days: dict = {}
     for grain, lo, hi, sign in parts:
-        last = hi if grain == "day" else _add_months(hi, 3 if grain == "quarter" else 1) - dt.timedelta(days=1)
+        last = {"day": hi, "week": hi + dt.timedelta(days=6)}.get(grain) or _add_months(
+            hi, 3 if grain == "quarter" else 1) - dt.timedelta(days=1)
         for k in range((last - lo).days + 1):
             day = lo + dt.timedelta(days=k)
             days[day] = days.get(day, 0) + sign
@@ -281,11 +332,14 @@ def _covered(parts) -> dict:
 
 @pytest.mark.parametrize("start, end, grains", [
     ("2026-07-01", "2026-09-30", ["quarter"]),                      # a calendar quarter: one quarter row per key
-    ("2026-08-24", "2026-11-22", ["month", "day", "day"]),          # the bench's rolling 91 days
-    ("2026-01-15", "2026-12-20", ["quarter", "day", "day"]),        # Jan less 1-14 .. Dec less 21-31: 4 quarters
+    # the bench's rolling 91 days: Sep-Nov, the week of Aug 24 and Aug 31, less the week of Nov 23 and Nov 30
+    ("2026-08-24", "2026-11-22", ["month", "week", "day", "week", "day"]),
+    # Jan less 1-14 (Jan 1-4, the week of Jan 5, Jan 12-14) .. Dec less 21-31 (the week of Dec 21, Dec 28-31)
+    ("2026-01-15", "2026-12-20", ["quarter", "day", "week", "day", "week", "day"]),
     ("2026-02-01", "2026-10-31", ["month", "quarter", "month"]),    # Feb-Mar, Q2-Q3, Oct
-    ("2026-11-10", "2026-11-25", ["month", "day", "day"]),
-    ("2026-11-23", "2026-11-29", ["day"]),
+    ("2026-11-10", "2026-11-25", ["month", "day", "week", "day", "day"]),
+    ("2026-11-23", "2026-11-29", ["week"]),
+    ("2026-11-24", "2026-11-29", ["day"]),
 ])
 def test_hot_ranges_cover_the_period_with_quarters_months_and_days(start, end, grains):
     from reporting.queries import _hot_shape, hot_ranges

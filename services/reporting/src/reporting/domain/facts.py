@@ -189,6 +189,39 @@ def location_changes(old: CaseFact, new: CaseFact) -> list[tuple[tuple, int]]:
     return sorted([(k, d) for k, d in ((before, -1), (after, 1)) if k is not None], key=lambda kd: kd[0])
 
 
+def open_deadline(fact: CaseFact, stage: str) -> dt.datetime | None:
+    """The deadline of ``stage`` (``first_contact`` | ``resolution``) while that stage is open, else None: first
+    contact until the acknowledgement or a recorded contact, resolution until resolved or cancelled (the partial
+    indexes' conditions, ``tables``)."""
+    if stage == FIRST_CONTACT_STAGE:
+        open_ = fact.acknowledged_at is None and fact.first_contact_met_at is None
+        return fact.first_contact_due_at if open_ else None
+    return fact.resolution_due_at if fact.resolved_at is None and fact.cancelled_at is None else None
+
+
+OVERDUE_STAGES = (FIRST_CONTACT_STAGE, RESOLUTION_STAGE)
+
+
+def overdue_state(fact: CaseFact) -> tuple:
+    """What decides where ``fact`` counts in the overdue ledger: when it is unchanged, so is the ledger."""
+    return (fact.day, fact.estate_code, *[open_deadline(fact, stage) for stage in OVERDUE_STAGES])
+
+
+def overdue_keys(fact: CaseFact, watermark: dt.datetime) -> list[tuple]:
+    """The overdue ledger's keys ``(stage, month received, estate or '')`` that ``fact`` counts one case in: the
+    stages open with a deadline before ``watermark`` (a fact without its day counts in no period)."""
+    if fact.day is None:
+        return []
+    return [(stage, fact.day.replace(day=1), fact.estate_code or "") for stage in OVERDUE_STAGES
+            if (due := open_deadline(fact, stage)) is not None and due < watermark]
+
+
+def overdue_changes(old: CaseFact, new: CaseFact, watermark: dt.datetime) -> list[tuple[tuple, int]]:
+    """``(ledger key, +1 | -1)`` turning ``old``'s overdue ledger entries at ``watermark`` into ``new``'s."""
+    before, after = set(overdue_keys(old, watermark)), set(overdue_keys(new, watermark))
+    return sorted([(k, -1) for k in before - after] + [(k, 1) for k in after - before])
+
+
 def rollup_changes(old: CaseFact, new: CaseFact) -> list[tuple[tuple, dict]]:
     """The ``(key, delta)`` pairs that turn ``old``'s contribution into ``new``'s (sorted: stable lock order)."""
     before, after = contribution(old), contribution(new)
