@@ -32,6 +32,7 @@ _EXPANDING = re.compile(r"IN \(__\[POSTCOMPILE_(\w+)\]\)")
 _lock = threading.Lock()
 _numbers = itertools.count(1)
 _texts: dict[int, tuple] = {}  # id(statement) -> (statement, compiled, SQL with $n, names in $ order, token)
+_defaults: dict[int, tuple] = {}  # token -> (values built into the statement, their PostgreSQL types)
 _KEEP = 1024  # statements known at most (more: forget them all; each is prepared again under a new token)
 
 
@@ -66,6 +67,7 @@ def _text(statement, dialect) -> tuple:
     with _lock:
         if len(_texts) >= _KEEP:
             _texts.clear()
+            _defaults.clear()
         known = _texts[id(statement)] = (statement, compiled, sql, tuple(names), next(_numbers))
     return known[1:]
 
@@ -77,8 +79,12 @@ def execute(conn, statement, params: dict):
     if conn.dialect.name != "postgresql":
         return conn.execute(statement, params)
     compiled, sql, names, token = _text(statement, conn.dialect)
-    values = compiled.construct_params(params) if any(name not in params for name in names) else params
-    types = tuple(_pg_type(values.get(name)) for name in names)
+    known = _defaults.get(token)
+    if known is None:  # the values built into the statement (``literal()``), and their types, found once
+        built_in = {n: v for n, v in compiled.construct_params(params).items() if n not in params}
+        known = _defaults[token] = (built_in, {n: _pg_type(v) for n, v in built_in.items()})
+    values = {**known[0], **params} if known[0] else params
+    types = tuple(known[1][n] if n in known[1] and n not in params else _pg_type(values.get(n)) for n in names)
     if None in types:
         return conn.execute(statement, params)
     prepared = conn.connection.info.setdefault("estatedesk_prepared", {})
