@@ -98,7 +98,7 @@ complaint_facts = Table(
 # that moment (one row); the merger loop moves it to the present every ``ROLLUP_MERGE_SECONDS`` and adds the
 # cases whose deadline passed in between; handlers add what their event changes (a delta, like the rollups').
 # "Overdue now" = the ledger's months + edge days and what fell due between the watermark and now, from the
-# facts (``queries._overdue_parts``).
+# facts (``queries._overdue_statement``).
 overdue_monthly = Table(
     "complaint_overdue_monthly", metadata,
     Column("tenant_id", String(36), primary_key=True),

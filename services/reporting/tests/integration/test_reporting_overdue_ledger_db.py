@@ -183,7 +183,7 @@ def test_a_watermark_that_moves_after_it_was_read_is_read_again(engine, loaded, 
     def stale_first(conn):  # the first read is a watermark an advance has since moved on from
         reads.append(1)
         return dt.datetime(2026, 11, 1, tzinfo=UTC) if len(reads) == 1 else real(conn)
-    monkeypatch.setattr(queries, "watermark", stale_first)
+    monkeypatch.setattr(queries.league_table, "watermark", stale_first)  # where kpi_context / league look it up
     with engine.connect() as conn:
         context = queries.kpi_context(conn, loaded, start, end, Scope(None), now, quality.period_bounds(start, end))
         expected = queries.overdue(conn, loaded, start, end, Scope(None), now, stage="first_contact")
