@@ -16,8 +16,8 @@ bringing ~6 events (``complaint_received``, ``case_opened``, the acknowledgement
    process (``--threads``: OS threads); a transient database error (deadlock, serialization) requeues the event
    after the consumer's pause (``events.RETRY_PAUSE_SECONDS``), as the live consumer does; the retries are
    counted, and the process's CPU time per event is printed (one process: its Python is part of the limit);
-4. checks: every rollup equals what ``rebuild`` computes from the facts, and the stream delivered again is a
-   no-op (the inbox) that changes no rollup row.
+4. checks: every rollup (and the overdue ledger) equals what ``rebuild`` computes from the facts, and the stream
+   delivered again is a no-op (the inbox) that changes no rollup row.
 
 Prints events/s per run and the ratio ``workers / 1 worker``. Absolute rates depend on the machine.
 """
@@ -52,10 +52,10 @@ from estatedesk_common.migrate import upgrade  # noqa: E402
 from estatedesk_common.unit_of_work import UnitOfWork  # noqa: E402
 from reporting import handlers, repository  # noqa: E402
 from reporting.rebuild import rebuild  # noqa: E402
-from reporting.tables import complaint_daily, reliability  # noqa: E402
+from reporting.tables import complaint_daily, overdue_monthly, reliability  # noqa: E402
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "services", "reporting", "migrations")
-ROLLUPS = (complaint_daily, *repository.MONTHLY_TABLES, *repository.LOCATION_TABLES)
+ROLLUPS = (complaint_daily, *repository.MONTHLY_TABLES, *repository.LOCATION_TABLES, overdue_monthly)
 HANDLER = {"complaint_received": handlers.record_complaint_received, "case_opened": handlers.record_case_opened,
            "notification_sent": handlers.record_notification}
 CHANNELS = ["hotline", "web", "wechat"]
@@ -155,7 +155,7 @@ def rollup_rows(engine) -> dict:
     with engine.connect() as conn:
         for table in ROLLUPS:
             rows = conn.execute(select(table).order_by(*table.primary_key.columns)).mappings().all()
-            out[table.name] = [dict(r) for r in rows if any(v for k, v in r.items() if k == "received")]
+            out[table.name] = [dict(r) for r in rows if any(v for k, v in r.items() if k in ("received", "cases"))]
     return out
 
 
