@@ -55,6 +55,7 @@ from reporting.tables import complaint_daily, place_daily, place_monthly, place_
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "services", "reporting", "migrations")
 END = dt.date(2026, 11, 23)
 NOW = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.timezone.utc)
+WARMUP = 5  # untimed calls of each query before its timed runs
 QUARTERS = {"calendar quarter": ("2026-07-01", "2026-09-30"),   # whole months: the month tables alone
             "rolling 91 days": ("2026-08-24", "2026-11-22")}    # months + 38 edge days from complaint_daily
 CHANNELS = ["hotline", "web", "wechat", "walk_in", "email", "committee"]
@@ -381,7 +382,8 @@ def check_equal(engine, tenant: str, quarter: tuple[str, str]) -> None:
 
 
 def timed(fn, repeat: int, tenants: list[str]) -> list[float]:
-    fn(tenants[0])  # warm-up (plans, caches)
+    for i in range(WARMUP):  # warm-up, both sides alike: caches, and the plans of prepared statements (PostgreSQL
+        fn(tenants[-1 - i % len(tenants)])  # plans a prepared statement's first 5 runs for their values, then decides)
     out = []
     for i in range(repeat):
         started = time.perf_counter()
