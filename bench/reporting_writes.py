@@ -33,7 +33,6 @@ if "--threads" not in sys.argv:  # before anything imports socket or threading, 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
 import os  # noqa: E402
-import queue  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -49,6 +48,7 @@ from estatedesk_common.db import SystemClock, make_engine  # noqa: E402
 from estatedesk_common.envelope import Envelope  # noqa: E402
 from estatedesk_common.events import RETRY_PAUSE_SECONDS  # noqa: E402
 from estatedesk_common.migrate import upgrade  # noqa: E402
+from estatedesk_common.testing import drain  # noqa: E402
 from estatedesk_common.unit_of_work import UnitOfWork  # noqa: E402
 from reporting import handlers, repository  # noqa: E402
 from reporting.rebuild import rebuild  # noqa: E402
@@ -112,41 +112,25 @@ def _handle(engine, clock, env: Envelope) -> None:
 
 def run(engine, events: list[Envelope], workers: int) -> dict:
     """Every event through its handler by ``workers`` threads; transient errors requeue after the pause."""
-    todo: queue.Queue = queue.Queue()
-    for env in events:
-        todo.put(env)
     clock, lock = SystemClock(), threading.Lock()
     tally = {"retries": 0, "errors": 0}
 
-    def work():
-        while True:
-            try:
-                env = todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                _handle(engine, clock, env)
-            except (OperationalError, IntegrityError, DBAPIError) as exc:
-                with lock:
-                    tally["retries"] += 1
-                    if tally["retries"] <= 3:
-                        print(f"  transient: {type(exc.orig).__name__}: {str(exc.orig).splitlines()[0]}",
-                              flush=True)
-                time.sleep(RETRY_PAUSE_SECONDS)
-                todo.put(env)
-            except Exception as exc:  # noqa: BLE001 - a bench: count and go on
-                with lock:
-                    tally["errors"] += 1
-                print(f"  error: {exc!r}", flush=True)
+    def transient(env, exc) -> bool:
+        if not isinstance(exc, (OperationalError, IntegrityError, DBAPIError)):
+            return False
+        with lock:
+            tally["retries"] += 1
+            if tally["retries"] <= 3:
+                print(f"  transient: {type(exc.orig).__name__}: {str(exc.orig).splitlines()[0]}", flush=True)
+        time.sleep(RETRY_PAUSE_SECONDS)
+        return True
 
     started, cpu = time.perf_counter(), time.process_time()
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = drain(events, lambda env: _handle(engine, clock, env), workers, retry=transient)
     elapsed = time.perf_counter() - started
-    return dict(tally, seconds=elapsed, rate=len(events) / elapsed,
+    for exc in errors[:3]:  # a bench: count and go on
+        print(f"  error: {exc!r}", flush=True)
+    return dict(tally, errors=len(errors), seconds=elapsed, rate=len(events) / elapsed,
                 cpu_ms=(time.process_time() - cpu) * 1000 / len(events))
 
 

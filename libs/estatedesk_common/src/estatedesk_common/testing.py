@@ -1,13 +1,16 @@
 """Test helpers shared by every package's test suite (not used at run time).
 
 ``new_test_db(name)``: a temp SQLite file, or, when ``TEST_DATABASE_URL`` is set, a fresh Postgres schema
-(dropped by ``drop_test_db``), so the same integration tests run on both databases.
+(dropped by ``drop_test_db``), so the same integration tests run on both databases. ``drain``: items through a
+handler by concurrent workers (the tests and benches of concurrent event handling).
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import tempfile
+import threading
 import uuid
 
 from sqlalchemy import create_engine, text
@@ -60,3 +63,41 @@ def migrated_test_db(package: str, migrations_dir: str):
         yield target
     finally:
         drop_test_db(target)
+
+
+def drain(items, handle, workers: int = 4, retry=None, alongside=()) -> list[Exception]:
+    """Every one of ``items`` through ``handle(item)`` by ``workers`` threads taking turns from one queue, and each of
+    ``alongside`` (callables) on a thread of its own at the same time; the exceptions raised, in no order. ``retry(item,
+    exc)``: True puts the item back at the end of the queue (a transient error) instead of recording ``exc``."""
+    todo: queue.Queue = queue.Queue()
+    for item in items:
+        todo.put(item)
+    errors: list[Exception] = []
+
+    def work():
+        while True:
+            try:
+                item = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                handle(item)
+            except Exception as exc:  # noqa: BLE001 - returned to the caller
+                if retry is not None and retry(item, exc):
+                    todo.put(item)
+                else:
+                    errors.append(exc)
+
+    def beside(fn):
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - returned to the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    threads += [threading.Thread(target=beside, args=(fn,)) for fn in alongside]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

@@ -4,15 +4,14 @@ one ``rebuild`` computes from the facts, and "overdue now" of the league table a
 days, the deadlines between the watermark and now) equals the count straight from the facts, for a clock before,
 at and after the watermark, over whole quarters, rolling ranges and single days."""
 import datetime as dt
-import queue
 import random
-import threading
 import uuid
 
 import pytest
 from sqlalchemy import select
 
 from estatedesk_common.envelope import Envelope
+from estatedesk_common.testing import drain
 from estatedesk_common.unit_of_work import UnitOfWork
 
 from reporting import handlers, queries, repository, rollup_merge
@@ -87,34 +86,10 @@ def _ledger(engine, tenant):
 def _deliver(engine, events, steps):
     """``events`` by 3 workers while a fourth moves the watermark through ``steps`` (a ``merge_backlog`` pass each,
     as the merger loop runs it)."""
-    todo, errors = queue.Queue(), []
-    for env in events:
-        todo.put(env)
-
-    def work():
-        while True:
-            try:
-                env = todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                _handle(engine, env)
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
     def advance():
         for at in steps:
-            try:
-                rollup_merge.merge_backlog(engine, now=at)
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(3)] + [threading.Thread(target=advance)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+            rollup_merge.merge_backlog(engine, now=at)
+    assert drain(events, lambda env: _handle(engine, env), 3, alongside=[advance]) == []
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ TEST_DATABASE_URL): concurrent handlers on the same hot estates leave no delta b
 ``rebuild`` from the facts; the stream delivered again changes nothing; a delta a handler left behind is merged by
 the merger pass, and ``rebuild`` drops pending deltas without counting them twice."""
 import datetime as dt
-import queue
-import threading
 import uuid
 
 import pytest
@@ -12,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from estatedesk_common.envelope import Envelope
+from estatedesk_common.testing import drain
 from estatedesk_common.unit_of_work import UnitOfWork
 
 from reporting import handlers, repository, rollup_merge
@@ -52,27 +51,8 @@ HANDLER = {"complaint_received": handlers.record_complaint_received, "case_opene
 
 
 def _run(engine, events, workers=4):
-    todo, errors = queue.Queue(), []
-    for env in events:
-        todo.put(env)
-
-    def work():
-        while True:
-            try:
-                env = todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                HANDLER[env.event_type](env, UnitOfWork(engine, reliability, Clock()))
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert drain(events, lambda env: HANDLER[env.event_type](env, UnitOfWork(engine, reliability, Clock())),
+                 workers) == []
 
 
 def _rollups(engine, tenant):
