@@ -1,4 +1,5 @@
-"""Each package's ``python -m <pkg>.cli``: ``migrate`` and ``seed-demo`` (idempotent)."""
+"""Each package's ``python -m <pkg>.cli``: ``migrate`` and ``seed-demo`` (idempotent); ``encrypt_secrets``, the
+``encrypt-secrets`` command of the packages that store secrets (intake's channel secrets, notify's mail servers)."""
 from __future__ import annotations
 
 import argparse
@@ -52,4 +53,25 @@ def _revision(package: str, migrations_dir: str, message: str) -> int:
         target = DbTarget(f"sqlite:///{tmp}/scratch.sqlite3", None)
         upgrade(package, migrations_dir, target)
         command.revision(alembic_config(package, migrations_dir, target), message=message, autogenerate=True)
+    return 0
+
+
+def encrypt_secrets(package: str, encrypt_existing) -> int:
+    """``encrypt-secrets``: ``encrypt_existing(engine, environ)`` on ``package``'s database (re-encrypt its stored
+    secrets with the first key of ``ESTATEDESK_SECRETS_KEY``); prints its report as JSON, or why it refused (exit 1:
+    one transaction, nothing changed)."""
+    import json
+    import os
+
+    from .secrets import SecretError
+
+    engine = make_engine(db_target(package))
+    try:
+        report = encrypt_existing(engine, os.environ)
+    except SecretError as exc:
+        print(f"{package}: encrypt-secrets failed, nothing changed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(json.dumps(report, indent=2))
     return 0

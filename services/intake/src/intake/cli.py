@@ -9,29 +9,13 @@ import json
 import os
 import sys
 
-from estatedesk_common.cli import run
+from estatedesk_common.cli import encrypt_secrets, run
 from estatedesk_common.config import db_target
 from estatedesk_common.db import make_engine
-from estatedesk_common.secrets import SecretError
 
 from .seed import seed_demo
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "migrations")
-
-
-def encrypt_secrets() -> int:
-    from .channel_secrets import encrypt_existing
-
-    engine = make_engine(db_target("intake"))
-    try:
-        report = encrypt_existing(engine, os.environ)
-    except SecretError as exc:
-        print(f"intake: encrypt-secrets failed, nothing changed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    print(json.dumps(report, indent=2))
-    return 0
 
 
 def sync_case_status(argv) -> int:
@@ -70,7 +54,9 @@ def sync_case_status(argv) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["encrypt-secrets"]:
-        sys.exit(encrypt_secrets())
+        from .channel_secrets import encrypt_existing
+
+        sys.exit(encrypt_secrets("intake", encrypt_existing))
     if sys.argv[1:2] == ["sync-case-status"]:
         sys.exit(sync_case_status(sys.argv[2:]))
     sys.exit(run("intake", os.path.abspath(MIGRATIONS), seed=seed_demo))

@@ -3,31 +3,10 @@ recipients; ``encrypt-secrets``: re-encrypt tenants' mail server passwords after
 import os
 import sys
 
-from estatedesk_common.cli import run
+from estatedesk_common.cli import encrypt_secrets, run
 from notify.staff import seed_demo
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "migrations")
-
-def encrypt_secrets() -> int:
-    """``encrypt-secrets``: re-encrypt tenants' mail server passwords with the first key (``tenant_smtp``)."""
-    import json
-
-    from estatedesk_common.config import db_target
-    from estatedesk_common.db import make_engine
-    from estatedesk_common.secrets import SecretError
-
-    from notify.tenant_smtp import encrypt_existing
-
-    engine = make_engine(db_target("notify"))
-    try:
-        report = encrypt_existing(engine, os.environ)
-    except SecretError as exc:
-        print(f"notify: encrypt-secrets failed, nothing changed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    print(json.dumps(report, indent=2))
-    return 0
 
 
 def send_digest(argv) -> int:
@@ -55,8 +34,10 @@ def send_digest(argv) -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["encrypt-secrets"]:
-        sys.exit(encrypt_secrets())
+    if sys.argv[1:] == ["encrypt-secrets"]:  # re-encrypt tenants' mail server passwords (``tenant_smtp``)
+        from notify.tenant_smtp import encrypt_existing
+
+        sys.exit(encrypt_secrets("notify", encrypt_existing))
     if sys.argv[1:2] == ["send-digest"]:
         sys.exit(send_digest(sys.argv[2:]))
     sys.exit(run("notify", os.path.abspath(MIGRATIONS), seed=seed_demo))
