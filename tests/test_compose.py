@@ -271,6 +271,7 @@ def test_alert_rules_cover_backlog_dead_letters_breaches_and_down():
     assert "up{" in alerts["EstateDeskServiceDown"]["expr"]
     assert "estatedesk_deadline_breaches_total" in alerts["EstateDeskBreachRateSpike"]["expr"]
     assert "estatedesk_timer_lateness_seconds_bucket" in alerts["EstateDeskTimerLate"]["expr"]
+    assert "estatedesk_overdue_watermark_lag_seconds" in alerts["EstateDeskReportingBehind"]["expr"]
     for rule in alerts.values():
         assert rule["labels"]["severity"] in ("warning", "critical")
         assert rule["annotations"]["runbook"].startswith("docs/operations.md#")

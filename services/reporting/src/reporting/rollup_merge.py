@@ -41,6 +41,9 @@ BATCH = 2000  # deltas per merge transaction
 PENDING = Gauge("estatedesk_rollup_deltas_pending", "Rollup deltas written by handlers, not merged yet", ["service"])
 LAG = Gauge("estatedesk_rollup_merge_lag_seconds", "Age of the oldest rollup delta not merged yet (0: none)",
             ["service"])
+WATERMARK_LAG = Gauge("estatedesk_overdue_watermark_lag_seconds",
+                      "How far the overdue ledger's watermark is behind now (about ROLLUP_MERGE_SECONDS normally)",
+                      ["service"])
 ROLLUP_TABLES = (complaint_daily, *repository.MONTHLY_TABLES)
 _DAILY = ("day", "estate_code", "channel", "category", "severity")
 
@@ -209,13 +212,16 @@ def merge_backlog(engine, service: str = "reporting", now: dt.datetime | None = 
 
 
 def publish_backlog(engine, service: str, now: dt.datetime | None = None) -> tuple[int, float]:
-    """Set the backlog gauges: deltas waiting, and the age in seconds of the oldest (0 when none waits)."""
+    """Set the backlog gauges: deltas waiting, the age in seconds of the oldest (0 when none waits), and how far
+    the overdue ledger's watermark is behind ``now`` (reads stay exact when it is behind, but read more facts)."""
     with engine.connect() as conn:
         count, oldest = repository.pending_deltas(conn)
+        watermark = repository.read_watermark(conn)
     now = now or dt.datetime.now(dt.timezone.utc)
     lag = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
     PENDING.labels(service).set(count)
     LAG.labels(service).set(lag)
+    WATERMARK_LAG.labels(service).set(max(0.0, (now - watermark).total_seconds()))
     return count, lag
 
 

@@ -99,11 +99,18 @@ def test_a_delta_left_behind_is_merged_by_the_merger_pass_and_rebuild_drops_it(e
     assert handlers.record_complaint_received(second, UnitOfWork(engine, reliability, Clock())) is False
     assert _pending(engine) == 1 and _rollups(engine, tenant) == merged
     later = NOW + dt.timedelta(seconds=5)
+    with engine.begin() as conn:  # the ledger's watermark an hour behind this test's clock
+        repository.set_watermark(conn, NOW - dt.timedelta(hours=1))
     assert rollup_merge.publish_backlog(engine, "reporting", later) == (1, 5.0)
+    assert rollup_merge.WATERMARK_LAG.labels("reporting")._value.get() == 3605
     assert rollup_merge.LAG.labels("reporting")._value.get() == 5.0
     assert rollup_merge.merge_backlog(engine, "reporting", later) is False  # merged: not a full batch
     assert _pending(engine) == 0 and rollup_merge.LAG.labels("reporting")._value.get() == 0
     assert _rollups(engine, tenant) != merged
+    # the same pass moved the overdue ledger's watermark to ``later``: 0 behind then, 60 s a minute on
+    assert rollup_merge.WATERMARK_LAG.labels("reporting")._value.get() == 0
+    rollup_merge.publish_backlog(engine, "reporting", later + dt.timedelta(minutes=1))
+    assert rollup_merge.WATERMARK_LAG.labels("reporting")._value.get() == 60
 
     third, *_ = _events(tenant, 4)
     handlers.record_complaint_received(third, UnitOfWork(engine, reliability, Clock()))
