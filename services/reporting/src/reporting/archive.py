@@ -6,10 +6,10 @@ therefore routable (the relays publish with ``mandatory``) and kept. The archive
 own inbox (``INSERT .. ON CONFLICT DO NOTHING``), so a redelivery stores nothing and no inbox row is written per
 archived event.
 
-**Replaying.** ``rebuild_from_events`` empties the read models (``READ_MODELS``: facts, rollups, estate names,
-quality records; not the periodic-report subscriptions and runs, which users made) and the inbox claims of the
-consumers in ``REPLAY``, then feeds every archived event, oldest ``occurred_at`` first, to the same handler
-function the service's ``@reliable_event_handler`` method calls (``REPLAY``; a unit test keeps the two in step),
+**Replaying.** ``rebuild_from_events`` empties the read models (``READ_MODELS``: facts, rollups, the overdue ledger,
+estate names, quality records; not the periodic-report subscriptions and runs, which users made) and the inbox
+claims of the consumers in ``REPLAY``, then feeds every archived event, oldest ``occurred_at`` first, to the same
+handler function the service's ``@reliable_event_handler`` method calls (``REPLAY``; a unit test keeps the two in step),
 each in its own transaction, and finally recomputes the rollups from the facts (``rebuild.rebuild``). Event
 types with no handler are counted as skipped; an event its handler refuses (it was dead-lettered when it
 arrived) is counted as failed and the replay goes on; a database error stops it (run it again: it starts by emptying).
@@ -34,8 +34,8 @@ from estatedesk_common.unit_of_work import UnitOfWork
 from . import handlers, repository
 from .domain import quality
 from .rebuild import progress_bar, rebuild
-from .tables import (complaint_daily, complaint_facts, estate_names, quality_capa, quality_nonconformities, reliability,
-                     rollup_deltas)
+from .tables import (complaint_daily, complaint_facts, estate_names, overdue_monthly, quality_capa,
+                     quality_nonconformities, reliability, rollup_deltas)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ REPLAY = {
 }
 VERSIONS = (1,)  # the schema versions those handlers accept (the decorators' default)
 READ_MODELS = (complaint_facts, complaint_daily, *repository.MONTHLY_TABLES, *repository.LOCATION_TABLES,
-               estate_names, quality_nonconformities, quality_capa, rollup_deltas)
+               overdue_monthly, estate_names, quality_nonconformities, quality_capa, rollup_deltas)
 
 
 def consumer_of(event_type: str) -> str:
