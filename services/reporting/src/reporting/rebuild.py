@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from . import repository
+from . import repository, rollup_merge
 from .tables import PLACE_KINDS, complaint_daily, overdue_monthly
 from .domain.facts import COUNTS, contribution, location_contribution, overdue_keys
 
@@ -84,7 +84,7 @@ def rebuild(engine, batch: int = 5000, progress=True) -> dict:
             rows = _project_places(places, repository.period_column(table))
             for i in range(0, len(rows), batch):
                 repository.insert_rollup_rows(conn, table.name, rows[i:i + batch])
-        rows = [dict(zip(("tenant_id", "stage", "month", "estate_code"), key), cases=n) for key, n in ledger.items()]
+        rows = rollup_merge.overdue_rows((*key, n) for key, n in ledger.items())
         for i in range(0, len(rows), batch):
             repository.insert_rollup_rows(conn, overdue_monthly.name, rows[i:i + batch])
     return {"facts": total, "rollup_rows": daily_rows}

@@ -65,7 +65,7 @@ def delta_body(old: CaseFact, new: CaseFact, estate: EstateSnapshot | None, as_o
     return {"daily": daily, "location": location, "estate": snapshot, **({"overdue": ledger} if ledger else {})}
 
 
-def _overdue_rows(entries) -> list[dict]:
+def overdue_rows(entries) -> list[dict]:
     """``(tenant, stage, month, estate, n)`` entries summed per ledger key, zero sums left out, in key order."""
     sums: dict[tuple, int] = {}
     for tenant_id, stage, month, estate_code, n in entries:
@@ -84,7 +84,7 @@ def advance_overdue(engine, now: dt.datetime) -> int:
         if now <= at:
             return 0
         found = repository.overdue_between(conn, at, now, queries.OPEN)
-        repository.add_rollup_rows(conn, overdue_monthly, _overdue_rows(
+        repository.add_rollup_rows(conn, overdue_monthly, overdue_rows(
             (tenant_id, stage, day.replace(day=1), estate_code, n) for tenant_id, stage, day, estate_code, n in found))
         repository.set_watermark(conn, now)
     return sum(n for *_, n in found)
@@ -163,7 +163,7 @@ def _merge(conn, batch: int) -> int:
             repository.add_rollup_rows(conn, table, _rows(buckets, table))
         for table in repository.LOCATION_TABLES:
             repository.add_rollup_rows(conn, table, _place_rows(claimed, repository.period_column(table)))
-        repository.add_rollup_rows(conn, overdue_monthly, _overdue_rows(
+        repository.add_rollup_rows(conn, overdue_monthly, overdue_rows(
             (tenant_id, stage, dt.date.fromisoformat(month), estate_code, n)
             for tenant_id, body in claimed for stage, month, estate_code, n in body.get("overdue") or ()))
         for snapshots in _estates(claimed):

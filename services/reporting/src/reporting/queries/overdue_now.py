@@ -15,6 +15,7 @@ from ..tables import overdue_monthly, overdue_watermark
 from ._common import _scoped, f
 from .periods import month_parts
 
+
 def _open_first_contact():
     return and_(f.c.acknowledged_at.is_(None), f.c.first_contact_met_at.is_(None),
                 f.c.first_contact_due_at.is_not(None))
